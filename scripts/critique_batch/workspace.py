@@ -1,0 +1,125 @@
+"""The workspace: where each file of an expansion lives, and the per-culture lock.
+
+Layout (seed-compatible names), all under `<workspace>/checkpoints/`:
+  expansion_plan.json                      the plan (falls back to the bundled default plan)
+  {culture}_expansion_candidates.json      the images to critique
+  {culture}_expansion_progress.json        derived progress (rebuildable)
+  {culture}_batch_{NNN}_input.json         a claimed batch: its images and its lease
+  {culture}_batch_{NNN}_output.json        what the subagent wrote (array of records)
+  {culture}_batch_{NNN}_result.json        written once at collection: verdicts + accepted records
+  {culture}_requeued.json                  failures forgiven by requeue_parked.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InputError, MissingDependency, WorkFailed
+from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
+
+LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
+BATCH_FILE = re.compile(r"^(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>\d{3,})_(?P<kind>input|output|result)\.json$")
+
+
+def batch_tag(batch_id: int) -> str:
+    """Zero-padded to 3 digits, wider past 999 (seed naming)."""
+    return f"{batch_id:03d}"
+
+
+def parse_batch_id(text: str | int) -> int:
+    s = str(text).strip()
+    if s.startswith("batch_"):
+        s = s[6:]
+    if not s.isdigit() or int(s) < 1:
+        raise InputError(f"bad batch id {text!r}: expected a positive number such as 7 or 007", where="BATCH_ID")
+    return int(s)
+
+
+class Workspace:
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise InputError("workspace folder does not exist", file=self.root, where="--workspace")
+        self.checkpoints = self.root / "checkpoints"
+        self._plan: Plan | None = None
+
+    # --- paths -----------------------------------------------------------------------------
+    @property
+    def plan_path(self) -> Path:
+        own = self.checkpoints / "expansion_plan.json"
+        return own if own.exists() else DEFAULT_PLAN
+
+    def candidates_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_expansion_candidates.json"
+
+    def progress_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_expansion_progress.json"
+
+    def requeue_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_requeued.json"
+
+    def batch_path(self, culture: str, batch_id: int, kind: str) -> Path:
+        return self.checkpoints / f"{culture}_batch_{batch_tag(batch_id)}_{kind}.json"
+
+    def batch_ids(self, culture: str, kind: str) -> list[int]:
+        """Batch ids that have a file of this kind on disk (used by rebuild only: it lists the folder)."""
+        ids = []
+        if not self.checkpoints.is_dir():
+            return ids
+        prefix = f"{culture}_batch_"
+        for entry in os.scandir(self.checkpoints):
+            if entry.name.startswith(prefix):
+                m = BATCH_FILE.match(entry.name)
+                if m and m["culture"] == culture and m["kind"] == kind:
+                    ids.append(int(m["num"]))
+        return sorted(ids)
+
+    def display(self, path: Path) -> str:
+        """A path as the user should see it: relative to the current directory when inside it."""
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    # --- plan ------------------------------------------------------------------------------
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            self._plan = load_plan(self.plan_path)
+        return self._plan
+
+    def culture(self, name: str):
+        check_culture_name(name)
+        return self.plan.culture(name)
+
+    def configured_cultures(self) -> list[str]:
+        """Cultures of the plan that have a candidates file in this workspace."""
+        return [c for c in self.plan.cultures if self.candidates_path(c).exists()]
+
+    # --- locking ---------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, culture: str):
+        """Exclusive per-culture lock: every change to a culture's state happens under it."""
+        try:
+            from filelock import FileLock, Timeout
+        except ModuleNotFoundError as exc:
+            raise MissingDependency(f"missing Python package {exc.name!r}") from exc
+        locks = self.checkpoints / ".locks"
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkFailed(f"cannot write to {self.checkpoints}: {exc.strerror or exc}") from None
+        lock = FileLock(str(locks / f"{culture}.lock"), timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise WorkFailed(f"{culture}: another process has held the lock for {LOCK_TIMEOUT_S:.0f} s; try again") from None
+        except OSError as exc:
+            raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
+        try:
+            yield
+        finally:
+            lock.release()
