@@ -1,0 +1,28 @@
+"""Shared fixtures: workspaces built from the bundled default plan, and a way to run the scripts
+as a user does (a subprocess per call)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import support  # noqa: E402
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """An empty workspace folder (no plan of its own: the bundled default plan applies)."""
+    (tmp_path / "checkpoints").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def korean_ws(ws):
+    support.write_candidates(ws, "korean", 40)
+    return ws
