@@ -141,11 +141,13 @@ def test_expired_claim_with_output_is_collected_not_reoffered(korean_ws, monkeyp
 
 
 def test_malformed_output_left_alone_while_being_written(korean_ws, monkeypatch):
+    from datetime import datetime, timezone
+
+    from critique_batch.clock import iso
+    monkeypatch.delenv("CRITIQUE_BATCH_NOW")
     claim(korean_ws, size=2)
     path = support.write_output(korean_ws, "korean", 1, "[{\"filepath\": ")
     t = os.stat(path).st_mtime
-    from critique_batch.clock import iso
-    from datetime import datetime, timezone
     at(monkeypatch, iso(datetime.fromtimestamp(t + 10, timezone.utc)))
     assert collect(korean_ws) == []  # live claim, written 10 s ago: maybe still being written
     at(monkeypatch, iso(datetime.fromtimestamp(t + 61, timezone.utc)))

@@ -333,19 +333,16 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
 
 
 def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
-    """The exact instruction for one subagent (kept under 600 bytes)."""
-    tag = batch_tag(batch_id)
+    """The exact instruction for one subagent (under 600 bytes with workspace paths up to ~100 characters)."""
     inp = ws.display(ws.batch_path(cfg.name, batch_id, "input"))
     out = ws.display(ws.batch_path(cfg.name, batch_id, "output"))
-    validate = [sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python", str(SCRIPTS_DIR / "validate_batch.py"), cfg.name, str(batch_id)]
-    if ws.root != Path.cwd().resolve():
-        validate += ["--workspace", str(ws.root)]
+    python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
+    check = shlex.join([python, str(SCRIPTS_DIR / "validate_batch.py"), out])
     return (
-        f"Use the {cfg.generator} skill. Critique the {n} images listed in {inp} (look at each image). "
-        f"Write all records as one JSON array to {out}. "
-        'For an image you cannot open, write {"filepath": ..., "skipped": "<reason>"}; never critique an unseen image. '
-        f"Then run: {shlex.join(validate)} "
-        "and fix what it reports (at most 3 rounds). Reply with its last line only."
+        f"Use the {cfg.generator} skill on the {n} images in {inp}: open each image, critique it, and write all "
+        "records as one JSON array to the file checked below. Unreadable image: write "
+        '{"filepath": ..., "skipped": "<reason>"} instead; never critique an unseen image. '
+        f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."
     )
 
 
