@@ -68,6 +68,8 @@ def run(args) -> int:
         print(f"{ws.display(path)}: {check.error}")
         print(f"{label}: FAIL the output file is unusable; write one JSON array of records")
     else:
+        if not check.passed:
+            print(f"{ws.display(path)}:")
         for r in check.invalid:
             for problem in r.problems:
                 print(f"[{r.index}] {r.filepath or '(no filepath)'}: {problem}")

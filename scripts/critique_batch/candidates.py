@@ -80,7 +80,10 @@ def read_manifest(path: Path) -> list[dict]:
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
-            obj = parse_json_bytes(line.encode(), f"{path} line {n}")
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=path, where=f"line {n}") from None
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, where=f"line {n}")
             rows.append((f"line {n}", obj))

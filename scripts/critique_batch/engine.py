@@ -65,7 +65,12 @@ def load_candidates(ws: Workspace, culture: str) -> Candidates:
 
 def load_progress(ws: Workspace, culture: str) -> dict | None:
     path = ws.progress_path(culture)
-    p = read_json(path, "progress", missing_ok=True)
+    try:
+        p = read_json(path, "progress", missing_ok=True)
+    except InputError as exc:
+        exc.args = (f"{exc.args[0]}; progress is derived from the batch files: "
+                    f"batch_status.py --rebuild --culture {culture} recomputes it",)
+        raise
     if p is not None and p["culture"] != culture:
         raise InputError(f"expected {culture!r}, got {p['culture']!r}", file=path, where="culture")
     return p
@@ -100,7 +105,7 @@ class Session:
     def _check_cursor(self) -> None:
         p, images = self.p, self.cands.images
         if self.cands.sig != p["candidates_sig"]:
-            if p["cursor"] and (p["cursor"] > len(images) or images[p["cursor"] - 1]["filepath"] != p["cursor_filepath"]):
+            if p["cursor"] > len(images) or prog.prefix_digest(images, p["cursor"]) != p["cursor_digest"]:
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
                     "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",

@@ -88,6 +88,8 @@ def _describe(err) -> str:
     if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[err.validator]
         return f"expected a number {word} {err.validator_value}, got {_short(err.instance)}"
+    if err.validator == "pattern" and err.validator_value == "\\S":
+        return f"expected non-blank text, got {_short(err.instance)}"
     if err.validator == "pattern":
         return f"expected a string matching {err.validator_value}, got {_short(err.instance)}"
     if err.validator == "minLength":

@@ -17,6 +17,7 @@ over (sync re-merging is idempotent, so losing it costs time, never data).
 from __future__ import annotations
 
 import bisect
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ def empty(culture: str) -> dict[str, Any]:
         "artists_status": {},
         "cursor": 0,
         "cursor_filepath": None,
+        "cursor_digest": prefix_digest([], 0),
         "last_seq": 0,
         "requeue_rev": 0,
         "in_flight": {},
@@ -78,6 +80,15 @@ def apply_claim(p: dict, batch: dict, index_of: dict[str, int], images: list[dic
     if top + 1 > p["cursor"]:
         p["cursor"] = top + 1
         p["cursor_filepath"] = images[top]["filepath"]
+        p["cursor_digest"] = prefix_digest(images, top + 1)
+
+
+def prefix_digest(images: list[dict], n: int) -> str:
+    """Digest of the first n filepaths: images handed out must never be reordered or removed."""
+    h = hashlib.blake2b(digest_size=12)
+    for img in images[:n]:
+        h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
 
 
 def apply_result(p: dict, result: dict) -> None:
