@@ -15,10 +15,8 @@ from typing import Callable
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, BatchError, InputError, MissingDependency
 
-INSTALL_HINT = (
-    "install the dependencies: pip install 'jsonschema>=4.18' 'filelock>=3.12' 'lancedb>=0.25' 'pyarrow>=16' "
-    "(or: uv pip install ...)"
-)
+REQUIREMENTS = "'jsonschema>=4.18' 'filelock>=3.12' 'pyarrow>=16' 'lancedb>=0.25'"
+INSTALL_HINT = f"install the dependencies: pip install {REQUIREMENTS}  (or with uv: uv pip install {REQUIREMENTS})"
 
 
 class Parser(argparse.ArgumentParser):
