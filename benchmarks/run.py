@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark the agent-facing scripts on synthetic workspaces of growing size.
+
+  python benchmarks/run.py                      sizes 20, 200, 2000 finished batches; 5 cultures x 5,000 candidates
+  python benchmarks/run.py --sizes 20,2000 --repeat 11
+  python benchmarks/run.py --json               machine-readable figures
+
+For each size it builds a workspace (candidates, input/output/result files of N finished batches,
+progress), then times, as separate processes like the agent runs them (median of --repeat runs,
+after one warm-up run):
+  status    batch_status.py
+  claim     run_next_batch.py --count 1          (state restored between runs)
+  validate  validate_batch.py on a 10-record output
+and the floor of each: a plain `python` process that only reads, with the json module, the files
+that script must read. It also times the seed's batch preparation (get_pending_images: re-read the
+output file of every completed batch for each new batch), re-implemented here as a baseline.
+Ratios are computed within this one run: large / small, and script / floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+from critique_batch import progress as prog  # noqa: E402
+from critique_batch.jsonfiles import write_json  # noqa: E402
+from critique_batch.plan import DEFAULT_PLAN, load_plan  # noqa: E402
+
+CULTURES = ["korean", "indian", "mural", "chinese", "western"]
+ZH = "这幅作品以留白营造空灵意境笔墨浓淡相宜构图疏密有致山石树木层次分明体现了文人画传统与自然观照的深刻融合"
+EN = "the painting balances empty space and dense brushwork so that mountains trees and water read as one breathing whole".split()
+BATCH = 10
+
+
+def build(ws: Path, n_candidates: int, finished: int) -> None:
+    """A workspace with `finished` collected batches spread over the five cultures."""
+    plan = load_plan(DEFAULT_PLAN)
+    cp = ws / "checkpoints"
+    cp.mkdir(parents=True)
+    per_culture = [finished // len(CULTURES) + (1 if i < finished % len(CULTURES) else 0) for i in range(len(CULTURES))]
+    for culture, n_batches in zip(CULTURES, per_culture):
+        cfg = plan.culture(culture)
+        images = [
+            {"filepath": f"images/{culture}/artist_{i % 97:02d}/painting_{i:05d}.jpg", "artist": f"Artist {i % 97}",
+             "title": f"Painting {i}", "art_form": "painting", "art_style": "ink", "art_genre": "landscape", "medium": "ink on paper"}
+            for i in range(n_candidates)
+        ]
+        (cp / f"{culture}_expansion_candidates.json").write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False, indent=1))
+        index_of = {img["filepath"]: i for i, img in enumerate(images)}
+        p = prog.empty(culture)
+        prog.apply_candidates(p, images, None)
+        dims = [d.id for d in cfg.dimensions][: max(cfg.quality.min_dimensions, 20)]
+        for b in range(1, n_batches + 1):
+            batch_images = images[(b - 1) * BATCH: b * BATCH]
+            stamp = "2026-11-01T10:00:00Z"
+            batch = {"culture": culture, "batch_id": b, "generator": cfg.generator, "output": f"{culture}_batch_{b:03d}_output.json",
+                     "claimed_at": stamp, "first_claimed_at": stamp, "lease_expires_at": "2026-11-01T11:00:00Z", "claims": 1, "images": batch_images}
+            records = [{"filepath": img["filepath"], "critique_zh": ZH * 5, "critique_en": " ".join(EN * 9),
+                        "covered_dimensions": dims, "quality_score": 85} for img in batch_images]
+            result = {"culture": culture, "batch_id": b, "seq": b, "status": "completed", "error": None, "claimed_at": stamp,
+                      "collected_at": "2026-11-01T10:20:00Z", "items": [{"filepath": r["filepath"], "verdict": "accepted"} for r in records],
+                      "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z") for r, img in zip(records, batch_images)]}
+            for kind, doc in (("input", batch), ("output", records), ("result", result)):
+                (cp / f"{culture}_batch_{b:03d}_{kind}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+            prog.apply_claim(p, batch, index_of, images)
+            prog.apply_result(p, result)
+        p["last_updated"] = "2026-11-01T10:20:00Z"
+        p["candidates_sig"] = f"{(cp / f'{culture}_expansion_candidates.json').stat().st_size}:{(cp / f'{culture}_expansion_candidates.json').stat().st_mtime_ns}"
+        write_json(cp / f"{culture}_expansion_progress.json", p, "progress")
+
+
+def timed(cmd: list[str], repeat: int, reset=None) -> float:
+    """Median wall time of a command over `repeat` runs, after one warm-up run."""
+    times = []
+    for i in range(repeat + 1):
+        if reset:
+            reset()
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+        if i:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def floor_cmd(files: list[Path]) -> list[str]:
+    code = "import json,sys\nfor f in sys.argv[1:]:\n    json.loads(open(f,'rb').read())"
+    return [sys.executable, "-c", code, *map(str, files)]
+
+
+def seed_prepare_next_batch(ws: Path, culture: str, completed: list[int]) -> float:
+    """The seed's get_pending_images + prepare_next_batch, timed in-process (one new batch)."""
+    cp = ws / "checkpoints"
+    t = time.perf_counter()
+    data = json.loads((cp / f"{culture}_expansion_candidates.json").read_text())
+    done = set()
+    for b in completed:
+        out = cp / f"{culture}_batch_{b:03d}_output.json"
+        if out.exists():
+            done.update(item["filepath"] for item in json.loads(out.read_text()))
+    pending = [img for img in data["images"] if img["filepath"] not in done]
+    _batch = pending[:BATCH]
+    return time.perf_counter() - t
+
+
+def measure(size: int, n_candidates: int, repeat: int, keep: Path | None) -> dict:
+    ws = Path(tempfile.mkdtemp(prefix=f"cb-bench-{size}-")) if keep is None else keep / f"ws-{size}"
+    if keep is not None and ws.exists():
+        shutil.rmtree(ws)
+    t = time.perf_counter()
+    build(ws, n_candidates, size)
+    build_s = time.perf_counter() - t
+    cp = ws / "checkpoints"
+    py = [sys.executable]
+    progress_files = sorted(cp.glob("*_expansion_progress.json"))
+    saved = {f: f.read_bytes() for f in progress_files}
+
+    def reset():
+        for f, data in saved.items():
+            f.write_bytes(data)
+        for f in cp.glob("*_input.json"):
+            if f.stat().st_mtime > build_end:
+                f.unlink()
+
+    build_end = time.time()
+    fig = {"finished_batches": size, "candidates": n_candidates * len(CULTURES), "build_s": round(build_s, 2)}
+    fig["status_s"] = timed(py + [str(SCRIPTS / "batch_status.py"), "--workspace", str(ws)], repeat)
+    fig["status_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, *progress_files]), repeat)
+    fig["claim_s"] = timed(py + [str(SCRIPTS / "run_next_batch.py"), "--count", "1", "--workspace", str(ws)], repeat, reset)
+    reset()
+    # run_next_batch reads the plan, all progress files, and the claimed culture's candidates
+    fig["claim_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, *progress_files, cp / "western_expansion_candidates.json"]), repeat)
+    last = max(1, size // len(CULTURES))
+    out = cp / f"korean_batch_{last:03d}_output.json"
+    if out.exists():
+        fig["validate_s"] = timed(py + [str(SCRIPTS / "validate_batch.py"), "korean", str(last), "--workspace", str(ws)], repeat)
+        fig["validate_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, cp / f"korean_batch_{last:03d}_input.json", out]), repeat)
+    completed = json.loads((cp / "korean_expansion_progress.json").read_text())["completed_batches"]
+    fig["seed_prepare_s"] = statistics.median(seed_prepare_next_batch(ws, "korean", completed) for _ in range(repeat))
+    fig["seed_expansion_s"] = None  # filled in by the caller (sum over an expansion)
+    if keep is None:
+        shutil.rmtree(ws, ignore_errors=True)
+    return fig
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[2:]),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="20,200,2000", help="finished batches per workspace, comma-separated (default 20,200,2000)")
+    ap.add_argument("--candidates", type=int, default=5000, help="candidates per culture (default 5000)")
+    ap.add_argument("--repeat", type=int, default=7, help="timed runs per figure (default 7)")
+    ap.add_argument("--keep", metavar="DIR", help="build the workspaces under DIR and keep them")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    keep = Path(args.keep) if args.keep else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+    rows = [measure(s, args.candidates, args.repeat, keep) for s in sizes]
+    small, large = rows[0], rows[-1]
+    ratios = {
+        "status_large_vs_small": large["status_s"] / small["status_s"],
+        "claim_large_vs_small": large["claim_s"] / small["claim_s"],
+        "seed_prepare_large_vs_small": large["seed_prepare_s"] / small["seed_prepare_s"],
+    }
+    if args.json:
+        print(json.dumps({"machine": machine(), "rows": rows, "ratios": ratios}, indent=2))
+        return 0
+    print(f"machine: {machine()}")
+    print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} runs each\n")
+    head = f"{'finished batches':>16} | {'status':>8} {'floor':>7} {'x':>5} | {'claim':>8} {'floor':>7} {'x':>5} | {'validate':>8} {'floor':>7} {'x':>5} | {'seed prep':>9}"
+    print(head)
+    print("-" * len(head))
+    ms = lambda s: f"{s * 1000:6.0f}ms"  # noqa: E731
+    for r in rows:
+        print(f"{r['finished_batches']:>16,} | {ms(r['status_s']):>8} {ms(r['status_floor_s'])} {r['status_s'] / r['status_floor_s']:5.1f} | "
+              f"{ms(r['claim_s']):>8} {ms(r['claim_floor_s'])} {r['claim_s'] / r['claim_floor_s']:5.1f} | "
+              f"{ms(r.get('validate_s', 0)):>8} {ms(r.get('validate_floor_s', 0))} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):5.1f} | "
+              f"{ms(r['seed_prepare_s']):>9}")
+    print()
+    print(f"large / small: status {ratios['status_large_vs_small']:.2f}x, claim {ratios['claim_large_vs_small']:.2f}x "
+          f"(bar: <= 1.5x); the seed's batch preparation {ratios['seed_prepare_large_vs_small']:.1f}x")
+    bars = large["status_s"] < 0.3 and large["claim_s"] < 0.3 and ratios["status_large_vs_small"] <= 1.5 and ratios["claim_large_vs_small"] <= 1.5
+    print("bars (status and claim < 0.3 s at the largest size, <= 1.5x the smallest): " + ("met" if bars else "NOT met"))
+    return 0 if bars else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
