@@ -165,7 +165,10 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         la = d["last_artist"]
         lines.append(f"  last artist  {la['artist']} ({la['completed']}/{la['total']})")
     eta = f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel" if d["eta_seconds"] is not None else ""
-    lines.append(f"  remaining    {d['remaining_batches']} batches of {d['batch_size']}{eta}")
+    if d["remaining_batches"]:
+        lines.append(f"  remaining    {d['remaining_batches']} batches of {d['batch_size']}{eta}")
+    else:
+        lines.append("  remaining    none: every image is accepted" + (" or parked" if d["parked"] else ""))
     m = d["next_milestone"]
     if m:
         lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']})")

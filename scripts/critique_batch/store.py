@@ -66,6 +66,7 @@ KEEP_SYNC_TAGS = _env_int("CRITIQUE_BATCH_KEEP_SYNC_TAGS", 50)  # 0 keeps every 
 SYNC_LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_SYNC_LOCK_TIMEOUT", "600"))
 PROGRESS_MIN_RECORDS = 2000  # a progress bar (TTY only) for syncs at least this large
 PRUNE_MIN_AGE = timedelta(hours=1)  # never prune versions younger than this (readers may use them)
+PRUNE_MARGIN = timedelta(minutes=10)  # prune only versions this much older than the oldest tag
 OPTIMIZED_TAG = "optimized"  # moves to the version of the last optimize()
 OUR_TAGS = ("sync-", "rollback-")  # tags subject to KEEP_SYNC_TAGS; any other tag is kept forever
 
@@ -278,7 +279,7 @@ def _unmerged_batches(p: dict) -> list[int]:
 
 
 def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
-    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, is_due(p, cfg), _unmerged_batches(p))
+    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, is_due(p, cfg), _unmerged_batches(p), list(p["merged_batches"]))
 
 
 def _snapshot(ws: Workspace, name: str, *, locked: bool) -> CulturePlan | None:
@@ -462,19 +463,30 @@ def _tag(table, prefix: str, version: int, when: datetime, target: Target) -> st
     return name
 
 
-def _present_batches(table, target: Target) -> set[tuple[str, int]]:
-    """(culture, batch_id) pairs that have at least one row in the table (two small columns)."""
+def _present_batches(table, target: Target) -> dict[tuple[str, int], set[datetime]]:
+    """(culture, batch_id) -> the accepted_at values of its rows in the table (three small columns)."""
+    present: dict[tuple[str, int], set[datetime]] = {}
+    if not {"culture", "batch_id", "accepted_at"} <= set(table.schema.names):
+        return present  # not a table this package made: none of our batches is in it
     with _db_errors(target, "cannot read the critiques table"):
-        data = table.search().select(["culture", "batch_id"]).to_arrow()
+        data = table.search().select(["culture", "batch_id", "accepted_at"]).to_arrow()
     if data.num_rows == 0:
-        return set()
-    pairs = data.group_by(["culture", "batch_id"]).aggregate([])
-    return set(zip(pairs.column("culture").to_pylist(), pairs.column("batch_id").to_pylist()))
+        return present
+    groups = data.group_by(["culture", "batch_id", "accepted_at"]).aggregate([])
+    for c, b, t in zip(groups.column("culture").to_pylist(), groups.column("batch_id").to_pylist(), groups.column("accepted_at").to_pylist()):
+        present.setdefault((c, b), set()).add(t)
+    return present
 
 
-def _reconcile(ws: Workspace, present: set[tuple[str, int]]) -> list[dict]:
-    """Set every culture's merged_batches to what the table holds (the one authority)."""
-    from .engine import run_session
+def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> list[dict]:
+    """Set every culture's merged_batches to what the table holds (the one authority).
+
+    A batch counts as merged when the table has a row of it: same culture, batch id and
+    accepted_at (the batch's collection time, so a batch of another workspace with the same number
+    does not count). A batch whose rows were all replaced by newer critiques counts as unmerged;
+    re-merging it changes nothing, as the upsert never replaces a newer critique.
+    """
+    from .engine import read_batch, run_session
 
     changes = []
     for name in ws.configured_cultures():
@@ -483,7 +495,14 @@ def _reconcile(ws: Workspace, present: set[tuple[str, int]]) -> list[dict]:
 
         def fn(s, name=name):
             old = s.p["merged_batches"]
-            new = sorted(b for b in s.p["completed_batches"] if (name, b) in present or s.p["batch_accepted"].get(str(b), 0) == 0)
+            new = []
+            for b in s.p["completed_batches"]:
+                if s.p["batch_accepted"].get(str(b), 0) == 0:
+                    new.append(b)
+                elif (name, b) in present:
+                    collected = parse_time(read_batch(ws, name, b, "result")["collected_at"])
+                    if collected in present[(name, b)]:
+                        new.append(b)
             if new != old:
                 s.p["merged_batches"] = new
                 s.dirty = True
@@ -491,8 +510,7 @@ def _reconcile(ws: Workspace, present: set[tuple[str, int]]) -> list[dict]:
 
         old, new = run_session(ws, name, fn)
         if old != new:
-            unmerged = sorted(set(old) - set(new))
-            changes.append({"culture": name, "now_unmerged": unmerged, "now_merged": sorted(set(new) - set(old))})
+            changes.append({"culture": name, "now_unmerged": sorted(set(old) - set(new)), "now_merged": sorted(set(new) - set(old))})
     return changes
 
 
@@ -509,7 +527,7 @@ def _maintain(table, target: Target) -> dict:
         older_than = PRUNE_MIN_AGE
         stamps = [versions[v] for v in kept if v in versions]
         if stamps:  # versions' time stamps are naive local time: prune only what is older than every tag
-            age = datetime.now() - min(stamps) + timedelta(minutes=10)
+            age = datetime.now() - min(stamps) + PRUNE_MARGIN
             older_than = max(older_than, age)
         try:
             table.optimize(cleanup_older_than=older_than)
@@ -542,14 +560,19 @@ def sync(
     optimize: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> dict:
-    """Merge accepted, unmerged records into the critiques table. Returns a summary dict."""
+    """Merge accepted, unmerged records into the critiques table. Returns a summary dict.
+
+    `hook(stage)` is called at each step ("locked", "committed", "tagged", "marked <culture>",
+    "optimized"): tests use it to stop a sync at a chosen point.
+    """
     target = resolve_target(ws, db)
     names = _cultures(ws, culture)
     out = {"db": target.shown, "table": TABLE, "dry_run": dry_run, "force": force, "merged": False,
-           "version": None, "table_version": None, "tag": None, "records": 0, "inserted": 0, "updated": 0, "unchanged": 0,
-           "duplicates": 0, "batches": 0, "rows": None, "reconciled": [], "optimized": False,
+           "version": None, "table_version": None, "tag": None, "records": 0, "inserted": 0, "updated": 0,
+           "unchanged": 0, "duplicates": 0, "batches": 0, "rows": None, "reconciled": [], "optimized": False,
            "columns_added": [], "indices_created": [], "cultures": []}
-    if dry_run:
+    step = hook or (lambda stage: None)
+    if dry_run:  # read the saved progress files only: no lock, no database, nothing written
         plans = [pl for pl in (_snapshot(ws, n, locked=False) for n in names) if pl]
         chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
         out["cultures"] = [pl.public() for pl in plans]
@@ -560,69 +583,59 @@ def sync(
 
     _lancedb()
     with sync_lock(ws):
-        if hook:
-            hook("locked")
-        conn = _connect(target)
-        table = _open_table(conn, target)
-        if table is not None and _recorded_version(ws, target) != table.version:
-            out["reconciled"] = _reconcile(ws, _present_batches(table, target))
-        elif table is None:
-            out["reconciled"] = _reconcile(ws, set())
+        step("locked")
+        fresh = target.local is not None and not (target.local / f"{TABLE}.lance").exists()
+        conn = None if fresh else _connect(target)  # connecting creates the folder: not before there is data
+        table = None if fresh else _open_table(conn, target)
+        recorded = _recorded_version(ws, target)
+        if table is None or recorded != table.version:  # a crash after a commit, a restore, a new database
+            out["reconciled"] = _reconcile(ws, _present_batches(table, target) if table is not None else {})
         plans = [pl for pl in (_snapshot(ws, n, locked=True) for n in names) if pl]
         out["cultures"] = [pl.public() for pl in plans]
         chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
         out["batches"] = sum(len(pl.batches) for pl in chosen)
-        if not chosen:
-            if table is not None:
-                with _db_errors(target, "cannot count rows"):
-                    if optimize:
-                        _maintain(table, target)
-                        out["optimized"] = True
-                    out.update(rows=table.count_rows(), table_version=table.version)
-                _record_version(ws, target, table.version)
-            return out
-
-        now = clock_now()
-        rows, per_culture = _read_rows(ws, chosen, now)
-        rows, out["duplicates"] = _newest_per_filepath(rows)
-        out["records"] = len(rows)
-        for c in out["cultures"]:
-            c["merging"] = per_culture.get(c["culture"], 0) if any(pl.culture == c["culture"] for pl in chosen) else 0
-        bar = Bar(1, len(rows), "")
-        if rows:
-            if table is None:
-                with _db_errors(target, "cannot create the critiques table"):
-                    table = conn.create_table(TABLE, schema=arrow_schema())
-            out["columns_added"] = _ensure_columns(table, target)
-            bar.say(f"merging {len(rows)} records into {target.shown} ...")
-            data = _rows_table(rows)
-            before = table.version
-            res = _merge(table, data, target)
-            if hook:
-                hook("committed")
-            out.update(merged=True, version=res.version, inserted=res.num_inserted_rows, updated=res.num_updated_rows)
-            out["unchanged"] = len(rows) - res.num_inserted_rows - res.num_updated_rows
-            if res.version > before:
-                out["tag"] = _tag(table, "sync", res.version, now, target)
-            if hook:
-                hook("tagged")
-            bar.say("indexing ...")
-            out["indices_created"] = _ensure_indices(table, target)
-        for pl in chosen:
-            _mark_merged(ws, pl.culture, pl.batches)
-            if hook:
-                hook(f"marked {pl.culture}")
+        bar = Bar(1, sum(pl.waiting for pl in chosen), "")
+        if chosen:
+            now = clock_now()
+            rows, per_culture = _read_rows(ws, chosen, now)
+            rows, out["duplicates"] = _newest_per_filepath(rows)
+            out["records"] = len(rows)
+            for c in out["cultures"]:
+                c["merging"] = per_culture.get(c["culture"], 0)
+            if rows:
+                if table is None:
+                    conn = conn or _connect(target)
+                    with _db_errors(target, "cannot create the critiques table"):
+                        table = conn.create_table(TABLE, schema=arrow_schema())
+                out["columns_added"] = _ensure_columns(table, target)
+                bar.say(f"merging {len(rows)} records into {target.shown} ...")
+                before = table.version
+                res = _merge(table, _rows_table(rows), target)
+                step("committed")
+                out.update(merged=True, version=res.version, inserted=res.num_inserted_rows, updated=res.num_updated_rows)
+                out["unchanged"] = len(rows) - res.num_inserted_rows - res.num_updated_rows
+                if res.version > before:
+                    out["tag"] = _tag(table, "sync", res.version, now, target)
+                step("tagged")
         if table is not None:
-            if optimize or (OPTIMIZE_EVERY and _syncs_since_optimize(table) >= OPTIMIZE_EVERY):
+            with _db_errors(target, "cannot read the critiques table"):
+                has_rows = table.count_rows() > 0
+            if has_rows:
+                bar.say("indexing ...")
+                out["indices_created"] = _ensure_indices(table, target)
+        for pl in chosen:  # only after the commit: a crash before this line is healed next time
+            _mark_merged(ws, pl.culture, pl.batches)
+            step(f"marked {pl.culture}")
+        if table is not None:
+            if optimize or (out["merged"] and OPTIMIZE_EVERY and _syncs_since_optimize(table) >= OPTIMIZE_EVERY):
                 bar.say("optimizing the table ...")
                 _maintain(table, target)
                 out["optimized"] = True
-                if hook:
-                    hook("optimized")
+                step("optimized")
             with _db_errors(target, "cannot count rows"):
-                out["rows"] = table.count_rows()
-                out["table_version"] = table.version
-            _record_version(ws, target, table.version)
+                out.update(rows=table.count_rows(), table_version=table.version)
+            if recorded != table.version:
+                _record_version(ws, target, table.version)
         bar.close()
     return out
 

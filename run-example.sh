@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run the whole loop on the bundled example workspace (examples/korean-demo): import candidates,
+# status, claim, the subagents' step (replayed from recorded generator output, since only Claude
+# Code can run real subagents), validate, collect with partial acceptance, retry, status, sync.
+# Works in a scratch copy, examples/korean-demo/run/, so it can be run again and again.
+set -euo pipefail
+cd "$(dirname "$0")"
+source tools/venv.sh
+REPO="$PWD"
+DEMO="$REPO/examples/korean-demo"
+RUN="$DEMO/run"
+rm -rf "$RUN"
+mkdir -p "$RUN"
+cp "$DEMO/manifest.csv" "$RUN/"
+cd "$RUN"
+S="$REPO/scripts"
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*" | sed "s#$S/##g; s#$PY#python#g"; "$@" || echo "(exit $?)"; }
+replay() {  # what a generator subagent does: write the batch's output file
+    printf '\n\033[1m# subagent for batch %s writes %s (replayed from examples/korean-demo/recorded/)\033[0m\n' "$1" "checkpoints/korean_batch_$1_output.json"
+    cp "$DEMO/recorded/korean_batch_$1_output.json" checkpoints/
+}
+
+step "$PY" "$S/add_candidates.py" korean manifest.csv
+step "$PY" "$S/batch_status.py"
+step "$PY" "$S/run_next_batch.py" --culture korean --count 2 --size 3
+replay 001
+replay 002
+step "$PY" "$S/validate_batch.py" korean 1
+step "$PY" "$S/validate_batch.py" korean 2
+step "$PY" "$S/run_next_batch.py" --culture korean --count 1 --size 3
+replay 003
+step "$PY" "$S/run_next_batch.py" --count 0
+step "$PY" "$S/batch_status.py" --culture korean
+step "$PY" "$S/batch_status.py" --rebuild --check
+printf '\nworkspace left in %s\n' "$RUN"
