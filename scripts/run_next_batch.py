@@ -39,13 +39,20 @@ def run(args) -> int:
 
     batches = []
     why_none = []
+    failure = None
     if args.count:
         rows = {r["culture"]: r for r in status.overview(ws)}
         order = names if args.culture else status.priority_order(list(rows.values()))
         for name in order:
             if len(batches) >= args.count:
                 break
-            got = engine.run_session(ws, name, lambda s: s.claim(args.count - len(batches), args.size))
+            try:
+                got = engine.run_session(ws, name, lambda s: s.claim(args.count - len(batches), args.size))
+            except cli.BatchError as exc:
+                if not batches:
+                    raise
+                failure = exc  # print the briefs already claimed (they are saved), then the error
+                break
             batches += got
             if not got:
                 r = rows.get(name) or status.culture_row(ws, ws.culture(name))
@@ -54,7 +61,7 @@ def run(args) -> int:
             why_none.append("no culture has images left to claim")
 
     if args.json:
-        cli.emit_json({"collected": collected, "batches": batches})
+        cli.emit_json({"collected": collected, "batches": batches, **({"error": str(failure)} if failure else {})})
     else:
         for c in collected:
             head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
@@ -73,6 +80,9 @@ def run(args) -> int:
             print("nothing claimed: " + "; ".join(why_none))
         elif not collected:
             print("nothing to collect")
+    if failure is not None:
+        print(f"run_next_batch.py: error: {failure} (the batches above are claimed; claim again for more)", file=sys.stderr)
+        return failure.exit_code
     return 1 if args.count and not batches else 0
 
 

@@ -172,6 +172,9 @@ def test_crash_after_input_written_is_healed(korean_ws):
     saved = (korean_ws / "checkpoints" / "korean_expansion_progress.json").read_bytes()
     claim(korean_ws, size=3)
     (korean_ws / "checkpoints" / "korean_expansion_progress.json").write_bytes(saved)  # as if killed before the write
+    # batch 2's brief was never printed: it is adopted and offered again at once
+    [b] = claim(korean_ws, size=3)
+    assert b["batch_id"] == 2 and b["resumed"]
     claim(korean_ws, size=3)
     items = [fp for b in (1, 2, 3) for fp in support.batch_items(korean_ws, "korean", b)]
     assert len(items) == len(set(items)) == 9

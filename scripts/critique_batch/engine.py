@@ -118,8 +118,7 @@ class Session:
         p = self.p
         # an input file past next_batch: a claim whose progress write did not happen
         while self.ws.batch_path(self.name, p["next_batch"], "input").exists():
-            prog.apply_claim(p, read_batch(self.ws, self.name, p["next_batch"], "input"), self.cands.index_of, self.cands.images)
-            self.dirty = True
+            self._adopt(read_batch(self.ws, self.name, p["next_batch"], "input"))
         for key in sorted(p["in_flight"], key=int):
             bid = int(key)
             result = read_batch(self.ws, self.name, bid, "result", missing_ok=True)
@@ -131,12 +130,20 @@ class Session:
             if batch is None:
                 raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild")
             if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
-                prog.apply_claim(p, batch, self.cands.index_of, self.cands.images)
-                self.dirty = True
+                self._adopt(batch)
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
         if requeue is not None and requeue["rev"] != p["requeue_rev"]:
             prog.apply_requeue(p, requeue)
             self.dirty = True
+
+    def _adopt(self, batch: dict) -> None:
+        """Take in a claim whose process died before saving progress. Its brief was never printed
+        (scripts print after saving), so its lease is ended now: the next claim offers it again."""
+        if not prog.lease_expired(batch, self.now):
+            batch["lease_expires_at"] = iso(self.now)
+            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
+        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
+        self.dirty = True
 
     def save(self) -> None:
         if self.dirty:
@@ -338,13 +345,20 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
 
 
 def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
-    """The exact instruction for one subagent (under 600 bytes with workspace paths up to ~100 characters)."""
+    """The exact instruction for one subagent (under 600 bytes with workspace paths up to ~100 characters).
+
+    Paths are shown as ws.display shows them: relative to the current directory when inside it. When
+    these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
+    beside them as references/{generator}.md (the generator skill itself may not be installed), so
+    the brief points the subagent at that file."""
     inp = ws.display(ws.batch_path(cfg.name, batch_id, "input"))
     out = ws.display(ws.batch_path(cfg.name, batch_id, "output"))
     python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
-    check = shlex.join([python, str(SCRIPTS_DIR / "validate_batch.py"), out])
+    check = shlex.join([python, ws.display(SCRIPTS_DIR / "validate_batch.py"), out])
+    reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
+    how = f"Follow {ws.display(reference)}" if reference.is_file() else f"Use the {cfg.generator} skill"
     return (
-        f"Use the {cfg.generator} skill on the {n} images in {inp}: open each image, critique it, and write all "
+        f"{how} on the {n} images in {inp}: open each image, critique it, and write all "
         "records as one JSON array to the file checked below. Unreadable image: write "
         '{"filepath": ..., "skipped": "<reason>"} instead; never critique an unseen image. '
         f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."

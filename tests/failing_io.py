@@ -1,0 +1,44 @@
+"""Run a script with writes that fail, as on a full disk or a read-only file system (tests only).
+
+  python tests/failing_io.py ENOSPC 2 scripts/run_next_batch.py --workspace W
+
+The first N-1 atomic writes succeed; the Nth and later fail with that errno, at the point a full
+disk fails them (when the data is written and flushed). Markers in .valid/ are not counted.
+"""
+
+import errno
+import os
+import runpy
+import sys
+import tempfile
+
+code = getattr(errno, sys.argv[1])
+fail_from = int(sys.argv[2])
+script = sys.argv[3]
+sys.argv = sys.argv[3:]
+calls = {"n": 0}
+real_mkstemp = tempfile.mkstemp
+real_fsync = os.fsync
+
+
+def mkstemp(*args, **kwargs):
+    directory = kwargs.get("dir") or ""
+    if code == errno.EROFS and not str(directory).endswith(".valid"):
+        calls["n"] += 1
+        if calls["n"] >= fail_from:
+            raise OSError(code, os.strerror(code))
+    return real_mkstemp(*args, **kwargs)
+
+
+def fsync(fd):
+    calls["n"] += 1
+    if calls["n"] >= fail_from:
+        raise OSError(code, os.strerror(code))
+    return real_fsync(fd)
+
+
+tempfile.mkstemp = mkstemp
+if code != errno.EROFS:
+    os.fsync = fsync
+sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+runpy.run_path(script, run_name="__main__")
