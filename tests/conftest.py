@@ -26,3 +26,7 @@ def ws(tmp_path):
 def korean_ws(ws):
     support.write_candidates(ws, "korean", 40)
     return ws
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False, help="run the fault campaign in long mode (3 x 300 images, >= 50 kills)")
