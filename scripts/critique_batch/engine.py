@@ -98,6 +98,7 @@ class Session:
         self.cands = load_candidates(ws, culture)
         self.p = load_progress(ws, culture) or prog.empty(culture)
         self.dirty = False
+        ws.remove_stale_temp_files(culture)
         self._check_cursor()
         self._reconcile()
 

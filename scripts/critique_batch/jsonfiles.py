@@ -28,6 +28,7 @@ SCHEMA_DIRS = (
 SCHEMA_BASE = "https://critique-batch.local/schemas/"
 CACHE_MIN_BYTES = 0  # remember every file: a hit also spares importing jsonschema (~50 ms)
 MAX_ERRORS = 5
+TMP_DIR = ".tmp"
 
 
 def json_path(parts) -> str:
@@ -197,8 +198,12 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
 
 
 def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
+    # temporary files live in a .tmp/ folder beside the target (same file system, so the rename is
+    # atomic); a writer killed mid-write leaves its file there, where a session clears it cheaply
+    tmp_dir = path.parent / TMP_DIR
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp_dir.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=tmp_dir)
     except OSError as exc:
         raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

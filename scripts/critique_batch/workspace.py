@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError, MissingDependency, WorkFailed
+from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
@@ -83,6 +84,28 @@ class Workspace:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
             return str(path)
+
+    def owns(self, culture: str, name: str) -> bool:
+        """Is `name` (a file name in checkpoints/) one of this culture's state files?"""
+        m = BATCH_FILE.match(name)
+        if m:
+            return m["culture"] == culture
+        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json")
+
+    def remove_stale_temp_files(self, culture: str) -> None:
+        """Remove temporary files of this culture left by a killed process. Call with the lock
+        held: every write of a culture's files happens under its lock, so any left now is dead."""
+        for tmp in (self.checkpoints / TMP_DIR, self.checkpoints / ".valid" / TMP_DIR):
+            try:
+                names = [e.name for e in os.scandir(tmp) if e.name.startswith(culture) and e.name.endswith(".tmp")]
+            except OSError:
+                continue  # no such folder: nothing was ever left there
+            for name in names:
+                if self.owns(culture, name.rsplit(".", 2)[0]):  # "{file}.{random}.tmp" -> "{file}"
+                    try:
+                        os.unlink(tmp / name)
+                    except OSError:
+                        pass
 
     # --- plan ------------------------------------------------------------------------------
     @property
