@@ -74,7 +74,7 @@ def run(args) -> int:
         for line in reconciled_lines(out["reconciled"]):
             print(line)
         if any(ch["now_unmerged"] for ch in out["reconciled"]):
-            print("the next sync re-merges them (sync_to_lancedb.py --force to do it now)")
+            print("their records wait to be merged again: the next sync that is due merges them (--force: now)")
         return 0
 
     out = store.sync(ws, culture=args.culture, force=args.force, dry_run=args.dry_run, db=args.db, optimize=args.optimize)

@@ -216,14 +216,15 @@ def test_new_culture_is_configuration_only(ws):
 
 def test_generated_copies_match_sources():
     proc = subprocess.run([sys.executable, str(support.ROOT / "tools" / "generate.py"), "--check"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_drift_is_detected(tmp_path):
     import shutil
     repo = tmp_path / "repo"
-    for part in ("schemas", "checkpoints", "scripts", "tools"):
+    for part in ("schemas", "checkpoints", "scripts", "tools", "skills", ".claude-plugin"):  # all that generate.py reads
         shutil.copytree(support.ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__", ".valid", ".locks", "*_progress.json"))
+    shutil.copy2(support.ROOT / "pyproject.toml", repo / "pyproject.toml")
     copy = repo / "scripts" / "critique_batch" / "schemas" / "plan.schema.json"
     copy.write_text(copy.read_text().replace("Expansion plan", "Edited by hand"))
     proc = subprocess.run([sys.executable, str(repo / "tools" / "generate.py"), "--check"], capture_output=True, text=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_sync_twice_same_rows(tmp_path, backend):
     for c in ("korean", "chinese"):
         engine.run_session(ws, c, lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
     (root / "checkpoints" / store.STATE_FILE).unlink()
-    fourth = store.sync(ws, db=db)
+    fourth = store.sync(ws, db=db, force=True)
     assert not fourth["merged"] and {r["culture"] for r in fourth["reconciled"]} == {"korean", "chinese"}
     for c in ("korean", "chinese"):
         assert sup.progress(root, c)["merged_batches"] == sup.progress(root, c)["completed_batches"]
@@ -228,7 +229,7 @@ def test_rollback_then_resync(tmp_path, backend):
         store.rollback(ws, "sync-19990101T000000Z-v1", db=db)
 
 
-def test_chinese_and_english_full_text_search(tmp_path, backend):
+def test_chinese_and_english_full_text_search(tmp_path, backend, monkeypatch):
     db, env = backend
     root = sup.make_ws(tmp_path / "ws", {"korean": 30, "chinese": 30})
     sup.produce(root, "korean", 6)
@@ -250,8 +251,9 @@ def test_chinese_and_english_full_text_search(tmp_path, backend):
     assert out["column"] == "critique_en" and {r["filepath"] for r in out["results"]} == want
     # rows merged after the index was built are found too (before any optimize)
     write = sup.make_ws(tmp_path / "other", {"korean": 30})
+    monkeypatch.setenv("CRITIQUE_BATCH_NOW", "2031-01-01T00:00:00Z")
     sup.produce(write, "korean", 1, version=7)
-    store.sync(Workspace(write), force=True, db=uri_of(root, db))
+    assert store.sync(Workspace(write), force=True, db=uri_of(root, db))["updated"] == 5
     assert store.search(ws, "第7稿", limit=10, db=db)["results"][0]["critique_zh"].endswith("第7稿")
 
 
@@ -300,7 +302,7 @@ def test_crash_between_commit_and_record_heals(tmp_path, backend):
         rows = rows_by_fp(root, db, env)
         assert len(rows) == 10 * (i + 1)  # committed, not recorded (chinese at least)
         assert sup.batch_ids_with_records(root, "chinese") - set(sup.progress(root, "chinese")["merged_batches"])
-        out = store.sync(ws, db=db)  # below threshold: only the healing
+        out = store.sync(ws, db=db, force=True)  # nothing new to merge: only the healing
         assert not out["merged"] and out["reconciled"]
         rows = rows_by_fp(root, db, env)
         for c in ("korean", "chinese"):
@@ -315,13 +317,14 @@ def test_optimize_keeps_tagged_versions(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "OPTIMIZE_EVERY", 3)
     monkeypatch.setattr(store, "KEEP_SYNC_TAGS", 4)
     monkeypatch.setattr(store, "PRUNE_MIN_AGE", timedelta(milliseconds=1))
-    monkeypatch.setattr(store, "PRUNE_MARGIN", timedelta(milliseconds=1))
+    monkeypatch.setattr(store, "PRUNE_MARGIN", timedelta(milliseconds=150))
     root = sup.make_ws(tmp_path / "ws", {"korean": 60})
     ws = Workspace(root)
     outs = []
     for _ in range(6):
         sup.produce(root, "korean", 1)
         outs.append(store.sync(ws, force=True))
+        time.sleep(0.3)  # versions further apart than PRUNE_MARGIN
     assert [o["optimized"] for o in outs] == [False, False, True, False, False, True]
     import lancedb
 
@@ -368,6 +371,13 @@ def test_scripts_end_to_end(tmp_path):
     assert proc.returncode == 1 and "run sync_to_lancedb.py" in proc.stderr and "Traceback" not in proc.stderr
     proc = sup.run("sync_to_lancedb.py", ws=root)
     assert proc.returncode == 0 and "nothing to merge" in proc.stdout and "korean 10 waiting (sync at 100)" in proc.stdout
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from critique_batch import store; from critique_batch.workspace import Workspace; "
+            "out = store.sync(Workspace(sys.argv[2])); assert not out['merged'] and 'lancedb' not in sys.modules, out")
+    import subprocess
+    import sys
+
+    check = subprocess.run([sys.executable, "-c", code, str(sup.SCRIPTS), str(root)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr  # "not due yet" does not pay for importing lancedb
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
@@ -407,3 +417,51 @@ def test_bad_storage_options_env(tmp_path, monkeypatch):
     sup.produce(root, "korean", 1)
     assert store.sync(Workspace(root), force=True)["inserted"] == 5
     assert (tmp_path / "elsewhere" / "critiques.lance").is_dir() and not (root / "lancedb").exists()
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    root = sup.make_ws(tmp_path / "ws", {"korean": 50})
+    sup.produce(root, "korean", 8)
+    env = dict(os.environ, CRITIQUE_BATCH_PROGRESS_MIN_RECORDS="30")
+    cmd = [sys.executable, str(sup.SCRIPTS / "sync_to_lancedb.py"), "--force", "--workspace", str(root)]
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    tty = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0 and b"merged 40 records" in proc.stdout
+    assert "reading batches [" in tty and "8/8" in tty and "merging 40 records" in tty
+    sup.produce(root, "korean", 2)
+    proc = sup.run("sync_to_lancedb.py", "--force", ws=root, env={"CRITIQUE_BATCH_PROGRESS_MIN_RECORDS": "1"})
+    assert proc.returncode == 0 and proc.stderr == ""  # not a terminal: the summary only
+    assert proc.stdout.startswith("merged 10 records")
+
+
+def test_export_of_a_tagged_version(tmp_path):
+    root = sup.make_ws(tmp_path / "ws", {"korean": 20})
+    ws = Workspace(root)
+    sup.produce(root, "korean", 1)
+    first = store.sync(ws, force=True)
+    sup.produce(root, "korean", 2)
+    store.sync(ws, force=True)
+    out = store.export(ws, version=first["tag"], output=str(tmp_path / "old.jsonl"))
+    assert out["records"] == 5 and len((tmp_path / "old.jsonl").read_text(encoding="utf-8").splitlines()) == 5
+    assert store.export(ws, output=str(tmp_path / "new.jsonl"))["records"] == 15
+    with pytest.raises(InputError, match="--version"):
+        store.export(ws, version="999")

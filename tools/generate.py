@@ -1,26 +1,72 @@
 #!/usr/bin/env python3
 """Regenerate every generated file from its single source, or check that none has drifted.
 
-  python tools/generate.py           write the generated copies
-  python tools/generate.py --check   exit 1 and list the files that differ from what would be generated
+  python tools/generate.py           write the generated files (and remove generated files that lost their source)
+  python tools/generate.py --check   change nothing; exit 1 and list the files that differ from what would be generated
 
-Sources -> generated copies:
+Sources -> generated files:
   schemas/*.schema.json              -> scripts/critique_batch/schemas/   (so scripts/ works when copied alone)
   checkpoints/expansion_plan.json    -> scripts/critique_batch/data/expansion_plan.json (the default plan)
-Each copy carries a "$comment" naming its source: edit the source, never the copy.
+  tools/templates/generator.md       -> skills/{generator}/SKILL.md, one generator skill per culture of the plan,
+    + checkpoints/expansion_plan.json     and skills/batch-orchestrator/references/{generator}.md (the same
+    + tools/templates/examples/{culture}.json   instructions, for subagents when only batch-orchestrator is installed)
+  scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
+                                        skill's folder, and symlinks are not followed
+  skills/ + pyproject.toml           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
+
+Every generated text file is marked: a "$comment" in JSON, a "# GENERATED" line in Python, an HTML comment
+in Markdown (after the frontmatter in a SKILL.md). The plugin manifests carry no marker: Claude Code rejects
+unknown keys in plugin.json. Edit the sources, never the copies. Hand-written skills (batch-orchestrator,
+lancedb-merger) keep their SKILL.md as a source; only their scripts/ (and references/) are generated.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PKG = ROOT / "scripts" / "critique_batch"
+SCRIPTS = ROOT / "scripts"
+PKG = SCRIPTS / "critique_batch"
+SKILLS = ROOT / "skills"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+GENERATOR_TEMPLATE = TEMPLATES / "generator.md"
+EXAMPLES = TEMPLATES / "examples"
+PLAN = ROOT / "checkpoints" / "expansion_plan.json"
+
+MARK = "GENERATED"  # every marker starts with this word
+ORCHESTRATOR = "batch-orchestrator"
+# the top-level scripts each skill carries (always with the whole critique_batch package); None = all of them
+SKILL_SCRIPTS: dict[str, tuple[str, ...] | None] = {
+    ORCHESTRATOR: None,
+    "lancedb-merger": ("batch_status.py", "sync_to_lancedb.py", "search_critiques.py", "export_critiques.py"),
+}
+GENERATOR_SCRIPTS = ("validate_batch.py", "search_critiques.py")
+IGNORED_DIRS = {"__pycache__", ".valid", ".locks", ".tmp"}
+
+LICENSE = "MIT"
+PLUGIN = "critique-batch"
+PLUGIN_DESCRIPTION = (
+    "Run large bilingual (Chinese and English) art-critique expansions with Claude Code: plan and hand out "
+    "batches to subagents, validate what comes back, keep resumable progress on disk, and merge accepted "
+    "critiques into LanceDB."
+)
+AUTHOR = {"name": "critique-batch maintainers"}
+KEYWORDS = ["art-critique", "batch", "subagents", "lancedb", "dataset", "bilingual", "vulca-bench"]
+GENERATOR_COMPATIBILITY = (
+    "Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
+    "optional exemplar search (pip install jsonschema filelock pyarrow lancedb). Needs an agent that can view images."
+)
 
 
+class SourceError(Exception):
+    """A source file is missing or unusable: generation cannot go on."""
+
+
+# --- markers --------------------------------------------------------------------------------------
 def marked_json(source: Path) -> bytes:
     doc = json.loads(source.read_text(encoding="utf-8"))
     rel = source.relative_to(ROOT).as_posix()
@@ -29,27 +75,361 @@ def marked_json(source: Path) -> bytes:
     return (json.dumps(out, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def outputs() -> dict[Path, bytes]:
+def marked_python(source: Path) -> bytes:
+    text = source.read_text(encoding="utf-8")
+    rel = source.relative_to(ROOT).as_posix()
+    marker = f"# GENERATED from {rel} by tools/generate.py; edit the source, not this copy\n"
+    if text.startswith("#!"):
+        first, _, rest = text.partition("\n")
+        return (first + "\n" + marker + rest).encode("utf-8")
+    return (marker + text).encode("utf-8")
+
+
+def md_marker(*sources: str) -> str:
+    return f"<!-- GENERATED from {' + '.join(sources)} by tools/generate.py; edit those, not this file -->"
+
+
+def is_generated(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4000].decode("utf-8", "replace")
+    except OSError:
+        return False
+    return f'"$comment": "{MARK} from' in head or f"# {MARK} from" in head or f"<!-- {MARK} from" in head
+
+
+# --- phase 1: the package's own copies --------------------------------------------------------------
+def package_outputs() -> dict[Path, bytes]:
     files: dict[Path, bytes] = {}
     for schema in sorted((ROOT / "schemas").glob("*.schema.json")):
         files[PKG / "schemas" / schema.name] = marked_json(schema)
-    files[PKG / "data" / "expansion_plan.json"] = marked_json(ROOT / "checkpoints" / "expansion_plan.json")
+    files[PKG / "data" / "expansion_plan.json"] = marked_json(PLAN)
     return files
 
 
+# --- phase 2: skills ----------------------------------------------------------------------------------
+def walk(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not IGNORED_DIRS.intersection(path.relative_to(folder).parts) and path.suffix != ".pyc":
+            yield path
+
+
+def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[Path, bytes]) -> dict[Path, bytes]:
+    """A skill's scripts/: the chosen top-level scripts and the whole critique_batch package."""
+    files: dict[Path, bytes] = {}
+    tops = sorted(p.name for p in SCRIPTS.glob("*.py")) if names is None else list(names)
+    for name in tops:
+        src = SCRIPTS / name
+        if not src.is_file():
+            raise SourceError(f"{skill_dir.name} needs scripts/{name}, which does not exist")
+        files[skill_dir / "scripts" / name] = marked_python(src)
+    sources = {p: None for p in walk(PKG)}
+    sources.update({p: None for p in package})  # generated package files count even before they are written
+    for src in sorted(sources):
+        dest = skill_dir / "scripts" / src.relative_to(SCRIPTS)
+        if src in package:
+            files[dest] = package[src]
+        elif src.suffix == ".py":
+            files[dest] = marked_python(src)
+        else:
+            files[dest] = src.read_bytes()
+    return files
+
+
+def load_plan():
+    sys.path.insert(0, str(SCRIPTS))
+    from critique_batch.errors import BatchError
+    from critique_batch.plan import load_plan as load
+
+    try:
+        return load(PLAN)
+    except BatchError as exc:
+        raise SourceError(str(exc)) from None
+
+
+def title_of(culture: str) -> str:
+    return culture.replace("_", " ").title()
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(template: str, values: dict[str, str | None]) -> str:
+    """Replace {{name}}; a line holding a placeholder whose value is None is dropped; unknown names fail."""
+    out = []
+    for line in template.splitlines(keepends=True):
+        names = re.findall(r"\{\{(\w+)\}\}", line)
+        unknown = [n for n in names if n not in values]
+        if unknown:
+            raise SourceError(f"{GENERATOR_TEMPLATE.relative_to(ROOT)}: unknown placeholder {{{{{unknown[0]}}}}}")
+        if any(values[n] is None for n in names):
+            continue
+        out.append(re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], line))
+    return "".join(out)
+
+
+def catalogue(plan, cfg) -> str:
+    blocks = []
+    for layer in ("L1", "L2", "L3", "L4", "L5"):
+        dims = [d for d in cfg.dimensions if d.layer == layer]
+        if not dims:
+            continue
+        names = plan.layers.get(layer, {})
+        head = f"### {layer} {names.get('zh', '')} · {names.get('en', '')}".rstrip(" ·")
+        rows = [head, "", "| ID | 中文 | English | What it covers |", "|---|---|---|---|"]
+        rows += [f"| `{d.id}` | {cell(d.zh)} | {cell(d.en)} | {cell(d.covers)} |" for d in dims]
+        blocks.append("\n".join(rows))
+    return "\n\n".join(blocks)
+
+
+def perspective(plan, cfg) -> str:
+    p = cfg.perspective or {}
+    if p.get("zh") and p.get("en"):
+        return f"{p['zh']}\n\n{p['en']}"
+    # a culture without a written perspective: state it layer by layer from its catalogue
+    lines = [f"Read each work through the {title_of(cfg.name)} tradition, layer by layer:", ""]
+    for layer in ("L1", "L2", "L3", "L4", "L5"):
+        dims = [d for d in cfg.dimensions if d.layer == layer]
+        if dims:
+            names = plan.layers.get(layer, {})
+            lines.append(f"- {layer} {names.get('en', '')}: " + "; ".join(d.en for d in dims) + ".")
+    return "\n".join(lines)
+
+
+def example_record(plan, cfg) -> dict:
+    path = EXAMPLES / f"{cfg.name}.json"
+    if not path.is_file():
+        raise SourceError(
+            f"culture {cfg.name!r} has no example record: write {path.relative_to(ROOT)} "
+            f"(one critique record of a real {cfg.name} work that passes validate_batch.py)"
+        )
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{path.relative_to(ROOT)}: not valid JSON: {exc}") from None
+    from critique_batch.validation import check_output_bytes
+
+    check = check_output_bytes(json.dumps([rec]).encode(), path, cfg, plan, [rec.get("filepath")])
+    if not check.passed:
+        problems = "; ".join(p for r in check.records for p in r.problems) or check.error
+        raise SourceError(f"{path.relative_to(ROOT)}: the example does not pass validation: {problems}")
+    return rec
+
+
+def example_json(rec: dict) -> str:
+    """The record as indented JSON, with short lists (the dimension IDs) kept on one line."""
+    lines = ["{"]
+    items = list(rec.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    return "\n".join(lines + ["}"])
+
+
+def generator_values(plan, cfg, mode: str) -> dict[str, str | None]:
+    q = cfg.quality
+    rec = example_record(plan, cfg)
+    others = [c for c in plan.cultures.values() if c.name != cfg.name and c.dimensions]
+    if mode == "skill":
+        scripts_note = ("The scripts named below ship inside this skill. Run every command from the workspace "
+                        "folder (the folder you were started in, which holds `checkpoints/`).")
+        check = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
+                 "batch number):\n\n```bash\n"
+                 f'python "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
+                 "```\n\nIt only reads the file.")
+        search = 'python "${CLAUDE_SKILL_DIR}/scripts/search_critiques.py"'
+    else:
+        scripts_note = (f"These are the instructions of the `{cfg.generator}` skill, shipped inside the "
+                        "batch-orchestrator skill so that a subagent can follow them when that skill is not "
+                        "installed. The scripts named below are in the `scripts/` folder beside this file's "
+                        "`references/` folder: the folder of the `validate_batch.py` in your brief's Check "
+                        "command. Below, SCRIPTS stands for that folder; write its path out in full. Run every "
+                        "command from the workspace folder (the folder you were started in, which holds "
+                        "`checkpoints/`).")
+        check = ("Run the Check command from your brief exactly as written: `python SCRIPTS/validate_batch.py` "
+                 "followed by the output file. It only reads the file.")
+        search = "python SCRIPTS/search_critiques.py"
+    return {
+        "title": f"{title_of(cfg.name)} batch generator ({cfg.prefix})",
+        "culture": cfg.name,
+        "Culture": title_of(cfg.name),
+        "prefix": cfg.prefix,
+        "scripts_note": scripts_note,
+        "check": check,
+        "search": search,
+        "min_zh": str(q.min_zh_chars),
+        "min_en": str(q.min_en_words),
+        "min_dims": str(q.min_dimensions),
+        "n_dims": str(len(cfg.dimensions)),
+        "cjk_pct": f"{q.min_zh_cjk_ratio:.0%}",
+        "score_rule": f" Records scored below {q.min_quality_score:g} are rejected." if q.min_quality_score > 0 else "",
+        "other_dim": others[0].dimensions[0].id if others else None,
+        "other_culture": others[0].name if others else None,
+        "perspective": perspective(plan, cfg),
+        "catalogue": catalogue(plan, cfg),
+        "example": example_json(rec),
+        "example_filepath": rec["filepath"],
+    }
+
+
+def generator_description(plan, cfg) -> str:
+    layers = ", ".join(plan.layers[l]["en"].lower() for l in ("L1", "L2", "L3", "L4", "L5") if l in plan.layers)
+    return (
+        f"Writes the bilingual (Chinese and English) critiques for one batch of the {cfg.name} art-critique "
+        f"expansion: reads a checkpoints/{cfg.name}_batch_NNN_input.json file, looks at each image, writes "
+        f"{cfg.name}_batch_NNN_output.json records covering the {len(cfg.dimensions)} {cfg.prefix}_L1-L5 critique "
+        f"dimensions ({layers}), and runs validate_batch.py until they pass. Use when a batch brief says to use "
+        f"{cfg.generator}, or when asked to write, fix or re-check {title_of(cfg.name)} critiques of a batch. "
+        "Batches come from the batch-orchestrator skill."
+    )
+
+
+def yaml_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def generator_skill(plan, cfg, template: str) -> bytes:
+    sources = ["tools/templates/generator.md", "checkpoints/expansion_plan.json", f"tools/templates/examples/{cfg.name}.json"]
+    front = "\n".join([
+        "---",
+        f"name: {cfg.generator}",
+        f"description: {yaml_str(generator_description(plan, cfg))}",
+        f"license: {LICENSE}",
+        f"compatibility: {yaml_str(GENERATOR_COMPATIBILITY)}",
+        "metadata:",
+        f"  culture: {yaml_str(cfg.name)}",
+        f"  dimension-prefix: {yaml_str(cfg.prefix)}",
+        f"  generated-by: {yaml_str('tools/generate.py')}",
+        "---",
+    ])
+    body = render(template, generator_values(plan, cfg, "skill"))
+    return (front + "\n" + md_marker(*sources) + "\n\n" + body).encode("utf-8")
+
+
+def generator_reference(plan, cfg, template: str) -> bytes:
+    sources = ["tools/templates/generator.md", "checkpoints/expansion_plan.json", f"tools/templates/examples/{cfg.name}.json"]
+    body = render(template, generator_values(plan, cfg, "reference"))
+    return (md_marker(*sources) + "\n\n" + body).encode("utf-8")
+
+
+def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
+    plan = load_plan()
+    try:
+        template = GENERATOR_TEMPLATE.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(f"missing template {GENERATOR_TEMPLATE.relative_to(ROOT)}") from None
+    files: dict[Path, bytes] = {}
+    names = {}
+    for name, scripts in SKILL_SCRIPTS.items():
+        if not (SKILLS / name / "SKILL.md").is_file():
+            raise SourceError(f"missing skills/{name}/SKILL.md (a hand-written source)")
+        files.update(scripts_copy(SKILLS / name, scripts, package))
+        names[name] = SKILLS / name
+    for cfg in plan.cultures.values():
+        if cfg.generator in SKILL_SCRIPTS:
+            raise SourceError(f"culture {cfg.name!r}: generator {cfg.generator!r} is the name of a hand-written skill")
+        folder = SKILLS / cfg.generator
+        files[folder / "SKILL.md"] = generator_skill(plan, cfg, template)
+        files.update(scripts_copy(folder, GENERATOR_SCRIPTS, package))
+        files[SKILLS / ORCHESTRATOR / "references" / f"{cfg.generator}.md"] = generator_reference(plan, cfg, template)
+        names[cfg.generator] = folder
+    files.update(plugin_manifests(sorted(names)))
+    return files
+
+
+def plugin_manifests(skill_names: list[str]) -> dict[Path, bytes]:
+    m = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    version = m.group(1) if m else "0.0.0"
+    # the orchestrator first: it is the way in
+    ordered = [ORCHESTRATOR] + [n for n in skill_names if n != ORCHESTRATOR]
+    plugin = {
+        "name": PLUGIN,
+        "version": version,
+        "description": PLUGIN_DESCRIPTION,
+        "author": AUTHOR,
+        "license": LICENSE,
+        "keywords": KEYWORDS,
+    }
+    # like anthropics/skills: the marketplace entry names the skills (strict: false); plugin.json then
+    # must not declare components itself, and its default skills/ folder holds the same skills
+    marketplace = {
+        "name": PLUGIN,
+        "owner": AUTHOR,
+        "metadata": {"description": PLUGIN_DESCRIPTION, "version": version},
+        "plugins": [{
+            "name": PLUGIN,
+            "description": PLUGIN_DESCRIPTION,
+            "version": version,
+            "author": AUTHOR,
+            "license": LICENSE,
+            "keywords": KEYWORDS,
+            "category": "productivity",
+            "source": "./",
+            "strict": False,
+            "skills": [f"./skills/{n}" for n in ordered],
+        }],
+    }
+    dump = lambda doc: (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")  # noqa: E731
+    return {ROOT / ".claude-plugin" / "plugin.json": dump(plugin), ROOT / ".claude-plugin" / "marketplace.json": dump(marketplace)}
+
+
+# --- drift ----------------------------------------------------------------------------------------------
 def stale_files(files: dict[Path, bytes]) -> list[Path]:
-    stale = [p for p, data in files.items() if not p.exists() or p.read_bytes() != data]
-    # a generated folder must not hold files that no longer have a source
-    for folder in {p.parent for p in files}:
-        stale += [p for p in folder.glob("*.json") if p not in files and p.read_text(encoding="utf-8").find('"GENERATED from') >= 0]
+    stale = {p for p, data in files.items() if not p.exists() or p.read_bytes() != data}
+    # a generated file whose source is gone
+    for folder in (PKG / "schemas", PKG / "data", SKILLS / ORCHESTRATOR / "references"):
+        if folder.is_dir():
+            stale |= {p for p in walk(folder) if p not in files and is_generated(p)}
+    if SKILLS.is_dir():
+        for skill in SKILLS.iterdir():
+            if (skill / "SKILL.md").is_file() and skill / "SKILL.md" not in files and is_generated(skill / "SKILL.md"):
+                stale.add(skill / "SKILL.md")
+            # a skill's scripts/ is generated whole: anything else in it would ship to users unchecked
+            if (skill / "scripts").is_dir():
+                stale |= {p for p in walk(skill / "scripts") if p not in files}
     return sorted(stale)
+
+
+def prune_empty(path: Path) -> None:
+    for folder in [path.parent, *path.parent.parents]:
+        if folder in (ROOT, SKILLS) or not folder.is_dir():
+            break
+        rest = [p for p in folder.iterdir() if p.name not in IGNORED_DIRS]
+        if rest:
+            break
+        for p in folder.iterdir():  # only ignorable leftovers (caches) remain
+            if p.is_dir():
+                for sub in sorted(p.rglob("*"), reverse=True):
+                    sub.rmdir() if sub.is_dir() else sub.unlink()
+                p.rmdir()
+        folder.rmdir()
+
+
+def apply(files: dict[Path, bytes], stale: list[Path]) -> None:
+    for p in stale:
+        if p in files:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(files[p])
+            print(f"wrote {p.relative_to(ROOT)}")
+        else:
+            p.unlink()
+            prune_empty(p)
+            print(f"removed {p.relative_to(ROOT)}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if a generated file differs")
     args = ap.parse_args()
-    files = outputs()
+    try:
+        package = package_outputs()
+        if not args.check:  # the plan is read through the package, so its copies come first
+            apply(package, [p for p in stale_files(package) if p in package or p.parent in (PKG / "schemas", PKG / "data")])
+        files = dict(package)
+        files.update(skill_outputs(package))
+    except SourceError as exc:
+        print(f"generate.py: error: {exc}", file=sys.stderr)
+        return 2
     stale = stale_files(files)
     if args.check:
         for p in stale:
@@ -57,13 +437,7 @@ def main() -> int:
         if stale:
             print("run: python tools/generate.py")
         return 1 if stale else 0
-    for p in stale:
-        if p in files:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(files[p])
-        else:
-            p.unlink()
-        print(f"wrote {p.relative_to(ROOT)}" if p in files else f"removed {p.relative_to(ROOT)}")
+    apply(files, stale)
     return 0
 
 

@@ -345,23 +345,40 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     return False
 
 
+BRIEF_MAX_BYTES = 600
+
+
 def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
-    """The exact instruction for one subagent (under 600 bytes with workspace paths up to ~100 characters).
+    """The exact instruction for one subagent, at most 600 bytes.
 
     Paths are shown as ws.display shows them: relative to the current directory when inside it. When
     these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
     beside them as references/{generator}.md (the generator skill itself may not be installed), so
-    the brief points the subagent at that file."""
-    inp = ws.display(ws.batch_path(cfg.name, batch_id, "input"))
-    out = ws.display(ws.batch_path(cfg.name, batch_id, "output"))
+    the brief points the subagent at that file. If long absolute paths make it too long, the
+    workspace is named once and the batch files relative to it (a workspace path of more than about
+    100 characters outside the current directory can still exceed 600 bytes)."""
+    text = _brief(ws, cfg, batch_id, n, ws.display, ws.display, "")
+    if len(text.encode()) > BRIEF_MAX_BYTES:
+        def in_ws(path: Path) -> str:
+            try:
+                return str(path.relative_to(ws.root))
+            except ValueError:
+                return str(path)
+        text = _brief(ws, cfg, batch_id, n, in_ws, str, f"Work in {ws.root} (cd there first). ")
+    return text
+
+
+def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, prefix: str) -> str:
+    inp = show(ws.batch_path(cfg.name, batch_id, "input"))
+    out = show(ws.batch_path(cfg.name, batch_id, "output"))
     python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
-    check = shlex.join([python, ws.display(SCRIPTS_DIR / "validate_batch.py"), out])
+    check = shlex.join([python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out])
     reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
-    how = f"Follow {ws.display(reference)}" if reference.is_file() else f"Use the {cfg.generator} skill"
+    how = f"Follow {show_tool(reference)}" if reference.is_file() else f"Use the {cfg.generator} skill"
     return (
-        f"{how} on the {n} images in {inp}: open each image, critique it, and write all "
-        "records as one JSON array to the file checked below. Unreadable image: write "
-        '{"filepath": ..., "skipped": "<reason>"} instead; never critique an unseen image. '
+        f"{prefix}{how} for the {n} images in {inp}: look at each image, critique it, write all records "
+        "as one JSON array to the file checked below. For an image you cannot open write "
+        '{"filepath": ..., "skipped": "<reason>"}; never critique an unseen image. '
         f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."
     )
 

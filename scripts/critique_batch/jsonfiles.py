@@ -139,8 +139,10 @@ def _digest(data: bytes, schema: str) -> str:
     return h.hexdigest()
 
 
-def read_json(path: Path, schema: str | None, *, missing_ok: bool = False) -> Any:
-    """Read, parse and schema-check one JSON file. Returns None if missing and missing_ok."""
+def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None, cache: bool = True) -> Any:
+    """Read, parse and schema-check one JSON file. Returns None if missing and missing_ok.
+    `marker`: where to remember a passed check (default: .valid/ beside the file); cache=False:
+    always check, remember nothing."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -153,27 +155,30 @@ def read_json(path: Path, schema: str | None, *, missing_ok: bool = False) -> An
         raise InputError("cannot read the file (permission denied)", file=path) from None
     obj = parse_json_bytes(data, path)
     if schema is not None:
-        check_cached(obj, data, schema, path)
+        if cache:
+            check_cached(obj, data, schema, path, marker)
+        else:
+            raise_schema_errors(schema_errors(obj, schema), path)
     return obj
 
 
-def check_cached(obj: Any, data: bytes, schema: str, path: Path) -> None:
+def check_cached(obj: Any, data: bytes, schema: str, path: Path, marker: Path | None = None) -> None:
     """Schema-check obj (parsed from data); skip if these exact bytes passed before."""
+    marker = marker or _marker(path)
     use_cache = len(data) >= CACHE_MIN_BYTES
     if use_cache:
         digest = _digest(data, schema)
         try:
-            if _marker(path).read_text() == digest:
+            if marker.read_text() == digest:
                 return
         except OSError:
             pass
     raise_schema_errors(schema_errors(obj, schema), path)
     if use_cache:
-        _remember(path, digest)
+        _remember(marker, digest)
 
 
-def _remember(path: Path, digest: str) -> None:
-    marker = _marker(path)
+def _remember(marker: Path, digest: str) -> None:
     try:
         marker.parent.mkdir(exist_ok=True)
         _atomic_write_bytes(marker, digest.encode(), fsync=False)
@@ -194,7 +199,7 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
             raise WorkFailed(f"refusing to write {path}: {errors[0][0]}: {errors[0][1]}")
     _atomic_write_bytes(path, data, fsync=True)
     if schema is not None and len(data) >= CACHE_MIN_BYTES:
-        _remember(path, _digest(data, schema))
+        _remember(_marker(path), _digest(data, schema))
 
 
 def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:

@@ -107,8 +107,10 @@ def check_culture_name(name: str) -> None:
         )
 
 
-def load_plan(path: Path) -> Plan:
-    doc = read_json(path, "plan")
+def load_plan(path: Path, marker: Path | None = None) -> Plan:
+    """Load and check a plan. The bundled default plan's check is remembered only where `marker`
+    says (in a workspace), never beside the plan: that folder may belong to an installed skill."""
+    doc = read_json(path, "plan", marker=marker, cache=marker is not None or path != DEFAULT_PLAN)
     defaults = dict(BUILTIN_SETTINGS)
     defaults.update({k: v for k, v in doc.get("defaults", {}).items() if k != "quality"})
     default_quality = dict(BUILTIN_QUALITY)

@@ -5,6 +5,7 @@ critique_batch (status, claim, validate) never pulls them in.
 
 Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`, one writer
 at a time: LanceDB can write duplicate rows when two processes merge_insert the same new key):
+  0. Without --force, nothing due (see is_due) means nothing else happens, lancedb not even imported.
   1. If the table is not at the version the last completed sync left behind (state file
      `checkpoints/lancedb_sync_state.json`), re-derive every culture's merged_batches from the table
      (a crash after the commit, a restore by hand, a new or deleted database).
@@ -41,30 +42,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from . import progress as prog
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture, check_culture_name
-from .workspace import Workspace, batch_tag
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        raise InputError(f"expected a whole number, got {os.environ[name]!r}", where=f"${name}") from None
+from .workspace import Workspace
 
 
 TABLE = "critiques"
 STATE_FILE = "lancedb_sync_state.json"
 SYNC_LOCK = "lancedb-sync.lock"
-OPTIMIZE_EVERY = _env_int("CRITIQUE_BATCH_OPTIMIZE_EVERY", 10)  # syncs between two optimize() runs
-KEEP_SYNC_TAGS = _env_int("CRITIQUE_BATCH_KEEP_SYNC_TAGS", 50)  # 0 keeps every sync/rollback tag
-SYNC_LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_SYNC_LOCK_TIMEOUT", "600"))
-PROGRESS_MIN_RECORDS = 2000  # a progress bar (TTY only) for syncs at least this large
+OPTIMIZE_EVERY = 10  # syncs between two optimize() runs ($CRITIQUE_BATCH_OPTIMIZE_EVERY; 0 = never by itself)
+KEEP_SYNC_TAGS = 50  # newest sync/rollback tags kept by optimize ($CRITIQUE_BATCH_KEEP_SYNC_TAGS; 0 = all)
+SYNC_LOCK_TIMEOUT_S = 600  # how long a sync waits for another one ($CRITIQUE_BATCH_SYNC_LOCK_TIMEOUT)
+PROGRESS_MIN_RECORDS = 2000  # a progress bar (TTY only) for syncs this large ($CRITIQUE_BATCH_PROGRESS_MIN_RECORDS)
 PRUNE_MIN_AGE = timedelta(hours=1)  # never prune versions younger than this (readers may use them)
 PRUNE_MARGIN = timedelta(minutes=10)  # prune only versions this much older than the oldest tag
 OPTIMIZED_TAG = "optimized"  # moves to the version of the last optimize()
@@ -85,7 +79,22 @@ EN_FTS = {"base_tokenizer": "simple", "language": "English", "lower_case": True,
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
-# --- imports and errors -------------------------------------------------------------------------
+# --- settings, imports and errors --------------------------------------------------------------
+
+def setting(name: str, default: int) -> int:
+    """An integer setting: the environment variable $CRITIQUE_BATCH_<NAME>, else the default."""
+    var = f"CRITIQUE_BATCH_{name}"
+    raw = os.environ.get(var)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"expected a whole number, got {raw!r}", where=f"${var}") from None
+    if value < 0:
+        raise InputError(f"expected a number >= 0, got {value}", where=f"${var}")
+    return value
+
 
 def _lancedb():
     try:
@@ -130,7 +139,7 @@ def _db_errors(target: "Target", doing: str):
     except (InputError, WorkFailed, MissingDependency, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - lancedb raises plain RuntimeError/OSError/ValueError
-        msg = " ".join(str(exc).split()) or type(exc).__name__
+        msg = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", " ".join(str(exc).split())) or type(exc).__name__
         if len(msg) > 400:
             msg = msg[:397] + "..."
         raise WorkFailed(f"{doing} ({target.shown}): {msg}") from None
@@ -208,7 +217,7 @@ def sync_lock(ws: Workspace, timeout: float | None = None):
         locks.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WorkFailed(f"cannot write to {ws.checkpoints}: {exc.strerror or exc}") from None
-    wait = SYNC_LOCK_TIMEOUT_S if timeout is None else timeout
+    wait = setting("SYNC_LOCK_TIMEOUT", SYNC_LOCK_TIMEOUT_S) if timeout is None else timeout
     lock = FileLock(str(locks / SYNC_LOCK), timeout=wait)
     try:
         lock.acquire()
@@ -226,13 +235,23 @@ def _state_path(ws: Workspace) -> Path:
     return ws.checkpoints / STATE_FILE
 
 
+def _state_key(ws: Workspace, target: Target) -> str:
+    """A database inside the workspace is keyed by its relative path, so a moved workspace keeps its state."""
+    if target.local is not None:
+        try:
+            return "./" + target.local.relative_to(ws.root).as_posix()
+        except ValueError:
+            pass
+    return target.uri
+
+
 def _recorded_version(ws: Workspace, target: Target) -> int | None:
     try:
         doc = read_json(_state_path(ws), "sync_state", missing_ok=True)
     except InputError as exc:  # a cache: a broken one only costs a re-derivation
         print(f"warning: ignoring {exc}; merged_batches will be checked against the table", file=sys.stderr)
         return None
-    entry = (doc or {}).get("databases", {}).get(target.uri)
+    entry = (doc or {}).get("databases", {}).get(_state_key(ws, target))
     return entry["table_version"] if entry else None
 
 
@@ -241,7 +260,7 @@ def _record_version(ws: Workspace, target: Target, version: int) -> None:
         doc = read_json(_state_path(ws), "sync_state", missing_ok=True) or {"databases": {}}
     except InputError:
         doc = {"databases": {}}
-    doc["databases"][target.uri] = {"table_version": int(version), "updated_at": iso(clock_now())}
+    doc["databases"][_state_key(ws, target)] = {"table_version": int(version), "updated_at": iso(clock_now())}
     write_json(_state_path(ws), doc, "sync_state")
 
 
@@ -282,14 +301,13 @@ def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
     return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, is_due(p, cfg), _unmerged_batches(p), list(p["merged_batches"]))
 
 
-def _snapshot(ws: Workspace, name: str, *, locked: bool) -> CulturePlan | None:
-    from .engine import load_progress, run_session
+def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:
+    """What waits in one culture, from its saved progress (written atomically, so no lock is needed;
+    a batch collected a moment ago is merged by the next sync)."""
+    from .engine import load_progress
 
-    if not ws.progress_path(name).exists():
-        return None
-    if not locked:  # dry run: read the saved progress, write nothing
-        return _culture_plan(load_progress(ws, name), ws.culture(name))
-    return run_session(ws, name, lambda s: _culture_plan(s.p, s.cfg))
+    p = load_progress(ws, name)
+    return None if p is None else _culture_plan(p, ws.culture(name))
 
 
 def _mark_merged(ws: Workspace, name: str, batch_ids: list[int]) -> None:
@@ -355,7 +373,7 @@ class Bar:
     """A one-line progress bar on stderr, only on a terminal and only for large syncs."""
 
     def __init__(self, total: int, records: int, label: str):
-        self.on = records >= PROGRESS_MIN_RECORDS and sys.stderr.isatty()
+        self.on = records >= setting("PROGRESS_MIN_RECORDS", PROGRESS_MIN_RECORDS) and sys.stderr.isatty()
         self.total, self.label, self.done, self.last = max(total, 1), label, 0, 0.0
 
     def step(self, n: int = 1) -> None:
@@ -515,26 +533,32 @@ def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> 
 
 
 def _maintain(table, target: Target) -> dict:
-    """optimize(): compact, update indices, prune old versions while keeping every tagged one."""
+    """optimize(): compact, update indices, prune old versions while keeping every tagged one.
+
+    Lance refuses to prune a tagged version, so pruning only reaches versions older than the
+    oldest tag kept (minus PRUNE_MARGIN), never younger than PRUNE_MIN_AGE; the newest
+    KEEP_SYNC_TAGS sync/rollback tags are kept (any other tag forever).
+    """
+    never = timedelta(days=36500)
     with _db_errors(target, "table maintenance (optimize) failed"):
+        table.optimize(cleanup_older_than=never)  # compaction + index update, no pruning yet
         tags = table.tags.list()
         ours = sorted((t["version"], name) for name, t in tags.items() if name.startswith(OUR_TAGS))
-        dropped = [name for _, name in ours[:-KEEP_SYNC_TAGS]] if KEEP_SYNC_TAGS and len(ours) > KEEP_SYNC_TAGS else []
+        keep = setting("KEEP_SYNC_TAGS", KEEP_SYNC_TAGS)
+        dropped = [name for _, name in ours[:-keep]] if keep and len(ours) > keep else []
         for name in dropped:
             table.tags.delete(name)
         kept = [t["version"] for name, t in tags.items() if name not in dropped and name != OPTIMIZED_TAG]
         versions = {v["version"]: v["timestamp"] for v in table.list_versions()}
         older_than = PRUNE_MIN_AGE
         stamps = [versions[v] for v in kept if v in versions]
-        if stamps:  # versions' time stamps are naive local time: prune only what is older than every tag
-            age = datetime.now() - min(stamps) + PRUNE_MARGIN
-            older_than = max(older_than, age)
+        if stamps:  # version time stamps are naive local time, like datetime.now()
+            older_than = max(older_than, datetime.now() - min(stamps) + PRUNE_MARGIN)
         try:
-            table.optimize(cleanup_older_than=older_than)
-        except Exception as exc:  # noqa: BLE001 - a tag raced the cutoff: compact without pruning
+            table.optimize(cleanup_older_than=max(older_than, timedelta(milliseconds=1)))
+        except Exception as exc:  # noqa: BLE001 - a tagged version fell behind the cutoff: prune next time
             if "tagged" not in str(exc):
                 raise
-            table.optimize(cleanup_older_than=timedelta(days=36500))
         if OPTIMIZED_TAG in table.tags.list():
             table.tags.update(OPTIMIZED_TAG, table.version)
         else:
@@ -542,8 +566,9 @@ def _maintain(table, target: Target) -> dict:
     return {"version": table.version, "tags_dropped": dropped}
 
 
-def _syncs_since_optimize(table) -> int:
-    tags = table.tags.list()
+def _syncs_since_optimize(table, target: Target) -> int:
+    with _db_errors(target, "cannot list tags"):
+        tags = table.tags.list()
     since = tags.get(OPTIMIZED_TAG, {}).get("version", 0)
     return sum(1 for name, t in tags.items() if name.startswith("sync-") and t["version"] > since)
 
@@ -573,7 +598,7 @@ def sync(
            "columns_added": [], "indices_created": [], "cultures": []}
     step = hook or (lambda stage: None)
     if dry_run:  # read the saved progress files only: no lock, no database, nothing written
-        plans = [pl for pl in (_snapshot(ws, n, locked=False) for n in names) if pl]
+        plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
         chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
         out["cultures"] = [pl.public() for pl in plans]
         out["records"] = sum(pl.waiting for pl in chosen)
@@ -581,6 +606,11 @@ def sync(
         out["would_merge"] = [pl.culture for pl in chosen]
         return out
 
+    if not force and not optimize:  # the common "not yet" answer without importing lancedb (~1 s)
+        plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
+        if not any(pl.batches and pl.due for pl in plans):
+            out["cultures"] = [pl.public() for pl in plans]
+            return out
     _lancedb()
     with sync_lock(ws):
         step("locked")
@@ -590,7 +620,7 @@ def sync(
         recorded = _recorded_version(ws, target)
         if table is None or recorded != table.version:  # a crash after a commit, a restore, a new database
             out["reconciled"] = _reconcile(ws, _present_batches(table, target) if table is not None else {})
-        plans = [pl for pl in (_snapshot(ws, n, locked=True) for n in names) if pl]
+        plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
         out["cultures"] = [pl.public() for pl in plans]
         chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
         out["batches"] = sum(len(pl.batches) for pl in chosen)
@@ -627,7 +657,8 @@ def sync(
             _mark_merged(ws, pl.culture, pl.batches)
             step(f"marked {pl.culture}")
         if table is not None:
-            if optimize or (out["merged"] and OPTIMIZE_EVERY and _syncs_since_optimize(table) >= OPTIMIZE_EVERY):
+            every = setting("OPTIMIZE_EVERY", OPTIMIZE_EVERY)
+            if optimize or (out["merged"] and every and _syncs_since_optimize(table, target) >= every):
                 bar.say("optimizing the table ...")
                 _maintain(table, target)
                 out["optimized"] = True
@@ -656,28 +687,34 @@ def list_tags(ws: Workspace, db: str | None = None) -> dict:
 
 # --- rollback -----------------------------------------------------------------------------------
 
+def _resolve_version(table, target: Target, to: str, where: str) -> tuple[int, str | None]:
+    """A tag name or a version number of the table -> (version, tag or None); InputError if neither."""
+    to = str(to).strip()
+    with _db_errors(target, "cannot read the table's versions"):
+        tags = table.tags.list()
+        versions = [v["version"] for v in table.list_versions()]
+    if to in tags:
+        return tags[to]["version"], to
+    if to.isdigit() and int(to) in versions:
+        return int(to), next((n for n, t in tags.items() if t["version"] == int(to)), None)
+    recent = ", ".join(sorted((n for n in tags if n != OPTIMIZED_TAG), key=lambda n: tags[n]["version"])[-5:]) or "none"
+    kind = "version" if to.isdigit() else "tag"
+    raise InputError(
+        f"no {kind} {to!r} in the critiques table (versions {min(versions)}..{max(versions)}; newest tags: {recent}); "
+        "list them with sync_to_lancedb.py --list",
+        where=where,
+    )
+
+
 def rollback(ws: Workspace, to: str, *, db: str | None = None) -> dict:
     """Restore the table to a tag or version (as a new version), then correct merged_batches."""
     _lancedb()
     to = str(to).strip()
     with sync_lock(ws):
         target, table = _open_existing(ws, db)
-        with _db_errors(target, "cannot read the table's versions"):
-            tags = table.tags.list()
-            versions = [v["version"] for v in table.list_versions()]
+        version, tag = _resolve_version(table, target, to, "--rollback")
+        with _db_errors(target, "cannot read the table"):
             before_version, before_rows = table.version, table.count_rows()
-        if to in tags:
-            version, tag = tags[to]["version"], to
-        elif to.isdigit() and int(to) in versions:
-            version, tag = int(to), next((n for n, t in tags.items() if t["version"] == int(to)), None)
-        else:
-            recent = ", ".join(sorted((n for n in tags if n != OPTIMIZED_TAG), key=lambda n: tags[n]["version"])[-5:]) or "none"
-            kind = "version" if to.isdigit() else "tag"
-            raise InputError(
-                f"no {kind} {to!r} in the critiques table (versions {min(versions)}..{max(versions)}; newest tags: {recent}); "
-                "list them with sync_to_lancedb.py --list",
-                where="--rollback",
-            )
         now = clock_now()
         with _db_errors(target, f"cannot restore version {version}"):
             table.restore(version)
@@ -743,6 +780,24 @@ def ulid_for(filepath: str, accepted_at: datetime | None) -> str:
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
+def vulca_record(r: dict, pair_id: str, dims_as_text: bool = False) -> dict:
+    """One table row in the VULCA-Bench record shape."""
+    dims = list(r["covered_dimensions"] or [])
+    return {
+        "pair_id": pair_id,
+        "ulid": ulid_for(r["filepath"], r["accepted_at"]),
+        "culture": r["culture"],
+        "image_path": r["filepath"],
+        "artist": r["artist"],
+        "title": r["title"],
+        "critique_zh": r["critique_zh"],
+        "critique_en": r["critique_en"],
+        "covered_dimensions": json.dumps(dims, ensure_ascii=False) if dims_as_text else dims,
+        "quality_score": r["quality_score"],
+        **{k: r[k] for k in META_COLUMNS},
+    }
+
+
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
            version: str | None = None, pair_start: int = 1, dims_as_text: bool = False) -> dict:
     """Write the table as JSONL in the VULCA-Bench record shape.
@@ -756,10 +811,11 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
     if pair_start < 0:
         raise InputError(f"expected a number >= 0, got {pair_start}", where="--pair-start")
     target, table = _open_existing(ws, db)
+    if version is not None:
+        number, _ = _resolve_version(table, target, version, "--version")
+        with _db_errors(target, f"cannot read version {number}"):
+            table.checkout(number)
     with _db_errors(target, "cannot read the critiques table"):
-        if version is not None:
-            v = str(version)
-            table.checkout(int(v) if v.isdigit() else v)
         keys = table.search().select(["filepath", "accepted_at", "culture", "batch_id"]).to_arrow().to_pylist()
     keys.sort(key=lambda r: (r["accepted_at"] or datetime.min.replace(tzinfo=timezone.utc), r["culture"] or "", r["batch_id"] or 0, r["filepath"]))
     pair_of = {r["filepath"]: pair_start + i for i, r in enumerate(keys)}
@@ -785,25 +841,14 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
             q = table.search().select(cols)
             if culture:
                 q = q.where(f"culture = '{culture}'")
-            data = q.to_arrow().to_pylist()
-        data.sort(key=lambda r: pair_of[r["filepath"]])
-        for r in data:
-            dims = list(r["covered_dimensions"] or [])
-            rec = {
-                "pair_id": f"PAIR_{pair_of[r['filepath']]:0{width}d}",
-                "ulid": ulid_for(r["filepath"], r["accepted_at"]),
-                "culture": r["culture"],
-                "image_path": r["filepath"],
-                "artist": r["artist"],
-                "title": r["title"],
-                "critique_zh": r["critique_zh"],
-                "critique_en": r["critique_en"],
-                "covered_dimensions": json.dumps(dims, ensure_ascii=False) if dims_as_text else dims,
-                "quality_score": r["quality_score"],
-                **{k: r[k] for k in META_COLUMNS},
-            }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            n += 1
+            data = q.to_arrow()
+        fps = data.column("filepath").to_pylist()
+        order = sorted(range(data.num_rows), key=lambda i: pair_of[fps[i]])
+        for start in range(0, len(order), 1000):  # Python objects for 1,000 rows at a time
+            for r in data.take(order[start:start + 1000]).to_pylist():
+                rec = vulca_record(r, f"PAIR_{pair_of[r['filepath']]:0{width}d}", dims_as_text)
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                n += 1
         if tmp is not None:
             fh.flush()
             os.fsync(fh.fileno())

@@ -111,7 +111,11 @@ class Workspace:
     @property
     def plan(self) -> Plan:
         if self._plan is None:
-            self._plan = load_plan(self.plan_path)
+            path = self.plan_path
+            # the bundled plan's passed check is remembered in the workspace, never beside the
+            # plan itself (that folder belongs to an installed skill)
+            marker = self.checkpoints / ".valid" / "default_expansion_plan.json" if path == DEFAULT_PLAN else None
+            self._plan = load_plan(path, marker)
         return self._plan
 
     def culture(self, name: str):

@@ -1,0 +1,159 @@
+# GENERATED from scripts/critique_batch/plan.py by tools/generate.py; edit the source, not this copy
+"""The expansion plan: per-culture targets, generator skill, batch settings, quality rules,
+dimension catalogue and milestones. A culture is pure configuration: adding one to a workspace's
+plan needs no code change."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .jsonfiles import read_json
+
+DEFAULT_PLAN = Path(__file__).resolve().parent / "data" / "expansion_plan.json"
+CULTURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+# Defaults of SPEC section 7 and the seed; a plan's "defaults" and each culture override them.
+BUILTIN_SETTINGS = {
+    "batch_size": 10,
+    "max_parallel": 4,
+    "lease_minutes": 60,
+    "max_attempts": 3,
+    "sync_threshold": 100,
+}
+BUILTIN_QUALITY = {
+    "min_zh_chars": 200,
+    "min_zh_cjk_ratio": 0.5,
+    "min_en_words": 150,
+    "min_dimensions": 18,
+    "min_quality_score": 0,
+}
+
+
+@dataclass(frozen=True)
+class Quality:
+    min_zh_chars: int
+    min_zh_cjk_ratio: float
+    min_en_words: int
+    min_dimensions: int
+    min_quality_score: float
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str
+    zh: str
+    en: str
+    covers: str = ""
+
+    @property
+    def layer(self) -> str:
+        return self.id.split("_")[1]
+
+
+@dataclass(frozen=True)
+class Culture:
+    name: str
+    prefix: str
+    current: int
+    target: int
+    generator: str
+    batch_size: int
+    max_parallel: int
+    lease_minutes: float
+    max_attempts: int
+    sync_threshold: int
+    quality: Quality
+    milestones: tuple[tuple[str, int], ...]
+    dimensions: tuple[Dimension, ...]
+    perspective: dict = field(default_factory=dict)
+    seed_agent: str = ""
+
+    @property
+    def dimension_ids(self) -> frozenset[str]:
+        return frozenset(d.id for d in self.dimensions)
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: Path
+    layers: dict
+    cultures: dict[str, Culture]
+
+    def culture(self, name: str) -> Culture:
+        check_culture_name(name)
+        try:
+            return self.cultures[name]
+        except KeyError:
+            raise InputError(
+                f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.cultures))}); "
+                "add it under \"cultures\" to expand it",
+                file=self.path,
+            ) from None
+
+    def prefix_owner(self, prefix: str) -> str | None:
+        for c in self.cultures.values():
+            if c.prefix == prefix:
+                return c.name
+        return None
+
+
+def check_culture_name(name: str) -> None:
+    if not CULTURE_NAME.match(name or ""):
+        raise InputError(
+            f"bad culture name {name!r}: expected lowercase letters, digits and underscores, starting with a letter",
+            where="--culture",
+        )
+
+
+def load_plan(path: Path, marker: Path | None = None) -> Plan:
+    """Load and check a plan. The bundled default plan's check is remembered only where `marker`
+    says (in a workspace), never beside the plan: that folder may belong to an installed skill."""
+    doc = read_json(path, "plan", marker=marker, cache=marker is not None or path != DEFAULT_PLAN)
+    defaults = dict(BUILTIN_SETTINGS)
+    defaults.update({k: v for k, v in doc.get("defaults", {}).items() if k != "quality"})
+    default_quality = dict(BUILTIN_QUALITY)
+    default_quality.update(doc.get("defaults", {}).get("quality", {}))
+    cultures: dict[str, Culture] = {}
+    prefixes: dict[str, str] = {}
+    for name, spec in doc["cultures"].items():
+        where = f"cultures.{name}"
+        prefix = spec["prefix"]
+        if prefix in prefixes:
+            raise InputError(f"prefix {prefix!r} is already used by culture {prefixes[prefix]!r}", file=path, where=f"{where}.prefix")
+        prefixes[prefix] = name
+        dims = []
+        seen: set[str] = set()
+        for i, d in enumerate(spec["dimensions"]):
+            if not d["id"].startswith(prefix + "_"):
+                raise InputError(f"expected an ID starting with {prefix}_, got {d['id']!r}", file=path, where=f"{where}.dimensions[{i}].id")
+            if d["id"] in seen:
+                raise InputError(f"duplicate dimension ID {d['id']!r}", file=path, where=f"{where}.dimensions[{i}].id")
+            seen.add(d["id"])
+            dims.append(Dimension(d["id"], d["zh"], d["en"], d.get("covers", "")))
+        quality = dict(default_quality)
+        quality.update(spec.get("quality", {}))
+        if quality["min_dimensions"] > len(dims):
+            raise InputError(
+                f"min_dimensions is {quality['min_dimensions']} but the catalogue has only {len(dims)} dimensions",
+                file=path, where=f"{where}.quality.min_dimensions",
+            )
+        settings = {k: spec.get(k, defaults[k]) for k in BUILTIN_SETTINGS}
+        gap = max(spec["target"] - spec["current"], 1)
+        milestones = spec.get("milestones") or [{"name": "target", "images": gap}]
+        cultures[name] = Culture(
+            name=name,
+            prefix=prefix,
+            current=spec["current"],
+            target=spec["target"],
+            generator=spec["generator"],
+            quality=Quality(**quality),
+            milestones=tuple((m["name"], m["images"]) for m in milestones),
+            dimensions=tuple(dims),
+            perspective=spec.get("perspective", {}),
+            seed_agent=spec.get("seed_agent", ""),
+            **settings,
+        )
+    return Plan(path=path, layers=doc["layers"], cultures=cultures)

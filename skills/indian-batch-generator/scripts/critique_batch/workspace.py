@@ -1,0 +1,153 @@
+# GENERATED from scripts/critique_batch/workspace.py by tools/generate.py; edit the source, not this copy
+"""The workspace: where each file of an expansion lives, and the per-culture lock.
+
+Layout (seed-compatible names), all under `<workspace>/checkpoints/`:
+  expansion_plan.json                      the plan (falls back to the bundled default plan)
+  {culture}_expansion_candidates.json      the images to critique
+  {culture}_expansion_progress.json        derived progress (rebuildable)
+  {culture}_batch_{NNN}_input.json         a claimed batch: its images and its lease
+  {culture}_batch_{NNN}_output.json        what the subagent wrote (array of records)
+  {culture}_batch_{NNN}_result.json        written once at collection: verdicts + accepted records
+  {culture}_requeued.json                  failures forgiven by requeue_parked.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InputError, MissingDependency, WorkFailed
+from .jsonfiles import TMP_DIR
+from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
+
+LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
+BATCH_FILE = re.compile(r"^(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>\d{3,})_(?P<kind>input|output|result)\.json$")
+
+
+def batch_tag(batch_id: int) -> str:
+    """Zero-padded to 3 digits, wider past 999 (seed naming)."""
+    return f"{batch_id:03d}"
+
+
+def parse_batch_id(text: str | int) -> int:
+    s = str(text).strip()
+    if s.startswith("batch_"):
+        s = s[6:]
+    if not s.isdigit() or int(s) < 1:
+        raise InputError(f"bad batch id {text!r}: expected a positive number such as 7 or 007", where="BATCH_ID")
+    return int(s)
+
+
+class Workspace:
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise InputError("workspace folder does not exist", file=self.root, where="--workspace")
+        self.checkpoints = self.root / "checkpoints"
+        self._plan: Plan | None = None
+
+    # --- paths -----------------------------------------------------------------------------
+    @property
+    def plan_path(self) -> Path:
+        own = self.checkpoints / "expansion_plan.json"
+        return own if own.exists() else DEFAULT_PLAN
+
+    def candidates_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_expansion_candidates.json"
+
+    def progress_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_expansion_progress.json"
+
+    def requeue_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_requeued.json"
+
+    def batch_path(self, culture: str, batch_id: int, kind: str) -> Path:
+        return self.checkpoints / f"{culture}_batch_{batch_tag(batch_id)}_{kind}.json"
+
+    def batch_ids(self, culture: str, kind: str) -> list[int]:
+        """Batch ids that have a file of this kind on disk (used by rebuild only: it lists the folder)."""
+        ids = []
+        if not self.checkpoints.is_dir():
+            return ids
+        prefix = f"{culture}_batch_"
+        for entry in os.scandir(self.checkpoints):
+            if entry.name.startswith(prefix):
+                m = BATCH_FILE.match(entry.name)
+                if m and m["culture"] == culture and m["kind"] == kind:
+                    ids.append(int(m["num"]))
+        return sorted(ids)
+
+    def display(self, path: Path) -> str:
+        """A path as the user should see it: relative to the current directory when inside it."""
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    def owns(self, culture: str, name: str) -> bool:
+        """Is `name` (a file name in checkpoints/) one of this culture's state files?"""
+        m = BATCH_FILE.match(name)
+        if m:
+            return m["culture"] == culture
+        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json")
+
+    def remove_stale_temp_files(self, culture: str) -> None:
+        """Remove temporary files of this culture left by a killed process. Call with the lock
+        held: every write of a culture's files happens under its lock, so any left now is dead."""
+        for tmp in (self.checkpoints / TMP_DIR, self.checkpoints / ".valid" / TMP_DIR):
+            try:
+                names = [e.name for e in os.scandir(tmp) if e.name.startswith(culture) and e.name.endswith(".tmp")]
+            except OSError:
+                continue  # no such folder: nothing was ever left there
+            for name in names:
+                if self.owns(culture, name.rsplit(".", 2)[0]):  # "{file}.{random}.tmp" -> "{file}"
+                    try:
+                        os.unlink(tmp / name)
+                    except OSError:
+                        pass
+
+    # --- plan ------------------------------------------------------------------------------
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            path = self.plan_path
+            # the bundled plan's passed check is remembered in the workspace, never beside the
+            # plan itself (that folder belongs to an installed skill)
+            marker = self.checkpoints / ".valid" / "default_expansion_plan.json" if path == DEFAULT_PLAN else None
+            self._plan = load_plan(path, marker)
+        return self._plan
+
+    def culture(self, name: str):
+        check_culture_name(name)
+        return self.plan.culture(name)
+
+    def configured_cultures(self) -> list[str]:
+        """Cultures of the plan that have a candidates file in this workspace."""
+        return [c for c in self.plan.cultures if self.candidates_path(c).exists()]
+
+    # --- locking ---------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, culture: str):
+        """Exclusive per-culture lock: every change to a culture's state happens under it."""
+        try:
+            from filelock import FileLock, Timeout
+        except ModuleNotFoundError as exc:
+            raise MissingDependency(f"missing Python package {exc.name!r}") from exc
+        locks = self.checkpoints / ".locks"
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkFailed(f"cannot write to {self.checkpoints}: {exc.strerror or exc}") from None
+        lock = FileLock(str(locks / f"{culture}.lock"), timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise WorkFailed(f"{culture}: another process has held the lock for {LOCK_TIMEOUT_S:.0f} s; try again") from None
+        except OSError as exc:
+            raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
+        try:
+            yield
+        finally:
+            lock.release()

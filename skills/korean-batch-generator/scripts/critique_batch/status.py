@@ -1,0 +1,192 @@
+# GENERATED from scripts/critique_batch/status.py by tools/generate.py; edit the source, not this copy
+"""What batch_status.py reports: an overview of every culture, or one culture in detail.
+Reads the plan and the progress files only (never the batch files, never lancedb), so its cost
+does not grow with the number of finished batches."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from . import progress as prog
+from .engine import load_candidates, load_progress
+from .plan import Culture
+from .workspace import Workspace, batch_tag
+
+BAR = 20
+
+
+def bar(fraction: float, width: int = BAR) -> str:
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return "[" + "#" * full + "-" * (width - full) + "]"
+
+
+def culture_row(ws: Workspace, cfg: Culture) -> dict:
+    configured = ws.candidates_path(cfg.name).exists()
+    p = load_progress(ws, cfg.name) if configured else None
+    if configured and p is None:  # candidates but nothing claimed yet
+        p = prog.empty(cfg.name)
+        prog.apply_candidates(p, load_candidates(ws, cfg.name).images, None)
+    p = p or prog.empty(cfg.name)
+    parked = prog.parked(p, cfg.max_attempts)
+    reached = cfg.current + p["completed"]
+    return {
+        "culture": cfg.name,
+        "configured": configured,
+        "generator": cfg.generator,
+        "current": cfg.current,
+        "target": cfg.target,
+        "reached": reached,
+        "gap": max(cfg.target - reached, 0),
+        "relative_gap": round(max(1 - reached / cfg.target, 0.0), 4),
+        "total": p["total"],
+        "completed": p["completed"],
+        "pending": prog.pending(p, cfg.max_attempts),
+        "in_flight": len(p["in_flight"]),
+        "in_flight_items": sum(len(b["items"]) for b in p["in_flight"].values()),
+        "failed": len(p["failed_batches"]),
+        "retrying": len(prog.retry_pool(p, cfg.max_attempts)),
+        "parked": len(parked),
+        "unmerged": prog.unmerged(p),
+        "sync_threshold": cfg.sync_threshold,
+        "next_batch": p["next_batch"],
+        "_progress": p,
+        "_parked": parked,
+    }
+
+
+def overview(ws: Workspace, only: str | None = None) -> list[dict]:
+    plan = ws.plan
+    names = [only] if only else list(plan.cultures)
+    rows = [culture_row(ws, plan.culture(n)) for n in names]
+    ranked = sorted((r for r in rows if r["configured"] and (r["pending"] or r["in_flight"])), key=lambda r: (-r["relative_gap"], r["culture"]))
+    for i, r in enumerate(ranked, 1):
+        r["priority"] = i
+    for r in rows:
+        r.setdefault("priority", None)
+    return rows
+
+
+def priority_order(rows: list[dict]) -> list[str]:
+    return [r["culture"] for r in sorted((r for r in rows if r["priority"]), key=lambda r: r["priority"])]
+
+
+def public(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
+    p = row["_progress"]
+    d = public(row)
+    last = p["last_artist"]
+    d["last_artist"] = {"artist": last, **p["artists_status"].get(last, {"total": 0, "completed": 0})} if last else None
+    remaining_items = row["pending"] + row["in_flight_items"]
+    d["remaining_batches"] = math.ceil(remaining_items / cfg.batch_size)
+    d["batch_size"] = cfg.batch_size
+    d["max_parallel"] = cfg.max_parallel
+    durations = p["recent_durations"]
+    if durations:
+        per_batch = statistics.median(durations)
+        d["median_batch_seconds"] = per_batch
+        d["eta_seconds"] = round(d["remaining_batches"] * per_batch / cfg.max_parallel)
+    else:
+        d["median_batch_seconds"] = None
+        d["eta_seconds"] = None
+    d["milestones"] = [
+        {"name": name, "images": n, "dataset": cfg.current + n, "done": min(p["completed"], n), "reached": p["completed"] >= n}
+        for name, n in cfg.milestones
+    ]
+    d["next_milestone"] = next((m for m in d["milestones"] if not m["reached"]), None)
+    d["in_flight_batches"] = [
+        {"batch_id": int(b), "items": len(e["items"]), "lease_expires_at": e["lease_expires_at"], "claims": e["claims"],
+         "expired": prog.lease_expired(e, now)}
+        for b, e in sorted(p["in_flight"].items(), key=lambda kv: int(kv[0]))
+    ]
+    d["failed_batches"] = p["failed_batches"][-5:]
+    d["stuck"] = [
+        {"filepath": fp, "attempts": prog.attempts(f), "skipped": f["skips"] > f["forgiven_skips"], "reason": f["reason"], "batch_id": f["batch_id"]}
+        for fp, f in row["_parked"].items()
+    ]
+    d["merged_batches"] = len(p["merged_batches"])
+    d["last_updated"] = p["last_updated"]
+    return d
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def render_overview(rows: list[dict]) -> str:
+    order = priority_order(rows)
+    lines = ["culture   now/target    gap  progress                   done/total flight failed parked unmerged"]
+    for r in rows:
+        if not r["configured"]:
+            lines.append(f"{r['culture']:<9} {r['reached']:>5}/{r['target']:<6} {r['gap']:>5}  (no candidates file)")
+            continue
+        frac = r["reached"] / r["target"]
+        lines.append(
+            f"{r['culture']:<9} {r['reached']:>5}/{r['target']:<6} {r['gap']:>5}  {bar(frac)} {min(frac, 9.99) * 100:>3.0f}% "
+            f"{r['completed']:>5}/{r['total']:<5} {r['in_flight']:>4} {r['failed']:>6} {r['parked']:>6} {r['unmerged']:>8}"
+        )
+    lines.append("priority: " + (" > ".join(order) if order else "nothing left to claim"))
+    waiting = [r for r in rows if r["unmerged"] >= r["sync_threshold"]]
+    hints = []
+    if order:
+        hints.append("claim: run_next_batch.py --count N")
+    if waiting:
+        hints.append("sync due: " + ", ".join(f"{r['culture']} ({r['unmerged']})" for r in waiting))
+    if any(r["parked"] for r in rows):
+        hints.append("parked items: batch_status.py --culture C")
+    if hints:
+        lines.append("next: " + "; ".join(hints))
+    return "\n".join(lines)
+
+
+def render_detail(d: dict, verbose: bool = False) -> str:
+    c = d["culture"]
+    if not d["configured"]:
+        return f"{c}: no candidates file; create it with add_candidates.py {c} FOLDER_OR_MANIFEST"
+    frac = d["completed"] / d["total"] if d["total"] else 0.0
+    lines = [
+        f"{c} expansion (generator: {d['generator']})",
+        f"  total        {d['total']} new images; completed {d['completed']} {bar(frac)} {frac * 100:.1f}%",
+        f"  dataset      {d['reached']}/{d['target']} (was {d['current']}, gap {d['gap']})",
+        f"  next batch   {batch_tag(d['next_batch'])}; pending {d['pending']} images, {d['retrying']} of them retries",
+    ]
+    if d["last_artist"]:
+        la = d["last_artist"]
+        lines.append(f"  last artist  {la['artist']} ({la['completed']}/{la['total']})")
+    eta = f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel" if d["eta_seconds"] is not None else ""
+    if d["remaining_batches"]:
+        lines.append(f"  remaining    {d['remaining_batches']} batches of {d['batch_size']}{eta}")
+    else:
+        lines.append("  remaining    none: every image is accepted" + (" or parked" if d["parked"] else ""))
+    m = d["next_milestone"]
+    if m:
+        lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']})")
+    else:
+        lines.append("  milestone    all reached")
+    if d["in_flight_batches"]:
+        flights = ", ".join(f"{batch_tag(b['batch_id'])}{' (lease expired)' if b['expired'] else ''}" for b in d["in_flight_batches"])
+        lines.append(f"  in flight    {flights}")
+    lines.append(f"  merged       {d['merged_batches']} batches; {d['unmerged']} records waiting (sync at {d['sync_threshold']})")
+    if d["failed"]:
+        lines.append(f"  failed       {d['failed']} batches, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {f['error'][:80]}" for f in d["failed_batches"][-2:]))
+    if d["stuck"]:
+        shown = d["stuck"] if verbose else d["stuck"][:5]
+        lines.append(f"  parked       {len(d['stuck'])} items (requeue_parked.py {c} re-queues them):")
+        for s in shown:
+            reason = s["reason"] if verbose else s["reason"][:100]
+            lines.append(f"    {s['filepath']}: {reason}")
+        if len(shown) < len(d["stuck"]):
+            lines.append(f"    ... {len(d['stuck']) - len(shown)} more (--verbose)")
+    return "\n".join(lines)

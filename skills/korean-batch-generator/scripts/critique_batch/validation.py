@@ -1,0 +1,153 @@
+# GENERATED from scripts/critique_batch/validation.py by tools/generate.py; edit the source, not this copy
+"""Checking one batch output file: JSON Schema for the record shape, then the culture's quality
+rules from the plan. Read-only; used by validate_batch.py and by collection alike, so a file that
+validates is exactly a file that collection accepts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .jsonfiles import parse_json_bytes, schema_errors
+from .plan import Culture, Plan
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+DIMENSION_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*$")
+
+
+@dataclass
+class RecordCheck:
+    index: int
+    filepath: str | None
+    problems: list[str] = field(default_factory=list)  # "field: what is wrong"
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class OutputCheck:
+    """The verdict on one output file. `error` set means the file as a whole is unusable."""
+
+    path: Path
+    error: str | None = None
+    records: list[RecordCheck] = field(default_factory=list)
+    raw: list[Any] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[RecordCheck]:
+        return [r for r in self.records if r.ok and r.skipped is None]
+
+    @property
+    def invalid(self) -> list[RecordCheck]:
+        return [r for r in self.records if not r.ok]
+
+    @property
+    def skipped(self) -> list[RecordCheck]:
+        return [r for r in self.records if r.ok and r.skipped is not None]
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.invalid and not self.missing
+
+
+def count_zh(text: str) -> tuple[int, int]:
+    """(characters that are not whitespace, of which CJK ideographs)."""
+    chars = sum(1 for ch in text if not ch.isspace())
+    return chars, len(CJK.findall(text))
+
+
+def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, batch_items: list[str]) -> OutputCheck:
+    result = OutputCheck(path=path)
+    try:
+        records = parse_json_bytes(data, path)
+    except InputError as exc:
+        result.error = f"{exc.where + ': ' if exc.where else ''}{exc.detail}"
+        return result
+    if not isinstance(records, list):
+        result.error = f"expected a JSON array of records at the top level, got {type(records).__name__ if not isinstance(records, dict) else 'an object'}"
+        return result
+    result.raw = records
+    in_batch = set(batch_items)
+    seen: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        fp = rec.get("filepath") if isinstance(rec, dict) else None
+        check = RecordCheck(index=i, filepath=fp if isinstance(fp, str) else None)
+        result.records.append(check)
+        if not isinstance(rec, dict):
+            check.problems.append(f"(record): expected an object, got {type(rec).__name__}")
+            continue
+        for where, message in schema_errors(rec, "critique_record"):
+            check.problems.append(f"{where}: {message}")
+        if check.filepath is not None:
+            if check.filepath not in in_batch:
+                check.problems.append(f"filepath: {check.filepath!r} is not one of this batch's images")
+            if check.filepath in seen:
+                check.problems.append(f"filepath: duplicate of record [{seen[check.filepath]}]")
+                first = result.records[seen[check.filepath]]
+                if not any(p.startswith("filepath: duplicate") for p in first.problems):
+                    first.problems.append(f"filepath: duplicate of record [{i}]")
+            else:
+                seen[check.filepath] = i
+        if "skipped" in rec:
+            if isinstance(rec.get("skipped"), str):
+                check.skipped = rec["skipped"].strip()
+            continue
+        _quality(rec, culture, plan, check)
+    result.missing = [fp for fp in batch_items if fp not in seen]
+    return result
+
+
+def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> None:
+    q = culture.quality
+    zh = rec.get("critique_zh")
+    if isinstance(zh, str):
+        chars, cjk = count_zh(zh)
+        if chars < q.min_zh_chars:
+            check.problems.append(f"critique_zh: {chars} characters, need >= {q.min_zh_chars}")
+        elif chars and cjk / chars < q.min_zh_cjk_ratio:
+            check.problems.append(f"critique_zh: only {cjk} of {chars} characters are Chinese; write it in Chinese")
+    en = rec.get("critique_en")
+    if isinstance(en, str):
+        words = len(en.split())
+        if words < q.min_en_words:
+            check.problems.append(f"critique_en: {words} words, need >= {q.min_en_words}")
+        elif CJK.search(en) and len(CJK.findall(en)) > words:
+            check.problems.append("critique_en: mostly Chinese characters; write it in English")
+    dims = rec.get("covered_dimensions")
+    if isinstance(dims, list) and all(isinstance(d, str) for d in dims):
+        dupes = sorted({d for d in dims if dims.count(d) > 1})
+        if dupes:
+            check.problems.append(f"covered_dimensions: listed twice: {', '.join(dupes)}")
+        known = culture.dimension_ids
+        foreign = []
+        unknown = []
+        for d in dict.fromkeys(dims):
+            if d in known:
+                continue
+            m = DIMENSION_ID.match(d)
+            owner = plan.prefix_owner(m["prefix"]) if m else None
+            (foreign if owner and owner != culture.name else unknown).append((d, owner))
+        if foreign:
+            check.problems.append(
+                "covered_dimensions: " + ", ".join(f"{d} belongs to {o}" for d, o in foreign)
+                + f"; use {culture.prefix}_ IDs of the {culture.name} catalogue"
+            )
+        if unknown:
+            check.problems.append(
+                "covered_dimensions: not in the " + culture.name + " catalogue: " + ", ".join(d for d, _ in unknown)
+            )
+        valid = len(set(dims) & known)
+        if valid < q.min_dimensions:
+            check.problems.append(f"covered_dimensions: {valid} valid {culture.prefix} dimensions, need >= {q.min_dimensions}")
+    score = rec.get("quality_score")
+    if isinstance(score, (int, float)) and not isinstance(score, bool) and score < q.min_quality_score and 0 <= score <= 100:
+        check.problems.append(f"quality_score: {score} is below this culture's minimum {q.min_quality_score}")
+    if "culture" in rec and rec["culture"] != culture.name:
+        check.problems.append(f"culture: expected {culture.name!r}, got {rec['culture']!r}")

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+# GENERATED from scripts/batch_status.py by tools/generate.py; edit the source, not this copy
+"""Show where every culture's expansion stands, or one culture in detail.
+
+  batch_status.py                      overview: progress bars, priority order, in flight, failed, parked, unmerged
+  batch_status.py --culture korean     one culture: next batch, last artist, ETA, next milestone, stuck items
+  batch_status.py --rebuild            recompute progress from the batch files on disk (all cultures, or --culture)
+  batch_status.py --rebuild --check    only compare; exit 1 if the kept progress differs from the rebuild
+
+Reads the plan and the progress files only; never imports lancedb.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from critique_batch import cli  # noqa: E402
+
+
+def run(args) -> int:
+    from critique_batch import progress as prog
+    from critique_batch import status
+    from critique_batch.clock import now
+    from critique_batch.engine import load_progress, rebuild
+    from critique_batch.jsonfiles import write_json
+    from critique_batch.workspace import Workspace
+
+    ws = Workspace(args.workspace)
+    if args.rebuild:
+        names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
+        report = []
+        for name in names:
+            with ws.lock(name):
+                try:
+                    kept = load_progress(ws, name)
+                except cli.InputError as exc:
+                    kept, broken = None, str(exc)
+                else:
+                    broken = None
+                fresh = rebuild(ws, name)
+                kept_cmp = prog.comparable(kept) if kept else {}
+                changed = sorted(k for k, v in prog.comparable(fresh).items() if kept_cmp.get(k) != v)
+                if not args.check and (changed or kept is None):
+                    write_json(ws.progress_path(name), fresh, "progress")
+                report.append({"culture": name, "matches": not changed, "changed": changed, "was_broken": broken})
+        if args.json:
+            cli.emit_json({"rebuilt": report, "checked_only": args.check})
+        else:
+            for r in report:
+                if r["matches"]:
+                    print(f"{r['culture']}: progress matches the batch files")
+                else:
+                    verb = "differs" if args.check else "rebuilt"
+                    print(f"{r['culture']}: {verb} in {', '.join(r['changed'])}" + (f" (was unreadable: {r['was_broken']})" if r["was_broken"] else ""))
+        return 1 if args.check and any(not r["matches"] for r in report) else 0
+
+    rows = status.overview(ws, args.culture)
+    if args.culture:
+        cfg = ws.culture(args.culture)
+        d = status.detail(ws, rows[0], cfg, now())
+        if args.json:
+            cli.emit_json({"cultures": [d]})
+        else:
+            print(status.render_detail(d, verbose=args.verbose))
+        return 0
+    if args.json:
+        cli.emit_json({"cultures": [status.public(r) for r in rows], "priority": status.priority_order(rows)})
+    else:
+        print(status.render_overview(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
+    p.add_argument("--culture", metavar="C", help="show one culture in detail")
+    p.add_argument("--rebuild", action="store_true", help="recompute progress from the batch files on disk")
+    p.add_argument("--check", action="store_true", help="with --rebuild: compare only, change nothing")
+    p.add_argument("--verbose", action="store_true", help="list every stuck item with its full reason")
+    cli.main(run, p.parse_args())

@@ -1,0 +1,74 @@
+# GENERATED from scripts/critique_batch/cli.py by tools/generate.py; edit the source, not this copy
+"""What every script shares: --workspace/--json, error reporting and exit codes.
+
+Errors become one line on stderr ("error: FILE: WHERE: WHAT") and an exit code: 1 when the thing
+checked is invalid or the work could not complete, 2 for a bad invocation or a bad input file.
+With --json, stdout carries exactly one JSON object, errors included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Callable
+
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED, BatchError, InputError, MissingDependency
+
+REQUIREMENTS = "'jsonschema>=4.18' 'filelock>=3.12' 'pyarrow>=16' 'lancedb>=0.25'"
+INSTALL_HINT = f"install the dependencies: pip install {REQUIREMENTS}  (or with uv: uv pip install {REQUIREMENTS})"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 2 with one line (and as JSON with --json)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        emit_error(InputError(message, where="usage"), "--json" in sys.argv[1:], prog=self.prog)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def parser(description: str, epilog: str | None = None) -> Parser:
+    p = Parser(description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: the current directory)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
+    return p
+
+
+def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> None:
+    message = str(exc)
+    if isinstance(exc, MissingDependency):
+        message = f"{message}; {INSTALL_HINT}"
+    print(f"{prog or os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    if as_json:
+        payload = {"ok": False, "error": message}
+        if isinstance(exc, InputError):
+            payload.update(file=exc.file, where=exc.where, detail=exc.detail)
+        print(json.dumps(payload, ensure_ascii=False))
+
+
+def emit_json(obj: dict) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+def main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> None:
+    """Run a script body, turning every failure into a message and an exit code."""
+    try:
+        code = run(args)
+    except BatchError as exc:
+        emit_error(exc, getattr(args, "json", False))
+        code = exc.exit_code
+    except ModuleNotFoundError as exc:
+        emit_error(MissingDependency(f"missing Python package {exc.name!r}"), getattr(args, "json", False))
+        code = EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
+        if os.environ.get("CRITIQUE_BATCH_DEBUG"):
+            raise
+        emit_error(RuntimeError(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)"), getattr(args, "json", False))
+        code = EXIT_FAILED
+    sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,233 @@
+# GENERATED from scripts/critique_batch/jsonfiles.py by tools/generate.py; edit the source, not this copy
+"""Schema-checked JSON reads and atomic JSON writes.
+
+Every state file goes through `read_json` (parse + JSON Schema check, errors name the file and the
+JSON path) and `write_json` (temp file in the same folder, fsync, rename: a crash leaves either the
+old file or the new one, never a torn one).
+
+Schema checks of large files are remembered by content digest in a `.valid/` folder next to the
+file, so a file that has not changed since it last passed is not re-checked: this keeps status and
+claim fast on big candidate lists without weakening the check (the digest is of the bytes read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, MissingDependency, WorkFailed
+
+SCHEMA_DIRS = (
+    Path(__file__).resolve().parent / "schemas",  # generated copy that travels with scripts/
+    Path(__file__).resolve().parents[2] / "schemas",  # the source, in a clone
+)
+SCHEMA_BASE = "https://critique-batch.local/schemas/"
+CACHE_MIN_BYTES = 0  # remember every file: a hit also spares importing jsonschema (~50 ms)
+MAX_ERRORS = 5
+TMP_DIR = ".tmp"
+
+
+def json_path(parts) -> str:
+    """Render a jsonschema path deque as `images[3].filepath`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def schema_dir() -> Path:
+    for d in SCHEMA_DIRS:
+        if (d / "plan.schema.json").is_file():
+            return d
+    raise WorkFailed("cannot find the schemas folder (looked in: " + ", ".join(map(str, SCHEMA_DIRS)) + ")")
+
+
+@lru_cache(maxsize=None)
+def schema_bytes(name: str) -> bytes:
+    return (schema_dir() / f"{name}.schema.json").read_bytes()
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str):
+    try:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+    except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the scripts' dependency check
+        raise MissingDependency(f"missing Python package {exc.name!r}") from exc
+    resources = []
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        contents = json.loads(path.read_bytes())
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    registry = Registry().with_resources(resources)
+    return Draft202012Validator(json.loads(schema_bytes(name)), registry=registry)
+
+
+def schema_errors(obj: Any, schema: str) -> list[tuple[str, str]]:
+    """All schema errors as (json path, message), sorted by path, at most MAX_ERRORS."""
+    errors = sorted(_validator(schema).iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    out = []
+    for err in errors[:MAX_ERRORS]:
+        out.append((json_path(err.absolute_path), _describe(err)))
+    return out
+
+
+def _describe(err) -> str:
+    """A short, expected-vs-got message for one jsonschema error."""
+    if err.validator == "type":
+        return f"expected {err.validator_value}, got {_short(err.instance)}"
+    if err.validator == "required":
+        return err.message.replace("is a required property", "is required")
+    if err.validator == "additionalProperties":
+        return err.message
+    if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[err.validator]
+        return f"expected a number {word} {err.validator_value}, got {_short(err.instance)}"
+    if err.validator == "pattern" and err.validator_value == "\\S":
+        return f"expected non-blank text, got {_short(err.instance)}"
+    if err.validator == "pattern":
+        return f"expected a string matching {err.validator_value}, got {_short(err.instance)}"
+    if err.validator == "minLength":
+        return f"expected a non-empty string, got {_short(err.instance)}"
+    return err.message
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def raise_schema_errors(errors: list[tuple[str, str]], file: Path | str) -> None:
+    if not errors:
+        return
+    where, message = errors[0]
+    more = f" (and {len(errors) - 1} more problem(s): " + "; ".join(f"{w}: {m}" for w, m in errors[1:]) + ")" if len(errors) > 1 else ""
+    raise InputError(message + more, file=file, where=where)
+
+
+def parse_json_bytes(data: bytes, file: Path | str) -> Any:
+    """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=file)
+    if not data.strip():
+        raise InputError("file is empty; expected JSON", file=file)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", file=file) from None
+
+
+def _marker(path: Path) -> Path:
+    return path.parent / ".valid" / path.name
+
+
+def _digest(data: bytes, schema: str) -> str:
+    h = hashlib.blake2b(data, digest_size=20)
+    h.update(schema_bytes(schema))
+    return h.hexdigest()
+
+
+def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None, cache: bool = True) -> Any:
+    """Read, parse and schema-check one JSON file. Returns None if missing and missing_ok.
+    `marker`: where to remember a passed check (default: .valid/ beside the file); cache=False:
+    always check, remember nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise InputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a JSON file", file=path) from None
+    except PermissionError:
+        raise InputError("cannot read the file (permission denied)", file=path) from None
+    obj = parse_json_bytes(data, path)
+    if schema is not None:
+        if cache:
+            check_cached(obj, data, schema, path, marker)
+        else:
+            raise_schema_errors(schema_errors(obj, schema), path)
+    return obj
+
+
+def check_cached(obj: Any, data: bytes, schema: str, path: Path, marker: Path | None = None) -> None:
+    """Schema-check obj (parsed from data); skip if these exact bytes passed before."""
+    marker = marker or _marker(path)
+    use_cache = len(data) >= CACHE_MIN_BYTES
+    if use_cache:
+        digest = _digest(data, schema)
+        try:
+            if marker.read_text() == digest:
+                return
+        except OSError:
+            pass
+    raise_schema_errors(schema_errors(obj, schema), path)
+    if use_cache:
+        _remember(marker, digest)
+
+
+def _remember(marker: Path, digest: str) -> None:
+    try:
+        marker.parent.mkdir(exist_ok=True)
+        _atomic_write_bytes(marker, digest.encode(), fsync=False)
+    except OSError:
+        pass  # a read-only workspace still works, just without the shortcut
+
+
+def dumps(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def write_json(path: Path, obj: Any, schema: str | None) -> None:
+    """Check obj against its schema, then write it atomically (temp file + fsync + rename)."""
+    data = dumps(obj)
+    if schema is not None:
+        errors = schema_errors(obj, schema)
+        if errors:  # a bug in this package, never the user's input: fail loudly before writing
+            raise WorkFailed(f"refusing to write {path}: {errors[0][0]}: {errors[0][1]}")
+    _atomic_write_bytes(path, data, fsync=True)
+    if schema is not None and len(data) >= CACHE_MIN_BYTES:
+        _remember(_marker(path), _digest(data, schema))
+
+
+def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
+    # temporary files live in a .tmp/ folder beside the target (same file system, so the rename is
+    # atomic); a writer killed mid-write leaves its file there, where a session clears it cheaply
+    tmp_dir = path.parent / TMP_DIR
+    try:
+        tmp_dir.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=tmp_dir)
+    except OSError as exc:
+        raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,187 @@
+# GENERATED from scripts/critique_batch/progress.py by tools/generate.py; edit the source, not this copy
+"""Progress as a fold over batch files.
+
+The progress file keeps the seed's fields (total, completed, next_batch, last_updated,
+completed_batches, merged_batches, failed_batches, artists_status) plus what claims and retries
+need. Every field is a function of the files on disk:
+
+    candidates  ->  total, artists_status.total
+    input files ->  in_flight, next_batch, cursor       (apply_claim)
+    result files -> completed, *_batches, failures ...  (apply_result, in collection order `seq`)
+    requeue file -> forgiven failures                    (apply_requeue)
+
+so the incremental state and `rebuild()` run the very same functions; only the order of reading
+differs. merged_batches is the one exception: it records what the database holds, and is carried
+over (sync re-merging is idempotent, so losing it costs time, never data).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from .clock import parse_time
+
+MAX_DURATIONS = 20
+
+
+def empty(culture: str) -> dict[str, Any]:
+    return {
+        "culture": culture,
+        "total": 0,
+        "completed": 0,
+        "next_batch": 1,
+        "last_updated": None,
+        "completed_batches": [],
+        "merged_batches": [],
+        "failed_batches": [],
+        "artists_status": {},
+        "cursor": 0,
+        "cursor_filepath": None,
+        "cursor_digest": prefix_digest([], 0),
+        "last_seq": 0,
+        "requeue_rev": 0,
+        "in_flight": {},
+        "failures": {},
+        "batch_accepted": {},
+        "last_artist": None,
+        "recent_durations": [],
+        "candidates_sig": None,
+    }
+
+
+def apply_candidates(p: dict, images: list[dict], sig: str | None) -> None:
+    p["total"] = len(images)
+    totals: dict[str, int] = {}
+    for img in images:
+        totals[img["artist"]] = totals.get(img["artist"], 0) + 1
+    old = p["artists_status"]
+    status = {a: {"total": n, "completed": old.get(a, {}).get("completed", 0)} for a, n in sorted(totals.items())}
+    for a, s in old.items():  # keep credit for artists no longer listed
+        if a not in status and s["completed"]:
+            status[a] = {"total": 0, "completed": s["completed"]}
+    p["artists_status"] = status
+    p["candidates_sig"] = sig
+
+
+def apply_claim(p: dict, batch: dict, index_of: dict[str, int], images: list[dict]) -> None:
+    """Record a claim (new, re-offered, or adopted from an input file found on disk)."""
+    bid = batch["batch_id"]
+    items = [img["filepath"] for img in batch["images"]]
+    p["in_flight"][str(bid)] = {
+        "items": items,
+        "claimed_at": batch["claimed_at"],
+        "lease_expires_at": batch["lease_expires_at"],
+        "claims": batch["claims"],
+    }
+    p["next_batch"] = max(p["next_batch"], bid + 1)
+    top = max((index_of.get(fp, -1) for fp in items), default=-1)
+    if top + 1 > p["cursor"]:
+        p["cursor"] = top + 1
+        p["cursor_filepath"] = images[top]["filepath"]
+        p["cursor_digest"] = prefix_digest(images, top + 1)
+
+
+def prefix_digest(images: list[dict], n: int) -> str:
+    """Digest of the first n filepaths: images handed out must never be reordered or removed."""
+    h = hashlib.blake2b(digest_size=12)
+    for img in images[:n]:
+        h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def apply_result(p: dict, result: dict) -> None:
+    bid = result["batch_id"]
+    p["in_flight"].pop(str(bid), None)
+    p["last_seq"] = max(p["last_seq"], result["seq"])
+    artist_of = {r["filepath"]: r.get("artist") for r in result["records"]}
+    accepted = 0
+    for item in result["items"]:
+        fp, verdict = item["filepath"], item["verdict"]
+        if verdict == "accepted":
+            accepted += 1
+            p["failures"].pop(fp, None)
+            artist = artist_of.get(fp)
+            if artist is not None:
+                entry = p["artists_status"].setdefault(artist, {"total": 0, "completed": 0})
+                entry["completed"] += 1
+                p["last_artist"] = artist
+            continue
+        f = p["failures"].setdefault(
+            fp, {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": bid}
+        )
+        if verdict == "skipped":
+            f["skips"] += 1
+            f["reason"] = "skipped: " + item.get("reason", "")
+        else:
+            f["failures"] += 1
+            f["reason"] = item.get("reason", verdict)
+        f["batch_id"] = bid
+    p["batch_accepted"][str(bid)] = accepted
+    p["completed"] += accepted
+    if result["status"] == "completed":
+        if bid not in p["completed_batches"]:
+            bisect.insort(p["completed_batches"], bid)
+    else:
+        p["failed_batches"].append({"batch_id": bid, "error": result["error"] or "failed", "timestamp": result["collected_at"]})
+    took = (parse_time(result["collected_at"]) - parse_time(result["claimed_at"])).total_seconds()
+    p["recent_durations"] = (p["recent_durations"] + [round(max(took, 0.0), 3)])[-MAX_DURATIONS:]
+
+
+def apply_requeue(p: dict, requeue: dict | None) -> None:
+    """Set forgiven counts from the requeue file (absolute values, so applying twice is harmless)."""
+    if not requeue:
+        return
+    for fp, forgiven in requeue["items"].items():
+        f = p["failures"].get(fp)
+        if f is not None:
+            f["forgiven_failures"] = min(forgiven["failures"], f["failures"])
+            f["forgiven_skips"] = min(forgiven["skips"], f["skips"])
+    p["requeue_rev"] = requeue["rev"]
+
+
+# --- derived views -------------------------------------------------------------------------
+
+def attempts(f: dict) -> int:
+    return f["failures"] - f["forgiven_failures"]
+
+
+def is_parked(f: dict, max_attempts: int) -> bool:
+    return attempts(f) >= max_attempts or f["skips"] > f["forgiven_skips"]
+
+
+def in_flight_items(p: dict) -> set[str]:
+    return {fp for b in p["in_flight"].values() for fp in b["items"]}
+
+
+def parked(p: dict, max_attempts: int) -> dict[str, dict]:
+    return {fp: f for fp, f in p["failures"].items() if is_parked(f, max_attempts)}
+
+
+def retry_pool(p: dict, max_attempts: int) -> list[str]:
+    busy = in_flight_items(p)
+    return [fp for fp, f in p["failures"].items() if fp not in busy and not is_parked(f, max_attempts)]
+
+
+def unmerged(p: dict) -> int:
+    merged = set(p["merged_batches"])
+    return sum(n for b, n in p["batch_accepted"].items() if int(b) not in merged)
+
+
+def pending(p: dict, max_attempts: int) -> int:
+    """Items neither accepted, in flight, nor parked."""
+    return len(retry_pool(p, max_attempts)) + max(p["total"] - p["cursor"], 0)
+
+
+def comparable(p: dict) -> dict:
+    """The state without its time stamp, for rebuild == incremental comparisons."""
+    q = dict(p)
+    q.pop("last_updated", None)
+    q.pop("candidates_sig", None)
+    return q
+
+
+def lease_expired(entry: dict, now: datetime) -> bool:
+    return parse_time(entry["lease_expires_at"]) <= now

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+# GENERATED from scripts/sync_to_lancedb.py by tools/generate.py; edit the source, not this copy
+"""Merge accepted critiques into LanceDB (table `critiques`): idempotent upsert on filepath, one writer at a time.
+
+  sync_to_lancedb.py                          merge each culture with >= its sync_threshold (plan, default 100) records waiting
+  sync_to_lancedb.py --force                  merge whatever waits, any amount
+  sync_to_lancedb.py --culture korean --force one culture only
+  sync_to_lancedb.py --dry-run                say what would be merged; change nothing
+  sync_to_lancedb.py --db s3://bucket/vulca   another database (credentials from AWS_* variables)
+  sync_to_lancedb.py --list                   the table's tags (one per sync) with versions and rows
+  sync_to_lancedb.py --rollback sync-20260301T101500Z-v12
+                                              restore a tag (or a version number); the next sync re-merges what it removed
+  sync_to_lancedb.py --optimize               compact and update the indices now (done by itself every 10 syncs)
+
+A culture is also merged below its threshold once it has no work left (nothing pending or in flight).
+Each sync that writes is a new table version with a tag sync-<UTC time>-v<version>; merged batches
+are recorded in the progress files only after the commit, so a crash is healed by the next run.
+Database: --db, else $CRITIQUE_BATCH_DB, else <workspace>/lancedb. Object stores read their
+settings from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_REGION, AWS_ALLOW_HTTP, ...) or $CRITIQUE_BATCH_STORAGE_OPTIONS (a JSON object).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from critique_batch import cli  # noqa: E402
+
+
+def waiting_text(cultures) -> str:
+    return ", ".join(f"{c['culture']} {c['waiting']} waiting (sync at {c['sync_threshold']})" for c in cultures) or "no culture has started"
+
+
+def reconciled_lines(changes) -> list[str]:
+    lines = []
+    for ch in changes:
+        parts = []
+        if ch["now_unmerged"]:
+            parts.append(f"{len(ch['now_unmerged'])} batch(es) to re-merge")
+        if ch["now_merged"]:
+            parts.append(f"{len(ch['now_merged'])} batch(es) found in the table")
+        lines.append(f"note: {ch['culture']} merged_batches corrected from the table: " + ", ".join(parts))
+    return lines
+
+
+def run(args) -> int:
+    from critique_batch import store
+    from critique_batch.workspace import Workspace
+
+    ws = Workspace(args.workspace)
+    modes = [m for m in ("rollback", "list") if getattr(args, m)]
+    if modes and (args.force or args.dry_run or args.culture or args.optimize or len(modes) > 1):
+        raise cli.InputError(f"--{modes[0]} cannot be combined with other options", where="usage")
+
+    if args.list:
+        out = store.list_tags(ws, args.db)
+        if args.json:
+            cli.emit_json(out)
+        else:
+            print(f"{out['db']}: table {out['table']} at version {out['version']}")
+            for t in out["tags"]:
+                print(f"  {t['tag']:<40} version {t['version']:>5}  {t['rows'] if t['rows'] is not None else '?':>7} rows")
+        return 0
+
+    if args.rollback:
+        out = store.rollback(ws, args.rollback, db=args.db)
+        if args.json:
+            cli.emit_json(out)
+            return 0
+        what = f"tag {out['restored_tag']} (version {out['restored']})" if out["restored_tag"] else f"version {out['restored']}"
+        if out["tag"]:
+            print(f"restored {what} as version {out['version']}, tag {out['tag']}; rows {out['rows_before']} -> {out['rows']}")
+        else:
+            print(f"the table is already at {what}; nothing restored")
+        for line in reconciled_lines(out["reconciled"]):
+            print(line)
+        if any(ch["now_unmerged"] for ch in out["reconciled"]):
+            print("their records wait to be merged again: the next sync that is due merges them (--force: now)")
+        return 0
+
+    out = store.sync(ws, culture=args.culture, force=args.force, dry_run=args.dry_run, db=args.db, optimize=args.optimize)
+    if args.json:
+        cli.emit_json(out)
+        return 0
+    for line in reconciled_lines(out["reconciled"]):
+        print(line)
+    if args.dry_run:
+        if out["would_merge"]:
+            per = ", ".join(f"{c['culture']} {c['waiting']}" for c in out["cultures"] if c["culture"] in out["would_merge"])
+            print(f"dry run: would merge {out['records']} records from {out['batches']} batches ({per}) into {out['db']}; nothing changed")
+        else:
+            print(f"dry run: nothing would be merged ({waiting_text(out['cultures'])}); --force merges any amount")
+        return 0
+    if out["merged"]:
+        per = ", ".join(f"{c['culture']} {c['merging']}" for c in out["cultures"] if c.get("merging"))
+        dup = f", {out['duplicates']} older duplicate(s) skipped" if out["duplicates"] else ""
+        print(f"merged {out['records']} records ({per}) from {out['batches']} batches: "
+              f"{out['inserted']} inserted, {out['updated']} updated, {out['unchanged']} unchanged{dup}")
+        tag = f", tag {out['tag']}" if out["tag"] else ""
+        print(f"{out['db']}: version {out['version']}{tag}; {out['rows']} rows" + ("; optimized" if out["optimized"] else ""))
+    elif out["batches"]:
+        print(f"recorded {out['batches']} batch(es) without accepted records as merged; nothing to write")
+    else:
+        print(f"nothing to merge: {waiting_text(out['cultures'])}; --force merges any amount"
+              + ("; optimized" if out["optimized"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
+    p.add_argument("--culture", metavar="C", help="merge this culture only")
+    p.add_argument("--force", action="store_true", help="merge whatever waits, below the threshold too")
+    p.add_argument("--dry-run", action="store_true", help="say what would be merged; change nothing")
+    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB or <workspace>/lancedb)")
+    p.add_argument("--rollback", metavar="TAG_OR_VERSION", help="restore the table to a tag or version and correct merged_batches")
+    p.add_argument("--list", action="store_true", help="list the table's tags and versions")
+    p.add_argument("--optimize", action="store_true", help="compact the table and update its indices now")
+    cli.main(run, p.parse_args())

@@ -1,0 +1,411 @@
+# GENERATED from scripts/critique_batch/engine.py by tools/generate.py; edit the source, not this copy
+"""Collecting finished batches, claiming new ones, re-queueing parked items, rebuilding progress.
+
+Every change happens in a `Session`: the culture's lock is held, the state is reconciled with
+the files on disk (a crash between writing a batch file and writing progress is healed here), and
+progress is written last, atomically. Batch files are written before progress, so progress is
+always a fold over them (see progress.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from . import progress as prog
+from .clock import iso, now as clock_now, parse_time
+from .errors import InputError, WorkFailed
+from .jsonfiles import read_json, write_json
+from .plan import Culture
+from .validation import check_output_bytes
+from .workspace import Workspace, batch_tag
+
+WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, may still be being written
+SCRIPTS_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Candidates:
+    path: Path
+    images: list[dict]
+    index_of: dict[str, int]
+    sig: str
+
+
+def candidates_sig(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def load_candidates(ws: Workspace, culture: str) -> Candidates:
+    path = ws.candidates_path(culture)
+    if not path.exists():
+        raise InputError(
+            f"no candidates file for {culture}; create it with add_candidates.py {culture} FOLDER_OR_MANIFEST",
+            file=ws.display(path),
+        )
+    sig = candidates_sig(path)
+    doc = read_json(path, "candidates")
+    if doc["culture"] != culture:
+        raise InputError(f"expected {culture!r} (the file name says so), got {doc['culture']!r}", file=path, where="culture")
+    index_of: dict[str, int] = {}
+    for i, img in enumerate(doc["images"]):
+        fp = img["filepath"]
+        if fp in index_of:
+            raise InputError(f"duplicate filepath {fp!r} (also images[{index_of[fp]}])", file=path, where=f"images[{i}].filepath")
+        index_of[fp] = i
+    return Candidates(path, doc["images"], index_of, sig or "")
+
+
+def load_progress(ws: Workspace, culture: str) -> dict | None:
+    path = ws.progress_path(culture)
+    try:
+        p = read_json(path, "progress", missing_ok=True)
+    except InputError as exc:
+        exc.args = (f"{exc.args[0]}; progress is derived from the batch files: "
+                    f"batch_status.py --rebuild --culture {culture} recomputes it",)
+        raise
+    if p is not None and p["culture"] != culture:
+        raise InputError(f"expected {culture!r}, got {p['culture']!r}", file=path, where="culture")
+    return p
+
+
+def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):
+    schema = {"input": "batch_input", "result": "batch_result"}[kind]
+    doc = read_json(ws.batch_path(culture, batch_id, kind), schema, missing_ok=missing_ok)
+    if doc is not None and (doc["culture"] != culture or doc["batch_id"] != batch_id):
+        raise InputError(
+            f"file is for {doc['culture']} batch {doc['batch_id']}, expected {culture} batch {batch_id}",
+            file=ws.batch_path(culture, batch_id, kind), where="batch_id",
+        )
+    return doc
+
+
+class Session:
+    """One locked unit of work on one culture."""
+
+    def __init__(self, ws: Workspace, culture: str):
+        self.ws = ws
+        self.cfg: Culture = ws.culture(culture)
+        self.name = culture
+        self.now = clock_now()
+        self.cands = load_candidates(ws, culture)
+        self.p = load_progress(ws, culture) or prog.empty(culture)
+        self.dirty = False
+        ws.remove_stale_temp_files(culture)
+        self._check_cursor()
+        self._reconcile()
+
+    # --- reconciliation with the files on disk ---------------------------------------------
+    def _check_cursor(self) -> None:
+        p, images = self.p, self.cands.images
+        if self.cands.sig != p["candidates_sig"]:
+            if p["cursor"] > len(images) or prog.prefix_digest(images, p["cursor"]) != p["cursor_digest"]:
+                raise InputError(
+                    "images already handed out were removed or reordered; only append to a candidates file "
+                    "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
+                    file=self.ws.display(self.cands.path), where="images",
+                )
+            prog.apply_candidates(p, images, self.cands.sig)
+            self.dirty = True
+
+    def _reconcile(self) -> None:
+        p = self.p
+        # an input file past next_batch: a claim whose progress write did not happen
+        while self.ws.batch_path(self.name, p["next_batch"], "input").exists():
+            self._adopt(read_batch(self.ws, self.name, p["next_batch"], "input"))
+        for key in sorted(p["in_flight"], key=int):
+            bid = int(key)
+            result = read_batch(self.ws, self.name, bid, "result", missing_ok=True)
+            if result is not None:  # collected, but progress was not written
+                prog.apply_result(p, result)
+                self.dirty = True
+                continue
+            batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
+            if batch is None:
+                raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild")
+            if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
+                self._adopt(batch)
+        requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
+        if requeue is not None and requeue["rev"] != p["requeue_rev"]:
+            prog.apply_requeue(p, requeue)
+            self.dirty = True
+
+    def _adopt(self, batch: dict) -> None:
+        """Take in a claim whose process died before saving progress. Its brief was never printed
+        (scripts print after saving), so its lease is ended now: the next claim offers it again."""
+        if not prog.lease_expired(batch, self.now):
+            batch["lease_expires_at"] = iso(self.now)
+            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
+        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.dirty:
+            self.p["last_updated"] = iso(self.now)
+            write_json(self.ws.progress_path(self.name), self.p, "progress")
+            self.dirty = False
+
+    # --- collection ------------------------------------------------------------------------
+    def collect(self) -> list[dict]:
+        """Collect every in-flight batch whose output file exists."""
+        out = []
+        for key in sorted(self.p["in_flight"], key=int):
+            summary = self.collect_batch(int(key))
+            if summary is not None:
+                out.append(summary)
+        return out
+
+    def collect_batch(self, bid: int) -> dict | None:
+        entry = self.p["in_flight"][str(bid)]
+        out_path = self.ws.batch_path(self.name, bid, "output")
+        try:
+            data = out_path.read_bytes()
+            mtime = out_path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        batch = read_batch(self.ws, self.name, bid, "input")
+        items = [img["filepath"] for img in batch["images"]]
+        check = check_output_bytes(data, out_path, self.cfg, self.ws.plan, items)
+        live = not prog.lease_expired(entry, self.now)
+        if check.error and live and self.now.timestamp() - mtime < WRITE_GRACE_S:
+            return None  # maybe still being written: leave it alone for now
+        verdicts, records = self._verdicts(check, batch, items)
+        accepted = sum(1 for v in verdicts if v["verdict"] == "accepted")
+        failed = check.error is not None or (accepted == 0 and any(v["verdict"] in ("rejected", "missing") for v in verdicts))
+        error = None
+        if check.error:
+            error = f"output file unusable: {check.error}"
+        elif failed:
+            error = "no record accepted: " + next(v["reason"] for v in verdicts if v["verdict"] in ("rejected", "missing"))
+        result = {
+            "culture": self.name,
+            "batch_id": bid,
+            "seq": self.p["last_seq"] + 1,
+            "status": "failed" if failed else "completed",
+            "error": error,
+            "claimed_at": entry["claimed_at"],
+            "collected_at": iso(self.now),
+            "items": verdicts,
+            "records": records,
+        }
+        write_json(self.ws.batch_path(self.name, bid, "result"), result, "batch_result")
+        prog.apply_result(self.p, result)
+        self.dirty = True
+        counts = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in ("accepted", "rejected", "missing", "skipped")}
+        return {
+            "culture": self.name,
+            "batch_id": bid,
+            "status": result["status"],
+            "error": error,
+            **counts,
+            "returned": [{"filepath": v["filepath"], "reason": v["reason"]} for v in verdicts if v["verdict"] in ("rejected", "missing")],
+        }
+
+    def _verdicts(self, check, batch: dict, items: list[str]) -> tuple[list[dict], list[dict]]:
+        meta = {img["filepath"]: img for img in batch["images"]}
+        if check.error:
+            return [{"filepath": fp, "verdict": "rejected", "reason": f"output file unusable: {check.error}"} for fp in items], []
+        by_fp: dict[str, dict] = {}
+        records = []
+        for rc in check.records:
+            if rc.filepath is None or rc.filepath not in meta or rc.filepath in by_fp:
+                continue
+            if not rc.ok:
+                by_fp[rc.filepath] = {"filepath": rc.filepath, "verdict": "rejected", "reason": "; ".join(rc.problems)}
+            elif rc.skipped is not None:
+                by_fp[rc.filepath] = {"filepath": rc.filepath, "verdict": "skipped", "reason": rc.skipped}
+            else:
+                by_fp[rc.filepath] = {"filepath": rc.filepath, "verdict": "accepted"}
+                rec = dict(check.raw[rc.index])
+                rec.update(meta[rc.filepath])  # the candidates' metadata is authoritative
+                rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
+                records.append(rec)
+        verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]
+        return verdicts, records
+
+    # --- claiming --------------------------------------------------------------------------
+    def claimable(self) -> int:
+        """How many more batches this culture could hand out now (re-offers + new)."""
+        expired = sum(1 for e in self.p["in_flight"].values() if prog.lease_expired(e, self.now))
+        room = max(self.cfg.max_parallel - len(self.p["in_flight"]), 0)
+        has_work = prog.pending(self.p, self.cfg.max_attempts) > 0
+        return expired + (room if has_work else 0)
+
+    def claim(self, count: int, size: int | None) -> list[dict]:
+        size = size or self.cfg.batch_size
+        lease = timedelta(minutes=self.cfg.lease_minutes)
+        claimed = []
+        # 1. resume: an expired claim is offered again as it is (same batch id, same input file)
+        for key in sorted(self.p["in_flight"], key=int):
+            if len(claimed) >= count:
+                break
+            entry = self.p["in_flight"][key]
+            if not prog.lease_expired(entry, self.now) or self.ws.batch_path(self.name, int(key), "output").exists():
+                continue
+            batch = read_batch(self.ws, self.name, int(key), "input")
+            batch.update(claimed_at=iso(self.now), lease_expires_at=iso(self.now + lease), claims=batch["claims"] + 1)
+            claimed.append(self._write_claim(batch, resumed=True))
+        # 2. new batches, retry pool first, then fresh images in candidates order
+        while len(claimed) < count and len(self.p["in_flight"]) < self.cfg.max_parallel:
+            picked = self._pick(size)
+            if not picked:
+                break
+            bid = self.p["next_batch"]
+            batch = {
+                "culture": self.name,
+                "batch_id": bid,
+                "generator": self.cfg.generator,
+                "output": self.ws.batch_path(self.name, bid, "output").name,
+                "claimed_at": iso(self.now),
+                "first_claimed_at": iso(self.now),
+                "lease_expires_at": iso(self.now + lease),
+                "claims": 1,
+                "images": picked,
+            }
+            claimed.append(self._write_claim(batch, resumed=False))
+        return claimed
+
+    def _pick(self, size: int) -> list[dict]:
+        index_of, images = self.cands.index_of, self.cands.images
+        retry = sorted((index_of[fp] for fp in prog.retry_pool(self.p, self.cfg.max_attempts) if fp in index_of))
+        picked = [images[i] for i in retry[:size]]
+        i = self.p["cursor"]
+        while len(picked) < size and i < len(images):
+            picked.append(images[i])
+            i += 1
+        return picked
+
+    def _write_claim(self, batch: dict, *, resumed: bool) -> dict:
+        path = self.ws.batch_path(self.name, batch["batch_id"], "input")
+        write_json(path, batch, "batch_input")
+        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
+        self.dirty = True
+        out = self.ws.batch_path(self.name, batch["batch_id"], "output")
+        return {
+            "culture": self.name,
+            "batch_id": batch["batch_id"],
+            "input": self.ws.display(path),
+            "output": self.ws.display(out),
+            "generator": self.cfg.generator,
+            "images": len(batch["images"]),
+            "resumed": resumed,
+            "lease_expires_at": batch["lease_expires_at"],
+            "brief": brief(self.ws, self.cfg, batch["batch_id"], len(batch["images"])),
+        }
+
+    # --- parked items ----------------------------------------------------------------------
+    def requeue(self, only: list[str] | None) -> list[str]:
+        parked = prog.parked(self.p, self.cfg.max_attempts)
+        if only:
+            unknown = [fp for fp in only if fp not in parked]
+            if unknown:
+                raise InputError(f"not a parked item of {self.name}: {unknown[0]!r}", where="--item")
+            parked = {fp: parked[fp] for fp in only}
+        if not parked:
+            return []
+        path = self.ws.requeue_path(self.name)
+        doc = read_json(path, "requeue", missing_ok=True) or {"culture": self.name, "rev": 0, "items": {}}
+        doc["rev"] = max(doc["rev"], self.p["requeue_rev"]) + 1
+        for fp, f in parked.items():
+            doc["items"][fp] = {"failures": f["failures"], "skips": f["skips"], "at": iso(self.now)}
+        write_json(path, doc, "requeue")
+        prog.apply_requeue(self.p, doc)
+        self.dirty = True
+        return sorted(parked)
+
+
+def run_session(ws: Workspace, culture: str, fn):
+    """Run fn(session) under the culture's lock, then save progress."""
+    with ws.lock(culture):
+        session = Session(ws, culture)
+        result = fn(session)
+        session.save()
+        return result
+
+
+def needs_attention(ws: Workspace, culture: str) -> bool:
+    """Cheap unlocked check: is there anything to collect or reconcile for this culture?"""
+    p = load_progress(ws, culture)
+    if p is None:
+        return False
+    if ws.batch_path(culture, p["next_batch"], "input").exists():
+        return True
+    if candidates_sig(ws.candidates_path(culture)) != p["candidates_sig"]:
+        return True
+    for key in p["in_flight"]:
+        if ws.batch_path(culture, int(key), "output").exists() or ws.batch_path(culture, int(key), "result").exists():
+            return True
+    return False
+
+
+BRIEF_MAX_BYTES = 600
+
+
+def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
+    """The exact instruction for one subagent, at most 600 bytes.
+
+    Paths are shown as ws.display shows them: relative to the current directory when inside it. When
+    these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
+    beside them as references/{generator}.md (the generator skill itself may not be installed), so
+    the brief points the subagent at that file. If long absolute paths make it too long, the
+    workspace is named once and the batch files relative to it (a workspace path of more than about
+    100 characters outside the current directory can still exceed 600 bytes)."""
+    text = _brief(ws, cfg, batch_id, n, ws.display, ws.display, "")
+    if len(text.encode()) > BRIEF_MAX_BYTES:
+        def in_ws(path: Path) -> str:
+            try:
+                return str(path.relative_to(ws.root))
+            except ValueError:
+                return str(path)
+        text = _brief(ws, cfg, batch_id, n, in_ws, str, f"Work in {ws.root} (cd there first). ")
+    return text
+
+
+def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, prefix: str) -> str:
+    inp = show(ws.batch_path(cfg.name, batch_id, "input"))
+    out = show(ws.batch_path(cfg.name, batch_id, "output"))
+    python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
+    check = shlex.join([python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out])
+    reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
+    how = f"Follow {show_tool(reference)}" if reference.is_file() else f"Use the {cfg.generator} skill"
+    return (
+        f"{prefix}{how} for the {n} images in {inp}: look at each image, critique it, write all records "
+        "as one JSON array to the file checked below. For an image you cannot open write "
+        '{"filepath": ..., "skipped": "<reason>"}; never critique an unseen image. '
+        f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."
+    )
+
+
+def rebuild(ws: Workspace, culture: str) -> dict:
+    """Recompute progress from the candidates, batch and requeue files alone."""
+    cands = load_candidates(ws, culture)
+    old = None
+    try:
+        old = load_progress(ws, culture)
+    except InputError:
+        pass  # a broken progress file is what rebuild is for
+    p = prog.empty(culture)
+    prog.apply_candidates(p, cands.images, cands.sig)
+    results = [read_batch(ws, culture, bid, "result") for bid in ws.batch_ids(culture, "result")]
+    collected = {r["batch_id"] for r in results}
+    for bid in ws.batch_ids(culture, "input"):
+        batch = read_batch(ws, culture, bid, "input")
+        prog.apply_claim(p, batch, cands.index_of, cands.images)
+    for r in sorted(results, key=lambda r: r["seq"]):
+        prog.apply_result(p, r)
+    for key in list(p["in_flight"]):
+        if int(key) in collected:
+            p["in_flight"].pop(key)
+    prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
+    if old is not None:
+        p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))
+    p["last_updated"] = iso(clock_now())
+    return p

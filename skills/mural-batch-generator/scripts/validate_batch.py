@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+# GENERATED from scripts/validate_batch.py by tools/generate.py; edit the source, not this copy
+"""Check one batch output file and list every problem per record (read-only).
+
+  validate_batch.py korean 7
+  validate_batch.py checkpoints/korean_batch_007_output.json
+
+Checks the record shape (JSON Schema) and the culture's rules from the plan: critique_zh length
+in characters, critique_en length in words, covered_dimensions (unique, in this culture's
+catalogue, enough of them), quality_score 0..100, filepaths of this batch only, no duplicates,
+a record (or a skip record) for every image. Exit 0 if the file would be accepted whole, 1 if not,
+2 if the batch does not exist. The last line printed is the one-line summary.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from critique_batch import cli  # noqa: E402
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from critique_batch.engine import read_batch
+    from critique_batch.validation import check_output_bytes
+    from critique_batch.workspace import BATCH_FILE, Workspace, batch_tag, parse_batch_id
+
+    if args.batch_id is None:
+        path = Path(args.target)
+        m = BATCH_FILE.match(path.name)
+        if not m or m["kind"] != "output":
+            raise cli.InputError("expected CULTURE BATCH_ID, or a path named {culture}_batch_{NNN}_output.json", file=args.target)
+        culture, bid = m["culture"], int(m["num"])
+        ws = Workspace(args.workspace if args.workspace != "." else (path.resolve().parent.parent if path.resolve().parent.name == "checkpoints" else "."))
+    else:
+        culture, bid = args.target, parse_batch_id(args.batch_id)
+        ws = Workspace(args.workspace)
+        path = ws.batch_path(culture, bid, "output")
+    cfg = ws.culture(culture)
+    input_path = ws.batch_path(culture, bid, "input")
+    if not input_path.exists():
+        raise cli.InputError(f"no batch {culture} {batch_tag(bid)}: its input file does not exist", file=ws.display(input_path))
+    batch = read_batch(ws, culture, bid, "input")
+    items = [img["filepath"] for img in batch["images"]]
+    label = f"{culture} {batch_tag(bid)}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = None
+    if data is None:
+        check = None
+    else:
+        check = check_output_bytes(data, path, cfg, ws.plan, items)
+
+    if args.json:
+        if check is None:
+            cli.emit_json({"ok": False, "batch": label, "error": "output file not written yet", "output": ws.display(path)})
+        else:
+            cli.emit_json({
+                "ok": check.passed, "batch": label, "output": ws.display(path), "error": check.error,
+                "images": len(items), "valid": len(check.valid), "invalid": len(check.invalid),
+                "skipped": len(check.skipped), "missing": check.missing,
+                "problems": [{"index": r.index, "filepath": r.filepath, "problems": r.problems} for r in check.invalid],
+            })
+    elif check is None:
+        print(f"{label}: FAIL output file not written yet ({ws.display(path)})")
+    elif check.error:
+        print(f"{ws.display(path)}: {check.error}")
+        print(f"{label}: FAIL the output file is unusable; write one JSON array of records")
+    else:
+        if not check.passed:
+            print(f"{ws.display(path)}:")
+        for r in check.invalid:
+            for problem in r.problems:
+                print(f"[{r.index}] {r.filepath or '(no filepath)'}: {problem}")
+        for fp in check.missing:
+            print(f"missing {fp}: no record and no skip record for this image")
+        verdict = "OK" if check.passed else "FAIL"
+        print(f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, {len(check.missing)} missing of {len(items)} images")
+    return 0 if check is not None and check.passed else 1
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
+    p.add_argument("target", metavar="CULTURE_OR_PATH", help="a culture name (then BATCH_ID), or the output file's path")
+    p.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="the batch number, e.g. 7 or 007")
+    cli.main(run, p.parse_args())

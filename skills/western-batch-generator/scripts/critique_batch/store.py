@@ -1,0 +1,862 @@
+# GENERATED from scripts/critique_batch/store.py by tools/generate.py; edit the source, not this copy
+"""The LanceDB side: merging accepted critiques into the `critiques` table, rollback, search, export.
+
+This is the only module that imports lancedb / pyarrow, and only inside functions, so importing
+critique_batch (status, claim, validate) never pulls them in.
+
+Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`, one writer
+at a time: LanceDB can write duplicate rows when two processes merge_insert the same new key):
+  1. If the table is not at the version the last completed sync left behind (state file
+     `checkpoints/lancedb_sync_state.json`), re-derive every culture's merged_batches from the table
+     (a crash after the commit, a restore by hand, a new or deleted database).
+  2. Per culture (under its lock): the completed batches not in merged_batches. A culture is merged
+     when at least its `sync_threshold` (plan, default 100) records wait, or when it has records
+     waiting and no work left (nothing pending, nothing in flight: the end of an expansion);
+     `force` merges whatever waits.
+  3. Read those result files only (cost does not grow with finished batches), one row per
+     filepath (the newest critique wins), one `merge_insert` on filepath: insert new filepaths,
+     update a row only when the incoming critique is newer (accepted_at, then batch id), so
+     re-merging never rolls a re-generated critique back.
+  4. Tag the new version `sync-YYYYmmddTHHMMSSZ-vN`, create missing indices, then record the
+     merged batches (after the commit: a crash in between is healed by step 1 or by re-merging,
+     which the upsert makes idempotent), then the state file.
+  5. Every OPTIMIZE_EVERY syncs: optimize (compaction, index update, pruning of old versions that
+     keeps every tagged version; only the newest KEEP_SYNC_TAGS sync/rollback tags are kept).
+
+Database: `--db URI`, else $CRITIQUE_BATCH_DB, else `<workspace>/lancedb`. Object stores take
+their settings from the environment the way LanceDB reads them (AWS_ENDPOINT_URL,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP, ...), plus
+$CRITIQUE_BATCH_STORAGE_OPTIONS, a JSON object of LanceDB storage options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import progress as prog
+from .clock import iso, now as clock_now, parse_time
+from .errors import InputError, MissingDependency, WorkFailed
+from .jsonfiles import read_json, write_json
+from .plan import Culture, check_culture_name
+from .workspace import Workspace
+
+
+TABLE = "critiques"
+STATE_FILE = "lancedb_sync_state.json"
+SYNC_LOCK = "lancedb-sync.lock"
+OPTIMIZE_EVERY = 10  # syncs between two optimize() runs ($CRITIQUE_BATCH_OPTIMIZE_EVERY; 0 = never by itself)
+KEEP_SYNC_TAGS = 50  # newest sync/rollback tags kept by optimize ($CRITIQUE_BATCH_KEEP_SYNC_TAGS; 0 = all)
+SYNC_LOCK_TIMEOUT_S = 600  # how long a sync waits for another one ($CRITIQUE_BATCH_SYNC_LOCK_TIMEOUT)
+PROGRESS_MIN_RECORDS = 2000  # a progress bar (TTY only) for syncs this large ($CRITIQUE_BATCH_PROGRESS_MIN_RECORDS)
+PRUNE_MIN_AGE = timedelta(hours=1)  # never prune versions younger than this (readers may use them)
+PRUNE_MARGIN = timedelta(minutes=10)  # prune only versions this much older than the oldest tag
+OPTIMIZED_TAG = "optimized"  # moves to the version of the last optimize()
+OUR_TAGS = ("sync-", "rollback-")  # tags subject to KEEP_SYNC_TAGS; any other tag is kept forever
+
+# Columns of the table. Candidate metadata beyond these goes to `extra` (a JSON object as text).
+STRING_COLUMNS = ("culture", "artist", "title", "critique_zh", "critique_en", "art_form", "art_style", "art_genre", "medium")
+META_COLUMNS = ("art_form", "art_style", "art_genre", "medium")
+KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at", "extra") + STRING_COLUMNS)
+NEWER = (
+    "target.accepted_at IS NULL OR source.accepted_at > target.accepted_at OR "
+    "(source.accepted_at = target.accepted_at AND (target.batch_id IS NULL OR source.batch_id > target.batch_id))"
+)
+ZH_FTS = {"base_tokenizer": "ngram", "ngram_min_length": 1, "ngram_max_length": 2, "lower_case": True, "stem": False,
+          "remove_stop_words": False, "ascii_folding": False, "max_token_length": 40}
+EN_FTS = {"base_tokenizer": "simple", "language": "English", "lower_case": True, "stem": True,
+          "remove_stop_words": True, "ascii_folding": True, "max_token_length": 40}
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+# --- settings, imports and errors --------------------------------------------------------------
+
+def setting(name: str, default: int) -> int:
+    """An integer setting: the environment variable $CRITIQUE_BATCH_<NAME>, else the default."""
+    var = f"CRITIQUE_BATCH_{name}"
+    raw = os.environ.get(var)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"expected a whole number, got {raw!r}", where=f"${var}") from None
+    if value < 0:
+        raise InputError(f"expected a number >= 0, got {value}", where=f"${var}")
+    return value
+
+
+def _lancedb():
+    try:
+        import lancedb  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise MissingDependency(f"missing Python package {exc.name!r}") from exc
+    return lancedb
+
+
+def arrow_schema():
+    """The table's columns, explicit (never inferred from the first records)."""
+    import pyarrow as pa
+
+    s = pa.string()
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.schema([
+        pa.field("filepath", s, nullable=False),
+        pa.field("culture", s),
+        pa.field("artist", s),
+        pa.field("title", s),
+        pa.field("critique_zh", s),
+        pa.field("critique_en", s),
+        pa.field("covered_dimensions", pa.list_(s)),
+        pa.field("quality_score", pa.float64()),
+        pa.field("batch_id", pa.int64()),
+        pa.field("accepted_at", ts),
+        pa.field("merged_at", ts),
+        pa.field("art_form", s),
+        pa.field("art_style", s),
+        pa.field("art_genre", s),
+        pa.field("medium", s),
+        pa.field("extra", s),
+    ])
+
+
+@contextmanager
+def _db_errors(target: "Target", doing: str):
+    """LanceDB and object-store failures become one-line WorkFailed errors naming the database."""
+    try:
+        yield
+    except (InputError, WorkFailed, MissingDependency, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - lancedb raises plain RuntimeError/OSError/ValueError
+        msg = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", " ".join(str(exc).split())) or type(exc).__name__
+        if len(msg) > 400:
+            msg = msg[:397] + "..."
+        raise WorkFailed(f"{doing} ({target.shown}): {msg}") from None
+
+
+# --- where the database is ----------------------------------------------------------------------
+
+@dataclass
+class Target:
+    uri: str  # what lancedb.connect gets (absolute for a local folder)
+    shown: str  # for messages
+    local: Path | None
+    storage_options: dict | None
+
+
+def resolve_target(ws: Workspace, db: str | None = None) -> Target:
+    raw = db or os.environ.get("CRITIQUE_BATCH_DB") or str(ws.root / "lancedb")
+    opts = None
+    env = os.environ.get("CRITIQUE_BATCH_STORAGE_OPTIONS")
+    if env:
+        try:
+            opts = json.loads(env)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", where="$CRITIQUE_BATCH_STORAGE_OPTIONS") from None
+        if not isinstance(opts, dict):
+            raise InputError("expected a JSON object of storage options", where="$CRITIQUE_BATCH_STORAGE_OPTIONS")
+        opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in opts.items()}
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw) and not raw.startswith("file://"):
+        return Target(raw.rstrip("/"), raw, None, opts)
+    path = Path(raw[len("file://"):] if raw.startswith("file://") else raw).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise InputError("expected a database folder, found a file", file=path, where="--db")
+    return Target(str(path), ws.display(path), path, opts)
+
+
+def _connect(target: Target):
+    lancedb = _lancedb()
+    with _db_errors(target, "cannot open the database"):
+        return lancedb.connect(target.uri, storage_options=target.storage_options)
+
+
+def _open_table(db, target: Target):
+    """The critiques table, or None if the database has none yet."""
+    with _db_errors(target, "cannot open the critiques table"):
+        try:
+            return db.open_table(TABLE)
+        except ValueError as exc:
+            if "not found" in str(exc).lower():
+                return None
+            raise
+
+
+def _open_existing(ws: Workspace, db: str | None):
+    """For readers (search, export, rollback): the table, or a clear error; never creates anything."""
+    target = resolve_target(ws, db)
+    if target.local is not None and not (target.local / f"{TABLE}.lance").exists():
+        raise WorkFailed(f"no critiques table in {target.shown} yet; run sync_to_lancedb.py first (--force merges any amount)")
+    table = _open_table(_connect(target), target)
+    if table is None:
+        raise WorkFailed(f"no critiques table in {target.shown} yet; run sync_to_lancedb.py first (--force merges any amount)")
+    return target, table
+
+
+# --- locks and the state file -------------------------------------------------------------------
+
+@contextmanager
+def sync_lock(ws: Workspace, timeout: float | None = None):
+    """One writer per workspace: every sync and rollback holds this lock."""
+    try:
+        from filelock import FileLock, Timeout
+    except ModuleNotFoundError as exc:
+        raise MissingDependency(f"missing Python package {exc.name!r}") from exc
+    locks = ws.checkpoints / ".locks"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkFailed(f"cannot write to {ws.checkpoints}: {exc.strerror or exc}") from None
+    wait = setting("SYNC_LOCK_TIMEOUT", SYNC_LOCK_TIMEOUT_S) if timeout is None else timeout
+    lock = FileLock(str(locks / SYNC_LOCK), timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise WorkFailed(f"another sync has held the database lock for {wait:.0f} s; try again later") from None
+    except OSError as exc:
+        raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _state_path(ws: Workspace) -> Path:
+    return ws.checkpoints / STATE_FILE
+
+
+def _state_key(ws: Workspace, target: Target) -> str:
+    """A database inside the workspace is keyed by its relative path, so a moved workspace keeps its state."""
+    if target.local is not None:
+        try:
+            return "./" + target.local.relative_to(ws.root).as_posix()
+        except ValueError:
+            pass
+    return target.uri
+
+
+def _recorded_version(ws: Workspace, target: Target) -> int | None:
+    try:
+        doc = read_json(_state_path(ws), "sync_state", missing_ok=True)
+    except InputError as exc:  # a cache: a broken one only costs a re-derivation
+        print(f"warning: ignoring {exc}; merged_batches will be checked against the table", file=sys.stderr)
+        return None
+    entry = (doc or {}).get("databases", {}).get(_state_key(ws, target))
+    return entry["table_version"] if entry else None
+
+
+def _record_version(ws: Workspace, target: Target, version: int) -> None:
+    try:
+        doc = read_json(_state_path(ws), "sync_state", missing_ok=True) or {"databases": {}}
+    except InputError:
+        doc = {"databases": {}}
+    doc["databases"][_state_key(ws, target)] = {"table_version": int(version), "updated_at": iso(clock_now())}
+    write_json(_state_path(ws), doc, "sync_state")
+
+
+# --- what waits to be merged --------------------------------------------------------------------
+
+def is_due(p: dict, cfg: Culture) -> bool:
+    """The sync rule for one culture (no lancedb needed; status can use it).
+
+    Due when at least `sync_threshold` accepted records wait, or when records wait and the culture
+    has no work left (nothing pending, nothing in flight), so the tail of an expansion is merged too.
+    """
+    waiting = prog.unmerged(p)
+    if waiting >= cfg.sync_threshold:
+        return True
+    return waiting > 0 and not p["in_flight"] and prog.pending(p, cfg.max_attempts) == 0
+
+
+@dataclass
+class CulturePlan:
+    culture: str
+    waiting: int  # accepted records not merged
+    threshold: int
+    due: bool
+    batches: list[int]  # completed batches not merged (with or without records)
+    merged: list[int] = field(default_factory=list)
+
+    def public(self) -> dict:
+        return {"culture": self.culture, "waiting": self.waiting, "sync_threshold": self.threshold, "due": self.due,
+                "batches": len(self.batches), "merged_batches": len(self.merged)}
+
+
+def _unmerged_batches(p: dict) -> list[int]:
+    merged = set(p["merged_batches"])
+    return [b for b in p["completed_batches"] if b not in merged]
+
+
+def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
+    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, is_due(p, cfg), _unmerged_batches(p), list(p["merged_batches"]))
+
+
+def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:
+    """What waits in one culture, from its saved progress (written atomically, so no lock is needed;
+    a batch collected a moment ago is merged by the next sync)."""
+    from .engine import load_progress
+
+    p = load_progress(ws, name)
+    return None if p is None else _culture_plan(p, ws.culture(name))
+
+
+def _mark_merged(ws: Workspace, name: str, batch_ids: list[int]) -> None:
+    from .engine import run_session
+
+    def fn(s):
+        done = set(s.p["completed_batches"])
+        new = sorted(set(s.p["merged_batches"]) | {b for b in batch_ids if b in done})
+        if new != s.p["merged_batches"]:
+            s.p["merged_batches"] = new
+            s.dirty = True
+
+    run_session(ws, name, fn)
+
+
+def _cultures(ws: Workspace, culture: str | None) -> list[str]:
+    if culture:
+        check_culture_name(culture)
+        return [ws.culture(culture).name]
+    return ws.configured_cultures()
+
+
+# --- turning accepted records into rows ---------------------------------------------------------
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def record_row(rec: dict, merged_at: datetime) -> dict:
+    extra = {k: v for k, v in rec.items() if k not in KNOWN_FIELDS}
+    row = {k: _text(rec.get(k)) for k in STRING_COLUMNS}
+    row.update(
+        filepath=rec["filepath"],
+        covered_dimensions=[str(d) for d in rec.get("covered_dimensions") or []],
+        quality_score=float(rec["quality_score"]) if rec.get("quality_score") is not None else None,
+        batch_id=int(rec["batch_id"]),
+        accepted_at=parse_time(rec["accepted_at"]),
+        merged_at=merged_at,
+        extra=json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
+    )
+    return row
+
+
+def _rows_table(rows: list[dict]):
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    return pa.table({f.name: pa.array([r[f.name] for r in rows], type=f.type) for f in schema}, schema=schema)
+
+
+def _newest_per_filepath(rows: list[dict]) -> tuple[list[dict], int]:
+    best: dict[str, dict] = {}
+    for r in rows:
+        old = best.get(r["filepath"])
+        if old is None or (r["accepted_at"], r["batch_id"]) > (old["accepted_at"], old["batch_id"]):
+            best[r["filepath"]] = r
+    return list(best.values()), len(rows) - len(best)
+
+
+class Bar:
+    """A one-line progress bar on stderr, only on a terminal and only for large syncs."""
+
+    def __init__(self, total: int, records: int, label: str):
+        self.on = records >= setting("PROGRESS_MIN_RECORDS", PROGRESS_MIN_RECORDS) and sys.stderr.isatty()
+        self.total, self.label, self.done, self.last = max(total, 1), label, 0, 0.0
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if self.on and (time.monotonic() - self.last > 0.1 or self.done >= self.total):
+            self.last = time.monotonic()
+            frac = self.done / self.total
+            full = int(frac * 30)
+            sys.stderr.write(f"\r{self.label} [{'#' * full}{'-' * (30 - full)}] {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def say(self, text: str) -> None:
+        if self.on:
+            sys.stderr.write(f"\r\033[K{text}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _read_rows(ws: Workspace, plans: list[CulturePlan], merged_at: datetime) -> tuple[list[dict], dict[str, int]]:
+    from .engine import read_batch
+
+    total_batches = sum(len(pl.batches) for pl in plans)
+    bar = Bar(total_batches, sum(pl.waiting for pl in plans), "reading batches")
+    rows: list[dict] = []
+    per_culture: dict[str, int] = {}
+    for pl in plans:
+        for bid in pl.batches:
+            result = read_batch(ws, pl.culture, bid, "result")
+            for rec in result["records"]:
+                rows.append(record_row(rec, merged_at))
+            per_culture[pl.culture] = per_culture.get(pl.culture, 0) + len(result["records"])
+            bar.step()
+    bar.close()
+    return rows, per_culture
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+def _ensure_columns(table, target: Target) -> list[str]:
+    """Add columns the table lacks (a table made by an older version keeps working)."""
+    import pyarrow as pa
+
+    have = table.schema
+    missing = [f for f in arrow_schema() if f.name not in have.names]
+    for f in arrow_schema():
+        if f.name in have.names and have.field(f.name).type != f.type:
+            raise WorkFailed(
+                f"column {f.name!r} of the critiques table in {target.shown} has type {have.field(f.name).type}, "
+                f"expected {f.type}; export the table, move it aside and sync again"
+            )
+    if missing:
+        with _db_errors(target, "cannot add columns to the critiques table"):
+            table.add_columns(pa.schema([f.with_nullable(True) for f in missing]))
+    return [f.name for f in missing]
+
+
+def _ensure_indices(table, target: Target) -> list[str]:
+    """BTREE on filepath, FTS on both critiques (n-grams for Chinese). Returns the names created."""
+    from lancedb.index import FTS, BTree
+
+    have = {}
+    with _db_errors(target, "cannot list the table's indices"):
+        for ix in table.list_indices():
+            for col in ix.columns:
+                have.setdefault(col, []).append(ix)
+    created = []
+    with _db_errors(target, "cannot create an index"):
+        if not any(str(ix.index_type).lower() == "btree" for ix in have.get("filepath", [])):
+            table.create_index("filepath", config=BTree(), replace=True)
+            created.append("filepath (btree)")
+        for col, cfg in (("critique_en", EN_FTS), ("critique_zh", ZH_FTS)):
+            fts = [ix for ix in have.get(col, []) if str(ix.index_type).upper() == "FTS"]
+            ok = any((ix.index_details or {}).get("base_tokenizer") == cfg["base_tokenizer"] for ix in fts)
+            if not ok:
+                for ix in fts:  # one FTS index per column: replace one made with another tokenizer
+                    table.drop_index(ix.name)
+                table.create_index(col, config=FTS(with_position=False, **cfg), replace=True)
+                created.append(f"{col} (fts, {cfg['base_tokenizer']})")
+    return created
+
+
+def _merge(table, data, target: Target):
+    with _db_errors(target, "merge into the critiques table failed"):
+        return (
+            table.merge_insert("filepath")
+            .when_matched_update_all(where=NEWER)
+            .when_not_matched_insert_all()
+            .execute(data)
+        )
+
+
+def _stamp(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _tag(table, prefix: str, version: int, when: datetime, target: Target) -> str:
+    name = f"{prefix}-{_stamp(when)}-v{version}"
+    with _db_errors(target, f"cannot create tag {name}"):
+        if name not in table.tags.list():
+            table.tags.create(name, version)
+    return name
+
+
+def _present_batches(table, target: Target) -> dict[tuple[str, int], set[datetime]]:
+    """(culture, batch_id) -> the accepted_at values of its rows in the table (three small columns)."""
+    present: dict[tuple[str, int], set[datetime]] = {}
+    if not {"culture", "batch_id", "accepted_at"} <= set(table.schema.names):
+        return present  # not a table this package made: none of our batches is in it
+    with _db_errors(target, "cannot read the critiques table"):
+        data = table.search().select(["culture", "batch_id", "accepted_at"]).to_arrow()
+    if data.num_rows == 0:
+        return present
+    groups = data.group_by(["culture", "batch_id", "accepted_at"]).aggregate([])
+    for c, b, t in zip(groups.column("culture").to_pylist(), groups.column("batch_id").to_pylist(), groups.column("accepted_at").to_pylist()):
+        present.setdefault((c, b), set()).add(t)
+    return present
+
+
+def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> list[dict]:
+    """Set every culture's merged_batches to what the table holds (the one authority).
+
+    A batch counts as merged when the table has a row of it: same culture, batch id and
+    accepted_at (the batch's collection time, so a batch of another workspace with the same number
+    does not count). A batch whose rows were all replaced by newer critiques counts as unmerged;
+    re-merging it changes nothing, as the upsert never replaces a newer critique.
+    """
+    from .engine import read_batch, run_session
+
+    changes = []
+    for name in ws.configured_cultures():
+        if not ws.progress_path(name).exists():
+            continue
+
+        def fn(s, name=name):
+            old = s.p["merged_batches"]
+            new = []
+            for b in s.p["completed_batches"]:
+                if s.p["batch_accepted"].get(str(b), 0) == 0:
+                    new.append(b)
+                elif (name, b) in present:
+                    collected = parse_time(read_batch(ws, name, b, "result")["collected_at"])
+                    if collected in present[(name, b)]:
+                        new.append(b)
+            if new != old:
+                s.p["merged_batches"] = new
+                s.dirty = True
+            return old, new
+
+        old, new = run_session(ws, name, fn)
+        if old != new:
+            changes.append({"culture": name, "now_unmerged": sorted(set(old) - set(new)), "now_merged": sorted(set(new) - set(old))})
+    return changes
+
+
+def _maintain(table, target: Target) -> dict:
+    """optimize(): compact, update indices, prune old versions while keeping every tagged one.
+
+    Lance refuses to prune a tagged version, so pruning only reaches versions older than the
+    oldest tag kept (minus PRUNE_MARGIN), never younger than PRUNE_MIN_AGE; the newest
+    KEEP_SYNC_TAGS sync/rollback tags are kept (any other tag forever).
+    """
+    never = timedelta(days=36500)
+    with _db_errors(target, "table maintenance (optimize) failed"):
+        table.optimize(cleanup_older_than=never)  # compaction + index update, no pruning yet
+        tags = table.tags.list()
+        ours = sorted((t["version"], name) for name, t in tags.items() if name.startswith(OUR_TAGS))
+        keep = setting("KEEP_SYNC_TAGS", KEEP_SYNC_TAGS)
+        dropped = [name for _, name in ours[:-keep]] if keep and len(ours) > keep else []
+        for name in dropped:
+            table.tags.delete(name)
+        kept = [t["version"] for name, t in tags.items() if name not in dropped and name != OPTIMIZED_TAG]
+        versions = {v["version"]: v["timestamp"] for v in table.list_versions()}
+        older_than = PRUNE_MIN_AGE
+        stamps = [versions[v] for v in kept if v in versions]
+        if stamps:  # version time stamps are naive local time, like datetime.now()
+            older_than = max(older_than, datetime.now() - min(stamps) + PRUNE_MARGIN)
+        try:
+            table.optimize(cleanup_older_than=max(older_than, timedelta(milliseconds=1)))
+        except Exception as exc:  # noqa: BLE001 - a tagged version fell behind the cutoff: prune next time
+            if "tagged" not in str(exc):
+                raise
+        if OPTIMIZED_TAG in table.tags.list():
+            table.tags.update(OPTIMIZED_TAG, table.version)
+        else:
+            table.tags.create(OPTIMIZED_TAG, table.version)
+    return {"version": table.version, "tags_dropped": dropped}
+
+
+def _syncs_since_optimize(table, target: Target) -> int:
+    with _db_errors(target, "cannot list tags"):
+        tags = table.tags.list()
+    since = tags.get(OPTIMIZED_TAG, {}).get("version", 0)
+    return sum(1 for name, t in tags.items() if name.startswith("sync-") and t["version"] > since)
+
+
+# --- sync ---------------------------------------------------------------------------------------
+
+def sync(
+    ws: Workspace,
+    *,
+    culture: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    db: str | None = None,
+    optimize: bool = False,
+    hook: Callable[[str], None] | None = None,
+) -> dict:
+    """Merge accepted, unmerged records into the critiques table. Returns a summary dict.
+
+    `hook(stage)` is called at each step ("locked", "committed", "tagged", "marked <culture>",
+    "optimized"): tests use it to stop a sync at a chosen point.
+    """
+    target = resolve_target(ws, db)
+    names = _cultures(ws, culture)
+    out = {"db": target.shown, "table": TABLE, "dry_run": dry_run, "force": force, "merged": False,
+           "version": None, "table_version": None, "tag": None, "records": 0, "inserted": 0, "updated": 0,
+           "unchanged": 0, "duplicates": 0, "batches": 0, "rows": None, "reconciled": [], "optimized": False,
+           "columns_added": [], "indices_created": [], "cultures": []}
+    step = hook or (lambda stage: None)
+    if dry_run:  # read the saved progress files only: no lock, no database, nothing written
+        plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
+        chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
+        out["cultures"] = [pl.public() for pl in plans]
+        out["records"] = sum(pl.waiting for pl in chosen)
+        out["batches"] = sum(len(pl.batches) for pl in chosen)
+        out["would_merge"] = [pl.culture for pl in chosen]
+        return out
+
+    _lancedb()
+    with sync_lock(ws):
+        step("locked")
+        fresh = target.local is not None and not (target.local / f"{TABLE}.lance").exists()
+        conn = None if fresh else _connect(target)  # connecting creates the folder: not before there is data
+        table = None if fresh else _open_table(conn, target)
+        recorded = _recorded_version(ws, target)
+        if table is None or recorded != table.version:  # a crash after a commit, a restore, a new database
+            out["reconciled"] = _reconcile(ws, _present_batches(table, target) if table is not None else {})
+        plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
+        out["cultures"] = [pl.public() for pl in plans]
+        chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
+        out["batches"] = sum(len(pl.batches) for pl in chosen)
+        bar = Bar(1, sum(pl.waiting for pl in chosen), "")
+        if chosen:
+            now = clock_now()
+            rows, per_culture = _read_rows(ws, chosen, now)
+            rows, out["duplicates"] = _newest_per_filepath(rows)
+            out["records"] = len(rows)
+            for c in out["cultures"]:
+                c["merging"] = per_culture.get(c["culture"], 0)
+            if rows:
+                if table is None:
+                    conn = conn or _connect(target)
+                    with _db_errors(target, "cannot create the critiques table"):
+                        table = conn.create_table(TABLE, schema=arrow_schema())
+                out["columns_added"] = _ensure_columns(table, target)
+                bar.say(f"merging {len(rows)} records into {target.shown} ...")
+                before = table.version
+                res = _merge(table, _rows_table(rows), target)
+                step("committed")
+                out.update(merged=True, version=res.version, inserted=res.num_inserted_rows, updated=res.num_updated_rows)
+                out["unchanged"] = len(rows) - res.num_inserted_rows - res.num_updated_rows
+                if res.version > before:
+                    out["tag"] = _tag(table, "sync", res.version, now, target)
+                step("tagged")
+        if table is not None:
+            with _db_errors(target, "cannot read the critiques table"):
+                has_rows = table.count_rows() > 0
+            if has_rows:
+                bar.say("indexing ...")
+                out["indices_created"] = _ensure_indices(table, target)
+        for pl in chosen:  # only after the commit: a crash before this line is healed next time
+            _mark_merged(ws, pl.culture, pl.batches)
+            step(f"marked {pl.culture}")
+        if table is not None:
+            every = setting("OPTIMIZE_EVERY", OPTIMIZE_EVERY)
+            if optimize or (out["merged"] and every and _syncs_since_optimize(table, target) >= every):
+                bar.say("optimizing the table ...")
+                _maintain(table, target)
+                out["optimized"] = True
+                step("optimized")
+            with _db_errors(target, "cannot count rows"):
+                out.update(rows=table.count_rows(), table_version=table.version)
+            if recorded != table.version:
+                _record_version(ws, target, table.version)
+        bar.close()
+    return out
+
+
+def list_tags(ws: Workspace, db: str | None = None) -> dict:
+    target, table = _open_existing(ws, db)
+    with _db_errors(target, "cannot list tags"):
+        tags = table.tags.list()
+        versions = {v["version"]: v for v in table.list_versions()}
+        current = table.version
+    out = []
+    for name, t in sorted(tags.items(), key=lambda kv: kv[1]["version"]):
+        v = versions.get(t["version"], {})
+        rows = (v.get("metadata") or {}).get("total_rows")
+        out.append({"tag": name, "version": t["version"], "rows": int(rows) if rows is not None else None})
+    return {"db": target.shown, "table": TABLE, "version": current, "tags": out}
+
+
+# --- rollback -----------------------------------------------------------------------------------
+
+def _resolve_version(table, target: Target, to: str, where: str) -> tuple[int, str | None]:
+    """A tag name or a version number of the table -> (version, tag or None); InputError if neither."""
+    to = str(to).strip()
+    with _db_errors(target, "cannot read the table's versions"):
+        tags = table.tags.list()
+        versions = [v["version"] for v in table.list_versions()]
+    if to in tags:
+        return tags[to]["version"], to
+    if to.isdigit() and int(to) in versions:
+        return int(to), next((n for n, t in tags.items() if t["version"] == int(to)), None)
+    recent = ", ".join(sorted((n for n in tags if n != OPTIMIZED_TAG), key=lambda n: tags[n]["version"])[-5:]) or "none"
+    kind = "version" if to.isdigit() else "tag"
+    raise InputError(
+        f"no {kind} {to!r} in the critiques table (versions {min(versions)}..{max(versions)}; newest tags: {recent}); "
+        "list them with sync_to_lancedb.py --list",
+        where=where,
+    )
+
+
+def rollback(ws: Workspace, to: str, *, db: str | None = None) -> dict:
+    """Restore the table to a tag or version (as a new version), then correct merged_batches."""
+    _lancedb()
+    to = str(to).strip()
+    with sync_lock(ws):
+        target, table = _open_existing(ws, db)
+        version, tag = _resolve_version(table, target, to, "--rollback")
+        with _db_errors(target, "cannot read the table"):
+            before_version, before_rows = table.version, table.count_rows()
+        now = clock_now()
+        with _db_errors(target, f"cannot restore version {version}"):
+            table.restore(version)
+            new_version, rows = table.version, table.count_rows()
+        new_tag = _tag(table, "rollback", new_version, now, target) if new_version != before_version else None
+        changes = _reconcile(ws, _present_batches(table, target))
+        _record_version(ws, target, new_version)
+    return {"db": target.shown, "table": TABLE, "restored": version, "restored_tag": tag, "version": new_version,
+            "tag": new_tag, "rows_before": before_rows, "rows": rows, "previous_version": before_version, "reconciled": changes}
+
+
+# --- search -------------------------------------------------------------------------------------
+
+RESULT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score", "batch_id"]
+
+
+def search(ws: Workspace, query: str, *, culture: str | None = None, limit: int = 5, lang: str = "auto",
+           min_quality: float | None = None, db: str | None = None) -> dict:
+    """Full-text search over the critiques (Chinese query -> critique_zh, else critique_en)."""
+    query = (query or "").strip()
+    if not query:
+        raise InputError("expected a non-empty query", where="QUERY")
+    if limit < 1:
+        raise InputError(f"expected a limit >= 1, got {limit}", where="--limit")
+    if culture:
+        check_culture_name(culture)
+    if lang == "auto":
+        lang = "zh" if CJK.search(query) else "en"
+    column = {"zh": "critique_zh", "en": "critique_en"}[lang]
+    target, table = _open_existing(ws, db)
+    where = []
+    if culture:
+        where.append(f"culture = '{culture}'")
+    if min_quality is not None:
+        where.append(f"quality_score >= {float(min_quality)!r}")
+    with _db_errors(target, "search failed"):
+        indexed = any(column in ix.columns and str(ix.index_type).upper() == "FTS" for ix in table.list_indices())
+        if not indexed:
+            raise WorkFailed(f"the critiques table in {target.shown} has no full-text index on {column}; run sync_to_lancedb.py --optimize")
+        q = table.search(query, query_type="fts", fts_columns=column).select(RESULT_COLUMNS + ["_score"]).limit(limit)
+        if where:
+            q = q.where(" AND ".join(where), prefilter=True)
+        hits = q.to_list()
+    results = []
+    for h in hits:
+        r = {k: h.get(k) for k in RESULT_COLUMNS}
+        r["score"] = round(float(h.get("_score") or 0.0), 4)
+        results.append(r)
+    return {"db": target.shown, "query": query, "lang": lang, "column": column, "culture": culture, "results": results}
+
+
+# --- export -------------------------------------------------------------------------------------
+
+EXPORT_FIELDS = ("pair_id", "ulid", "culture", "image_path", "artist", "title", "critique_zh", "critique_en",
+                 "covered_dimensions", "quality_score", "art_form", "art_style", "art_genre", "medium")
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid_for(filepath: str, accepted_at: datetime | None) -> str:
+    """A deterministic ULID: accepted_at in ms, then 80 bits of a hash of the filepath."""
+    ms = int(accepted_at.timestamp() * 1000) if accepted_at else 0
+    value = (ms & (2**48 - 1)) << 80 | int.from_bytes(hashlib.blake2b(filepath.encode(), digest_size=10).digest(), "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def vulca_record(r: dict, pair_id: str, dims_as_text: bool = False) -> dict:
+    """One table row in the VULCA-Bench record shape."""
+    dims = list(r["covered_dimensions"] or [])
+    return {
+        "pair_id": pair_id,
+        "ulid": ulid_for(r["filepath"], r["accepted_at"]),
+        "culture": r["culture"],
+        "image_path": r["filepath"],
+        "artist": r["artist"],
+        "title": r["title"],
+        "critique_zh": r["critique_zh"],
+        "critique_en": r["critique_en"],
+        "covered_dimensions": json.dumps(dims, ensure_ascii=False) if dims_as_text else dims,
+        "quality_score": r["quality_score"],
+        **{k: r[k] for k in META_COLUMNS},
+    }
+
+
+def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
+           version: str | None = None, pair_start: int = 1, dims_as_text: bool = False) -> dict:
+    """Write the table as JSONL in the VULCA-Bench record shape.
+
+    pair_id numbers the whole table (every culture) in the order records were accepted
+    (accepted_at, culture, batch_id, filepath), from pair_start: filtering by culture does not
+    renumber, and ids stay put while records are only added.
+    """
+    if culture:
+        check_culture_name(culture)
+    if pair_start < 0:
+        raise InputError(f"expected a number >= 0, got {pair_start}", where="--pair-start")
+    target, table = _open_existing(ws, db)
+    if version is not None:
+        number, _ = _resolve_version(table, target, version, "--version")
+        with _db_errors(target, f"cannot read version {number}"):
+            table.checkout(number)
+    with _db_errors(target, "cannot read the critiques table"):
+        keys = table.search().select(["filepath", "accepted_at", "culture", "batch_id"]).to_arrow().to_pylist()
+    keys.sort(key=lambda r: (r["accepted_at"] or datetime.min.replace(tzinfo=timezone.utc), r["culture"] or "", r["batch_id"] or 0, r["filepath"]))
+    pair_of = {r["filepath"]: pair_start + i for i, r in enumerate(keys)}
+    width = max(5, len(str(pair_start + len(keys))))
+    chosen = [r for r in keys if not culture or r["culture"] == culture]
+
+    if output == "-":
+        fh, tmp, dest = sys.stdout, None, None
+    else:
+        dest = Path(output).expanduser() if output else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl"
+        dest = dest.resolve()
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        except OSError as exc:
+            raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
+        fh = os.fdopen(fd, "w", encoding="utf-8")
+    n = 0
+    try:
+        cols = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score",
+                "accepted_at", "batch_id"] + list(META_COLUMNS)
+        with _db_errors(target, "cannot read the critiques table"):
+            q = table.search().select(cols)
+            if culture:
+                q = q.where(f"culture = '{culture}'")
+            data = q.to_arrow()
+        fps = data.column("filepath").to_pylist()
+        order = sorted(range(data.num_rows), key=lambda i: pair_of[fps[i]])
+        for start in range(0, len(order), 1000):  # Python objects for 1,000 rows at a time
+            for r in data.take(order[start:start + 1000]).to_pylist():
+                rec = vulca_record(r, f"PAIR_{pair_of[r['filepath']]:0{width}d}", dims_as_text)
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                n += 1
+        if tmp is not None:
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+            os.replace(tmp, dest)
+            tmp = None
+    except BaseException:
+        if tmp is not None:
+            try:
+                fh.close()
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": n, "culture": culture,
+            "version": table.version, "first_pair_id": f"PAIR_{pair_of[chosen[0]['filepath']]:0{width}d}" if chosen else None}
