@@ -208,27 +208,9 @@ def _open_existing(ws: Workspace, db: str | None):
 @contextmanager
 def sync_lock(ws: Workspace, timeout: float | None = None):
     """One writer per workspace: every sync and rollback holds this lock."""
-    try:
-        from filelock import FileLock, Timeout
-    except ModuleNotFoundError as exc:
-        raise MissingDependency(f"missing Python package {exc.name!r}") from exc
-    locks = ws.checkpoints / ".locks"
-    try:
-        locks.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WorkFailed(f"cannot write to {ws.checkpoints}: {exc.strerror or exc}") from None
     wait = setting("SYNC_LOCK_TIMEOUT", SYNC_LOCK_TIMEOUT_S) if timeout is None else timeout
-    lock = FileLock(str(locks / SYNC_LOCK), timeout=wait)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise WorkFailed(f"another sync has held the database lock for {wait:.0f} s; try again later") from None
-    except OSError as exc:
-        raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
-    try:
+    with ws.named_lock(SYNC_LOCK, wait, "another sync has held the database lock"):
         yield
-    finally:
-        lock.release()
 
 
 def _state_path(ws: Workspace) -> Path:
@@ -267,15 +249,8 @@ def _record_version(ws: Workspace, target: Target, version: int) -> None:
 # --- what waits to be merged --------------------------------------------------------------------
 
 def is_due(p: dict, cfg: Culture) -> bool:
-    """The sync rule for one culture (no lancedb needed; status can use it).
-
-    Due when at least `sync_threshold` accepted records wait, or when records wait and the culture
-    has no work left (nothing pending, nothing in flight), so the tail of an expansion is merged too.
-    """
-    waiting = prog.unmerged(p)
-    if waiting >= cfg.sync_threshold:
-        return True
-    return waiting > 0 and not p["in_flight"] and prog.pending(p, cfg.max_attempts) == 0
+    """The sync rule for one culture (see progress.sync_due; no lancedb needed)."""
+    return prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts)
 
 
 @dataclass

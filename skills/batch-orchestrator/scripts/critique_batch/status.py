@@ -50,6 +50,7 @@ def culture_row(ws: Workspace, cfg: Culture) -> dict:
         "parked": len(parked),
         "unmerged": prog.unmerged(p),
         "sync_threshold": cfg.sync_threshold,
+        "sync_due": prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts),
         "next_batch": p["next_batch"],
         "_progress": p,
         "_parked": parked,
@@ -138,12 +139,12 @@ def render_overview(rows: list[dict]) -> str:
             f"{r['completed']:>5}/{r['total']:<5} {r['in_flight']:>4} {r['failed']:>6} {r['parked']:>6} {r['unmerged']:>8}"
         )
     lines.append("priority: " + (" > ".join(order) if order else "nothing left to claim"))
-    waiting = [r for r in rows if r["unmerged"] >= r["sync_threshold"]]
+    waiting = [r for r in rows if r["sync_due"]]
     hints = []
     if order:
         hints.append("claim: run_next_batch.py --count N")
     if waiting:
-        hints.append("sync due: " + ", ".join(f"{r['culture']} ({r['unmerged']})" for r in waiting))
+        hints.append("sync due: sync_to_lancedb.py (" + ", ".join(f"{r['culture']} {r['unmerged']}" for r in waiting) + ")")
     if any(r["parked"] for r in rows):
         hints.append("parked items: batch_status.py --culture C")
     if hints:

@@ -131,6 +131,12 @@ class Workspace:
     @contextmanager
     def lock(self, culture: str):
         """Exclusive per-culture lock: every change to a culture's state happens under it."""
+        with self.named_lock(f"{culture}.lock", LOCK_TIMEOUT_S, f"{culture}: another process has held the lock"):
+            yield
+
+    @contextmanager
+    def named_lock(self, name: str, timeout: float, busy: str):
+        """An exclusive file lock in checkpoints/.locks/; `busy` starts the message on a timeout."""
         try:
             from filelock import FileLock, Timeout
         except ModuleNotFoundError as exc:
@@ -140,11 +146,11 @@ class Workspace:
             locks.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WorkFailed(f"cannot write to {self.checkpoints}: {exc.strerror or exc}") from None
-        lock = FileLock(str(locks / f"{culture}.lock"), timeout=LOCK_TIMEOUT_S)
+        lock = FileLock(str(locks / name), timeout=timeout)
         try:
             lock.acquire()
         except Timeout:
-            raise WorkFailed(f"{culture}: another process has held the lock for {LOCK_TIMEOUT_S:.0f} s; try again") from None
+            raise WorkFailed(f"{busy} for {timeout:.0f} s; try again later") from None
         except OSError as exc:
             raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
         try:

@@ -226,6 +226,8 @@ class Session:
                 by_fp[rc.filepath] = {"filepath": rc.filepath, "verdict": "accepted"}
                 rec = dict(check.raw[rc.index])
                 rec.update(meta[rc.filepath])  # the candidates' metadata is authoritative
+                # accepted_at equals the result's collected_at: the merger relies on it to tell which
+                # batches a table holds (store.py rebuilds merged_batches from it)
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
                 records.append(rec)
         verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]

@@ -175,6 +175,16 @@ def pending(p: dict, max_attempts: int) -> int:
     return len(retry_pool(p, max_attempts)) + max(p["total"] - p["cursor"], 0)
 
 
+def sync_due(p: dict, sync_threshold: int, max_attempts: int) -> bool:
+    """The sync rule: at least `sync_threshold` accepted records wait (the seed's rule), or records
+    wait and the culture has no work left (nothing pending or in flight), so an expansion's tail
+    is merged too."""
+    waiting = unmerged(p)
+    if waiting >= sync_threshold:
+        return True
+    return waiting > 0 and not p["in_flight"] and pending(p, max_attempts) == 0
+
+
 def comparable(p: dict) -> dict:
     """The state without its time stamp, for rebuild == incremental comparisons."""
     q = dict(p)
