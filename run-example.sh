@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole loop on the bundled example workspace (examples/korean-demo): import candidates,
 # status, claim, the subagents' step (replayed from recorded generator output, since only Claude
-# Code can run real subagents), validate, collect with partial acceptance, retry, status, sync.
+# Code can run real subagents), validate, collect with partial acceptance, retry, status, merge
+# into LanceDB, search, export.
 # Works in a scratch copy, examples/korean-demo/run/, so it can be run again and again.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,4 +34,10 @@ replay 003
 step "$PY" "$S/run_next_batch.py" --count 0
 step "$PY" "$S/batch_status.py" --culture korean
 step "$PY" "$S/batch_status.py" --rebuild --check
+step "$PY" "$S/sync_to_lancedb.py"
+step "$PY" "$S/sync_to_lancedb.py" --force
+step "$PY" "$S/search_critiques.py" "留白" --limit 2
+step "$PY" "$S/search_critiques.py" "true-view landscape" --limit 2
+step "$PY" "$S/export_critiques.py" --culture korean
+step "$PY" "$S/batch_status.py"
 printf '\nworkspace left in %s\n' "$RUN"

@@ -13,7 +13,10 @@ after one warm-up run):
   validate  validate_batch.py on a 10-record output
 and the floor of each: a plain `python` process that only reads, with the json module, the files
 that script must read. It also times the seed's batch preparation (get_pending_images: re-read the
-output file of every completed batch for each new batch), re-implemented here as a baseline.
+output file of every completed batch for each new batch), re-implemented here as a baseline, and
+(benchmarks/bench_sync.py) sync_to_lancedb.py merging 5 x N records from N/2 result files into a
+table of 50 x N rows, against its floor (a plain script: import lancedb, read the same files with
+json, one merge_insert), plus a later sync of 100 records beyond the `import lancedb` time.
 Ratios are computed within this one run: large / small, and script / floor.
 """
 
@@ -35,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_sync  # noqa: E402
 from critique_batch import progress as prog  # noqa: E402
 from critique_batch.jsonfiles import write_json  # noqa: E402
 from critique_batch.plan import DEFAULT_PLAN, load_plan  # noqa: E402
@@ -178,12 +183,19 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per figure (default 7)")
     ap.add_argument("--keep", metavar="DIR", help="build the workspaces under DIR and keep them")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--no-sync", action="store_true", help="skip the LanceDB sync figures (they take the longest)")
+    ap.add_argument("--sync-repeat", type=int, default=2, help="timed runs of each sync figure (default 2)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     keep = Path(args.keep) if args.keep else None
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
     rows = [measure(s, args.candidates, args.repeat, keep) for s in sizes]
+    if not args.no_sync:
+        for r in rows:
+            n = r["finished_batches"]
+            r["sync"] = bench_sync.run(size_records=5 * n, batches=max(n // 2, 1), existing_rows=50 * n,
+                                       repeat=args.sync_repeat, later_runs=3)
     small, large = rows[0], rows[-1]
     ratios = {
         "status_large_vs_small": large["status_s"] / small["status_s"],
@@ -195,20 +207,35 @@ def main() -> int:
         return 0
     print(f"machine: {machine()}")
     print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} runs each\n")
-    head = f"{'finished batches':>16} | {'status':>8} {'floor':>7} {'x':>5} | {'claim':>8} {'floor':>7} {'x':>5} | {'validate':>8} {'floor':>7} {'x':>5} | {'seed prep':>9}"
+    head = (f"{'batches':>7} | {'status':>6} {'floor':>5} {'x':>4} | {'claim':>6} {'floor':>5} {'x':>4} | "
+            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
     print(head)
     print("-" * len(head))
-    ms = lambda s: f"{s * 1000:6.0f}ms"  # noqa: E731
+    ms = lambda s: f"{s * 1000:4.0f}ms"  # noqa: E731
     for r in rows:
-        print(f"{r['finished_batches']:>16,} | {ms(r['status_s']):>8} {ms(r['status_floor_s'])} {r['status_s'] / r['status_floor_s']:5.1f} | "
-              f"{ms(r['claim_s']):>8} {ms(r['claim_floor_s'])} {r['claim_s'] / r['claim_floor_s']:5.1f} | "
-              f"{ms(r.get('validate_s', 0)):>8} {ms(r.get('validate_floor_s', 0))} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):5.1f} | "
-              f"{ms(r['seed_prepare_s']):>9}")
+        line = (f"{r['finished_batches']:>7,} | {ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
+                f"{ms(r['claim_s']):>6} {ms(r['claim_floor_s'])[:-2]:>5} {r['claim_s'] / r['claim_floor_s']:4.1f} | "
+                f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "
+                f"{ms(r['seed_prepare_s']):>9} | ")
+        y = r.get("sync")
+        if y:
+            line += f"{y['sync_s']:6.2f}s {y['floor_s']:6.2f}s {y['ratio']:4.2f} | {y['later_sync_s']:4.2f}s {y['later_beyond_import_s']:6.2f}s"
+        print(line)
+    print()
+    print("batches: finished batches in the workspace (5 cultures x %s candidates). status / claim / valid.: the script, the floor"
+          " (ms), their ratio." % f"{args.candidates:,}")
+    print("seed prep: the seed's preparation of one batch. sync: merging 5 x batches records from batches/2 result files into a")
+    print("table of 50 x batches rows, its floor, their ratio; +100: a later sync of 100 records; -import: that beyond the time")
+    print("of a process that only imports lancedb.")
     print()
     print(f"large / small: status {ratios['status_large_vs_small']:.2f}x, claim {ratios['claim_large_vs_small']:.2f}x "
           f"(bar: <= 1.5x); the seed's batch preparation {ratios['seed_prepare_large_vs_small']:.1f}x")
     bars = large["status_s"] < 0.3 and large["claim_s"] < 0.3 and ratios["status_large_vs_small"] <= 1.5 and ratios["claim_large_vs_small"] <= 1.5
     print("bars (status and claim < 0.3 s at the largest size, <= 1.5x the smallest): " + ("met" if bars else "NOT met"))
+    if "sync" in large:
+        sync_ok = all(large["sync"]["bars"].values())
+        print(f"bars (sync <= 3x its floor; a 100-record sync <= 0.5 s beyond importing lancedb): {'met' if sync_ok else 'NOT met'}")
+        bars = bars and sync_ok
     return 0 if bars else 1
 
 
