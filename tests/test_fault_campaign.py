@@ -119,6 +119,9 @@ def test_fault_campaign(ws, request):
         support.run("run_next_batch.py", "--culture", c, "--count", "0", ws=ws, env=env, check=True)
     assert kills >= min_kills
 
+    parked_total = sum(len(prog.parked(support.progress(ws, c), 3)) for c in CULTURES)
+    print(f"\nfault campaign: {len(CULTURES)} x {n_images} images, {round_ + 1} rounds, {kills} processes killed, "
+          f"{sum(support.progress(ws, c)['completed'] for c in CULTURES)} accepted, {parked_total} parked")
     check_state_files(ws)
     check = support.run("batch_status.py", "--rebuild", "--check", ws=ws, env=env)
     assert check.returncode == 0, check.stdout
