@@ -80,6 +80,7 @@ class Plan:
     path: Path
     layers: dict
     cultures: dict[str, Culture]
+    database: dict = field(default_factory=dict)  # sync_to_lancedb.py's target and maintenance
 
     def culture(self, name: str) -> Culture:
         check_culture_name(name)
@@ -155,4 +156,4 @@ def load_plan(path: Path, marker: Path | None = None) -> Plan:
             seed_agent=spec.get("seed_agent", ""),
             **settings,
         )
-    return Plan(path=path, layers=doc["layers"], cultures=cultures)
+    return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}))

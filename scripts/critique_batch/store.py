@@ -23,7 +23,9 @@ at a time: LanceDB can write duplicate rows when two processes merge_insert the 
   5. Every OPTIMIZE_EVERY syncs: optimize (compaction, index update, pruning of old versions that
      keeps every tagged version; only the newest KEEP_SYNC_TAGS sync/rollback tags are kept).
 
-Database: `--db URI`, else $CRITIQUE_BATCH_DB, else `<workspace>/lancedb`. Object stores take
+Database: `--db URI`, else $CRITIQUE_BATCH_DB, else the plan's `database.uri` (relative to the
+workspace), else `<workspace>/lancedb`. The plan's `database.storage_options`, `optimize_every` and
+`keep_sync_tags` apply unless the environment variables below say otherwise. Object stores take
 their settings from the environment the way LanceDB reads them (AWS_ENDPOINT_URL,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP, ...), plus
 $CRITIQUE_BATCH_STORAGE_OPTIONS, a JSON object of LanceDB storage options.
@@ -153,26 +155,35 @@ class Target:
     shown: str  # for messages
     local: Path | None
     storage_options: dict | None
+    optimize_every: int = OPTIMIZE_EVERY
+    keep_sync_tags: int = KEEP_SYNC_TAGS
 
 
 def resolve_target(ws: Workspace, db: str | None = None) -> Target:
-    raw = db or os.environ.get("CRITIQUE_BATCH_DB") or str(ws.root / "lancedb")
-    opts = None
+    conf = ws.plan.database
+    given = db or os.environ.get("CRITIQUE_BATCH_DB")  # a relative path here is relative to the current folder
+    raw = given or conf.get("uri") or "lancedb"  # ... and here to the workspace
+    opts = dict(conf.get("storage_options", {})) or None
     env = os.environ.get("CRITIQUE_BATCH_STORAGE_OPTIONS")
     if env:
         try:
-            opts = json.loads(env)
+            extra = json.loads(env)
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg}", where="$CRITIQUE_BATCH_STORAGE_OPTIONS") from None
-        if not isinstance(opts, dict):
+        if not isinstance(extra, dict):
             raise InputError("expected a JSON object of storage options", where="$CRITIQUE_BATCH_STORAGE_OPTIONS")
+        opts = {**(opts or {}), **extra}
+    if opts:
         opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in opts.items()}
+    tuning = {"optimize_every": setting("OPTIMIZE_EVERY", conf.get("optimize_every", OPTIMIZE_EVERY)),
+              "keep_sync_tags": setting("KEEP_SYNC_TAGS", conf.get("keep_sync_tags", KEEP_SYNC_TAGS))}
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw) and not raw.startswith("file://"):
-        return Target(raw.rstrip("/"), raw, None, opts)
-    path = Path(raw[len("file://"):] if raw.startswith("file://") else raw).expanduser().resolve()
+        return Target(raw.rstrip("/"), raw, None, opts, **tuning)
+    path = Path(raw[len("file://"):] if raw.startswith("file://") else raw).expanduser()
+    path = (path if path.is_absolute() or given else ws.root / path).resolve()
     if path.exists() and not path.is_dir():
         raise InputError("expected a database folder, found a file", file=path, where="--db")
-    return Target(str(path), ws.display(path), path, opts)
+    return Target(str(path), ws.display(path), path, opts, **tuning)
 
 
 def _connect(target: Target):
@@ -519,7 +530,7 @@ def _maintain(table, target: Target) -> dict:
         table.optimize(cleanup_older_than=never)  # compaction + index update, no pruning yet
         tags = table.tags.list()
         ours = sorted((t["version"], name) for name, t in tags.items() if name.startswith(OUR_TAGS))
-        keep = setting("KEEP_SYNC_TAGS", KEEP_SYNC_TAGS)
+        keep = target.keep_sync_tags
         dropped = [name for _, name in ours[:-keep]] if keep and len(ours) > keep else []
         for name in dropped:
             table.tags.delete(name)
@@ -632,7 +643,7 @@ def sync(
             _mark_merged(ws, pl.culture, pl.batches)
             step(f"marked {pl.culture}")
         if table is not None:
-            every = setting("OPTIMIZE_EVERY", OPTIMIZE_EVERY)
+            every = target.optimize_every
             if optimize or (out["merged"] and every and _syncs_since_optimize(table, target) >= every):
                 bar.say("optimizing the table ...")
                 _maintain(table, target)
