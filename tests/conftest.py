@@ -13,6 +13,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import support  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# the same examples on every run and machine: a failure in CI reproduces locally
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture
