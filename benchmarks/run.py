@@ -119,7 +119,7 @@ def seed_prepare_next_batch(ws: Path, culture: str, completed: list[int]) -> flo
         if out.exists():
             done.update(item["filepath"] for item in json.loads(out.read_text()))
     pending = [img for img in data["images"] if img["filepath"] not in done]
-    _batch = pending[:BATCH]
+    pending[:BATCH]  # the batch it would write
     return time.perf_counter() - t
 
 

@@ -21,7 +21,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 import support
 from critique_batch import progress as prog

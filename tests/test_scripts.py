@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -206,6 +204,12 @@ def test_new_culture_is_configuration_only(ws):
     [b] = support.run_json("run_next_batch.py", "--culture", "japanese", ws=ws)["batches"]
     fps = support.batch_items(ws, "japanese", 1)
     assert len(fps) == 5 and b["generator"] == "japanese-batch-generator"
+    # no skill exists for it: the brief has the subagent print its instructions from this plan
+    assert "generator_instructions.py japanese --batch 1" in b["brief"]
+    text = support.run("generator_instructions.py", "japanese", "--batch", "1", ws=ws, check=True).stdout
+    for l in range(1, 6):
+        assert f"| `JP_L{l}_D1` | 维度{l} | Dimension {l} |" in text
+    assert "At least 3 distinct `JP_L{1-5}_D{n}` IDs" in text and "japanese_batch_001_output.json" in text
     rec = {"critique_zh": "这是一段足够长的中文评论内容用来测试新文化的配置" , "critique_en": "a long enough english critique for the new culture test here",
            "covered_dimensions": ["JP_L1_D1", "JP_L2_D1", "JP_L3_D1"], "quality_score": 80}
     support.write_output(ws, "japanese", 1, [dict(rec, filepath=fp) for fp in fps])
@@ -231,3 +235,20 @@ def test_drift_is_detected(tmp_path):
     assert proc.returncode == 1 and "plan.schema.json" in proc.stdout
     subprocess.run([sys.executable, str(repo / "tools" / "generate.py")], check=True, capture_output=True)
     assert subprocess.run([sys.executable, str(repo / "tools" / "generate.py"), "--check"]).returncode == 0
+
+
+def test_brief_points_to_fitting_instructions(ws):
+    """Instructions generated from the bundled plan are used only while the workspace's plan has
+    not changed the culture; otherwise they are rendered from the workspace's plan."""
+    support.write_candidates(ws, "korean", 20)
+    plan = json.loads((support.ROOT / "checkpoints" / "expansion_plan.json").read_text())
+    (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False))
+    [b] = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)["batches"]
+    assert b["brief"].startswith("Use the korean-batch-generator skill")  # same culture as bundled
+    plan["cultures"]["korean"]["quality"] = {"min_dimensions": 20}
+    (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False))
+    [b] = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)["batches"]
+    assert "generator_instructions.py korean --batch 2" in b["brief"]
+    text = support.run("generator_instructions.py", "korean", ws=ws, check=True).stdout
+    assert "At least 20 distinct `KR_L{1-5}_D{n}` IDs" in text
+    assert "A complete record that passes the check" in text  # the bundled example still passes

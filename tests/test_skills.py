@@ -231,11 +231,11 @@ def test_a_culture_added_to_the_plan_gets_its_generator_skill(tmp_path):
     }
     plan_path.write_text(json.dumps(plan, ensure_ascii=False))
     proc = generate(repo)
-    assert proc.returncode == 2 and "tools/templates/examples/japanese.json" in proc.stderr  # its example is needed
+    assert proc.returncode == 2 and "scripts/critique_batch/templates/examples/japanese.json" in proc.stderr  # its example is needed
     example = {"filepath": "images/japanese/hokusai/great_wave.jpg", "critique_zh": "巨浪如爪扑向小舟，远处富士山静立，构图动静相生。",
                "critique_en": "A clawing wave towers over the boats while Mount Fuji sits small and still beyond it.",
                "covered_dimensions": ["JP_L1_D1", "JP_L3_D1", "JP_L5_D1"], "quality_score": 80}
-    (repo / "tools" / "templates" / "examples" / "japanese.json").write_text(json.dumps(example, ensure_ascii=False))
+    (repo / "scripts" / "critique_batch" / "templates" / "examples" / "japanese.json").write_text(json.dumps(example, ensure_ascii=False))
     proc = generate(repo)
     assert proc.returncode == 0, proc.stderr
     skill = repo / "skills" / "japanese-batch-generator"

@@ -7,9 +7,11 @@
 Sources -> generated files:
   schemas/*.schema.json              -> scripts/critique_batch/schemas/   (so scripts/ works when copied alone)
   checkpoints/expansion_plan.json    -> scripts/critique_batch/data/expansion_plan.json (the default plan)
-  tools/templates/generator.md       -> skills/{generator}/SKILL.md, one generator skill per culture of the plan,
-    + checkpoints/expansion_plan.json     and skills/batch-orchestrator/references/{generator}.md (the same
-    + tools/templates/examples/{culture}.json   instructions, for subagents when only batch-orchestrator is installed)
+  scripts/critique_batch/templates/generator.md    -> skills/{generator}/SKILL.md, one generator skill per
+    + checkpoints/expansion_plan.json                 culture of the plan, and skills/batch-orchestrator/
+    + scripts/critique_batch/templates/examples/{culture}.json   references/{generator}.md (the same instructions,
+                                                      for subagents when only batch-orchestrator is installed);
+                                                      rendered by critique_batch.instructions
   scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
                                         skill's folder, and symlinks are not followed
   skills/ + pyproject.toml           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
@@ -32,9 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 PKG = SCRIPTS / "critique_batch"
 SKILLS = ROOT / "skills"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-GENERATOR_TEMPLATE = TEMPLATES / "generator.md"
-EXAMPLES = TEMPLATES / "examples"
+TEMPLATE_REL = "scripts/critique_batch/templates/generator.md"
+EXAMPLES_REL = "scripts/critique_batch/templates/examples"
 PLAN = ROOT / "checkpoints" / "expansion_plan.json"
 
 MARK = "GENERATED"  # every marker starts with this word
@@ -130,6 +131,10 @@ def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[P
             files[dest] = package[src]
         elif src.suffix == ".py":
             files[dest] = marked_python(src)
+        elif src.suffix == ".json":
+            files[dest] = marked_json(src)
+        elif src.suffix == ".md":
+            files[dest] = (md_marker(src.relative_to(ROOT).as_posix()) + "\n" + src.read_text(encoding="utf-8")).encode("utf-8")
         else:
             files[dest] = src.read_bytes()
     return files
@@ -147,129 +152,20 @@ def load_plan():
 
 
 def title_of(culture: str) -> str:
-    return culture.replace("_", " ").title()
+    from critique_batch.instructions import title_of as title
+
+    return title(culture)
 
 
-def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def render_generator(plan, cfg, mode: str) -> str:
+    """The generator instructions (critique_batch.instructions) for one culture of the bundled plan."""
+    from critique_batch.errors import BatchError
+    from critique_batch.instructions import render_instructions
 
-
-def render(template: str, values: dict[str, str | None]) -> str:
-    """Replace {{name}}; a line holding a placeholder whose value is None is dropped; unknown names fail."""
-    out = []
-    for line in template.splitlines(keepends=True):
-        names = re.findall(r"\{\{(\w+)\}\}", line)
-        unknown = [n for n in names if n not in values]
-        if unknown:
-            raise SourceError(f"{GENERATOR_TEMPLATE.relative_to(ROOT)}: unknown placeholder {{{{{unknown[0]}}}}}")
-        if any(values[n] is None for n in names):
-            continue
-        out.append(re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], line))
-    return "".join(out)
-
-
-def catalogue(plan, cfg) -> str:
-    blocks = []
-    for layer in ("L1", "L2", "L3", "L4", "L5"):
-        dims = [d for d in cfg.dimensions if d.layer == layer]
-        if not dims:
-            continue
-        names = plan.layers.get(layer, {})
-        head = f"### {layer} {names.get('zh', '')} · {names.get('en', '')}".rstrip(" ·")
-        rows = [head, "", "| ID | 中文 | English | What it covers |", "|---|---|---|---|"]
-        rows += [f"| `{d.id}` | {cell(d.zh)} | {cell(d.en)} | {cell(d.covers)} |" for d in dims]
-        blocks.append("\n".join(rows))
-    return "\n\n".join(blocks)
-
-
-def perspective(plan, cfg) -> str:
-    p = cfg.perspective or {}
-    if p.get("zh") and p.get("en"):
-        return f"{p['zh']}\n\n{p['en']}"
-    # a culture without a written perspective: state it layer by layer from its catalogue
-    lines = [f"Read each work through the {title_of(cfg.name)} tradition, layer by layer:", ""]
-    for layer in ("L1", "L2", "L3", "L4", "L5"):
-        dims = [d for d in cfg.dimensions if d.layer == layer]
-        if dims:
-            names = plan.layers.get(layer, {})
-            lines.append(f"- {layer} {names.get('en', '')}: " + "; ".join(d.en for d in dims) + ".")
-    return "\n".join(lines)
-
-
-def example_record(plan, cfg) -> dict:
-    path = EXAMPLES / f"{cfg.name}.json"
-    if not path.is_file():
-        raise SourceError(
-            f"culture {cfg.name!r} has no example record: write {path.relative_to(ROOT)} "
-            f"(one critique record of a real {cfg.name} work that passes validate_batch.py)"
-        )
     try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{path.relative_to(ROOT)}: not valid JSON: {exc}") from None
-    from critique_batch.validation import check_output_bytes
-
-    check = check_output_bytes(json.dumps([rec]).encode(), path, cfg, plan, [rec.get("filepath")])
-    if not check.passed:
-        problems = "; ".join(p for r in check.records for p in r.problems) or check.error
-        raise SourceError(f"{path.relative_to(ROOT)}: the example does not pass validation: {problems}")
-    return rec
-
-
-def example_json(rec: dict) -> str:
-    """The record as indented JSON, with short lists (the dimension IDs) kept on one line."""
-    lines = ["{"]
-    items = list(rec.items())
-    for i, (key, value) in enumerate(items):
-        comma = "," if i < len(items) - 1 else ""
-        lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
-    return "\n".join(lines + ["}"])
-
-
-def generator_values(plan, cfg, mode: str) -> dict[str, str | None]:
-    q = cfg.quality
-    rec = example_record(plan, cfg)
-    others = [c for c in plan.cultures.values() if c.name != cfg.name and c.dimensions]
-    if mode == "skill":
-        scripts_note = ("The scripts named below ship inside this skill. Run every command from the workspace "
-                        "folder (the folder you were started in, which holds `checkpoints/`).")
-        check = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
-                 "batch number):\n\n```bash\n"
-                 f'python "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
-                 "```\n\nIt only reads the file.")
-        search = 'python "${CLAUDE_SKILL_DIR}/scripts/search_critiques.py"'
-    else:
-        scripts_note = (f"These are the instructions of the `{cfg.generator}` skill, shipped inside the "
-                        "batch-orchestrator skill so that a subagent can follow them when that skill is not "
-                        "installed. The scripts named below are in the `scripts/` folder beside this file's "
-                        "`references/` folder: the folder of the `validate_batch.py` in your brief's Check "
-                        "command. Below, SCRIPTS stands for that folder; write its path out in full. Run every "
-                        "command from the workspace folder (the folder you were started in, which holds "
-                        "`checkpoints/`).")
-        check = ("Run the Check command from your brief exactly as written: `python SCRIPTS/validate_batch.py` "
-                 "followed by the output file. It only reads the file.")
-        search = "python SCRIPTS/search_critiques.py"
-    return {
-        "title": f"{title_of(cfg.name)} batch generator ({cfg.prefix})",
-        "culture": cfg.name,
-        "Culture": title_of(cfg.name),
-        "prefix": cfg.prefix,
-        "scripts_note": scripts_note,
-        "check": check,
-        "search": search,
-        "min_zh": str(q.min_zh_chars),
-        "min_en": str(q.min_en_words),
-        "min_dims": str(q.min_dimensions),
-        "n_dims": str(len(cfg.dimensions)),
-        "cjk_pct": f"{q.min_zh_cjk_ratio:.0%}",
-        "score_rule": f" Records scored below {q.min_quality_score:g} are rejected." if q.min_quality_score > 0 else "",
-        "other_dim": others[0].dimensions[0].id if others else None,
-        "other_culture": others[0].name if others else None,
-        "perspective": perspective(plan, cfg),
-        "catalogue": catalogue(plan, cfg),
-        "example": example_json(rec),
-        "example_filepath": rec["filepath"],
-    }
+        return render_instructions(plan, cfg, mode)
+    except BatchError as exc:
+        raise SourceError(str(exc).replace(str(ROOT) + "/", "")) from None
 
 
 def generator_description(plan, cfg) -> str:
@@ -288,8 +184,12 @@ def yaml_str(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
-def generator_skill(plan, cfg, template: str) -> bytes:
-    sources = ["tools/templates/generator.md", "checkpoints/expansion_plan.json", f"tools/templates/examples/{cfg.name}.json"]
+def generator_sources(cfg) -> list[str]:
+    return [TEMPLATE_REL, "checkpoints/expansion_plan.json", f"{EXAMPLES_REL}/{cfg.name}.json"]
+
+
+def generator_skill(plan, cfg) -> bytes:
+    sources = generator_sources(cfg)
     front = "\n".join([
         "---",
         f"name: {cfg.generator}",
@@ -302,22 +202,18 @@ def generator_skill(plan, cfg, template: str) -> bytes:
         f"  generated-by: {yaml_str('tools/generate.py')}",
         "---",
     ])
-    body = render(template, generator_values(plan, cfg, "skill"))
+    body = render_generator(plan, cfg, "skill")
     return (front + "\n" + md_marker(*sources) + "\n\n" + body).encode("utf-8")
 
 
-def generator_reference(plan, cfg, template: str) -> bytes:
-    sources = ["tools/templates/generator.md", "checkpoints/expansion_plan.json", f"tools/templates/examples/{cfg.name}.json"]
-    body = render(template, generator_values(plan, cfg, "reference"))
+def generator_reference(plan, cfg) -> bytes:
+    sources = generator_sources(cfg)
+    body = render_generator(plan, cfg, "reference")
     return (md_marker(*sources) + "\n\n" + body).encode("utf-8")
 
 
 def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
     plan = load_plan()
-    try:
-        template = GENERATOR_TEMPLATE.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"missing template {GENERATOR_TEMPLATE.relative_to(ROOT)}") from None
     files: dict[Path, bytes] = {}
     names = {}
     for name, scripts in SKILL_SCRIPTS.items():
@@ -329,9 +225,9 @@ def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
         if cfg.generator in SKILL_SCRIPTS:
             raise SourceError(f"culture {cfg.name!r}: generator {cfg.generator!r} is the name of a hand-written skill")
         folder = SKILLS / cfg.generator
-        files[folder / "SKILL.md"] = generator_skill(plan, cfg, template)
+        files[folder / "SKILL.md"] = generator_skill(plan, cfg)
         files.update(scripts_copy(folder, GENERATOR_SCRIPTS, package))
-        files[SKILLS / ORCHESTRATOR / "references" / f"{cfg.generator}.md"] = generator_reference(plan, cfg, template)
+        files[SKILLS / ORCHESTRATOR / "references" / f"{cfg.generator}.md"] = generator_reference(plan, cfg)
         names[cfg.generator] = folder
     files.update(plugin_manifests(sorted(names)))
     return files

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import progress as prog
-from .clock import iso, now as clock_now, parse_time
+from .clock import iso, now as clock_now
 from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture
@@ -376,14 +376,37 @@ def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, 
     out = show(ws.batch_path(cfg.name, batch_id, "output"))
     python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
     check = shlex.join([python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out])
-    reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
-    how = f"Follow {show_tool(reference)}" if reference.is_file() else f"Use the {cfg.generator} skill"
+    how = _instructions(ws, cfg, batch_id, show_tool)
     return (
         f"{prefix}{how} for the {n} images in {inp}: look at each image, critique it, write all records "
         "as one JSON array to the file checked below. For an image you cannot open write "
         '{"filepath": ..., "skipped": "<reason>"}; never critique an unseen image. '
         f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."
     )
+
+
+def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool) -> str:
+    """Where the subagent finds its instructions. Files generated from the bundled plan (this
+    folder's references/ when it is an installed batch-orchestrator; the generator skill itself in
+    a clone) fit only if the workspace's plan did not change the culture; otherwise the subagent
+    runs generator_instructions.py, which renders them from the workspace's plan."""
+    from .instructions import bundled_matches
+
+    if bundled_matches(ws.plan, _default_plan(), cfg.name):
+        reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
+        if reference.is_file():
+            return f"Follow {show_tool(reference)}"
+        return f"Use the {cfg.generator} skill"
+    command = ["python", show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
+    if ws.root != Path.cwd().resolve() and show_tool is not str:
+        command += ["--workspace", str(ws.root)]
+    return f"Run {shlex.join(command)} and follow what it prints"
+
+
+def _default_plan():
+    from .plan import DEFAULT_PLAN, load_plan
+
+    return load_plan(DEFAULT_PLAN)
 
 
 def rebuild(ws: Workspace, culture: str) -> dict:

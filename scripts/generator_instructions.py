@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Print the generator instructions for one culture, from this workspace's expansion plan.
+
+  generator_instructions.py japanese                a culture added to the workspace's plan
+  generator_instructions.py korean --batch 7        with the exact check command for batch 007
+
+The instructions (perspective, every dimension ID with its Chinese and English name, language and
+length rules, the record format with an example, the check-and-fix loop) are the ones the generator
+skills carry, rendered from the workspace's own plan. run_next_batch.py points a subagent here when
+no bundled instructions fit: a culture added by configuration, or a bundled culture whose rules
+the workspace's plan changed.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from critique_batch import cli  # noqa: E402
+
+
+def run(args) -> int:
+    import shlex
+    from pathlib import Path
+
+    from critique_batch.instructions import render_instructions
+    from critique_batch.workspace import Workspace, parse_batch_id
+
+    ws = Workspace(args.workspace)
+    cfg = ws.culture(args.culture)
+    scripts = Path(__file__).resolve().parent
+    check = None
+    if args.batch is not None:
+        out = ws.display(ws.batch_path(cfg.name, parse_batch_id(args.batch), "output"))
+        check = shlex.join(["python", ws.display(scripts / "validate_batch.py"), out])
+    text = render_instructions(ws.plan, cfg, "runtime", scripts=ws.display(scripts), check=check)
+    if args.json:
+        cli.emit_json({"culture": cfg.name, "generator": cfg.generator, "instructions": text})
+    else:
+        print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
+    p.add_argument("culture", help="a culture of the plan")
+    p.add_argument("--batch", metavar="BATCH_ID", help="show the exact check command for this batch")
+    cli.main(run, p.parse_args())
