@@ -16,9 +16,10 @@ cp "$DEMO/manifest.csv" "$RUN/"
 cd "$RUN"
 S="$REPO/scripts"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*" | sed "s#$S/##g; s#$PY#python#g"; "$@" || echo "(exit $?)"; }
+if [ -t 1 ]; then B=$'\033[1m'; N=$'\033[0m'; else B=""; N=""; fi
+step() { printf '\n%s$ %s%s\n' "$B" "$*" "$N" | sed "s#$S/##g; s#$PY#python#g"; "$@" || echo "(exit $?)"; }
 replay() {  # what a generator subagent does: write the batch's output file
-    printf '\n\033[1m# subagent for batch %s writes %s (replayed from examples/korean-demo/recorded/)\033[0m\n' "$1" "checkpoints/korean_batch_$1_output.json"
+    printf '\n%s# subagent for batch %s writes %s (replayed from examples/korean-demo/recorded/)%s\n' "$B" "$1" "checkpoints/korean_batch_$1_output.json" "$N"
     cp "$DEMO/recorded/korean_batch_$1_output.json" checkpoints/
 }
 
