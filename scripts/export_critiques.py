@@ -45,5 +45,5 @@ if __name__ == "__main__":
     p.add_argument("--version", metavar="TAG_OR_VERSION", help="export the table as it was at this tag or version")
     p.add_argument("--pair-start", type=int, default=1, metavar="N", help="first pair_id number (default 1)")
     p.add_argument("--dims-as-text", action="store_true", help="write covered_dimensions as a JSON string")
-    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB or <workspace>/lancedb)")
+    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
     cli.main(run, p.parse_args())

@@ -56,5 +56,5 @@ if __name__ == "__main__":
     p.add_argument("--lang", choices=["auto", "zh", "en"], default="auto", help="which critique to search (default: from the query)")
     p.add_argument("--min-quality", type=float, metavar="S", help="only critiques with quality_score >= S")
     p.add_argument("--full", action="store_true", help="print both critiques in full")
-    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB or <workspace>/lancedb)")
+    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
     cli.main(run, p.parse_args())
