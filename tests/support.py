@@ -70,7 +70,6 @@ def bad_record(culture: str, filepath: str, kind: str) -> dict:
         rec["covered_dimensions"] = rec["covered_dimensions"][: cfg.quality.min_dimensions - 1]
     elif kind == "foreign_dims":
         other = next(c for c in plan().cultures.values() if c.name != culture)
-        rec["covered_dimensions"] = rec["covered_dimensions"][:-1] + [other.dimensions[0].id]
         rec["covered_dimensions"] = [other.dimensions[0].id] + rec["covered_dimensions"][: cfg.quality.min_dimensions - 1]
     elif kind == "score":
         rec["quality_score"] = 140

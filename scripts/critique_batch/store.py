@@ -5,7 +5,7 @@ critique_batch (status, claim, validate) never pulls them in.
 
 Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`, one writer
 at a time: LanceDB can write duplicate rows when two processes merge_insert the same new key):
-  0. Without --force, nothing due (see is_due) means nothing else happens, lancedb not even imported.
+  0. Without --force, nothing due (progress.sync_due) means nothing else happens, lancedb not even imported.
   1. If the table is not at the version the last completed sync left behind (state file
      `checkpoints/lancedb_sync_state.json`), re-derive every culture's merged_batches from the table
      (a crash after the commit, a restore by hand, a new or deleted database).
@@ -259,11 +259,6 @@ def _record_version(ws: Workspace, target: Target, version: int) -> None:
 
 # --- what waits to be merged --------------------------------------------------------------------
 
-def is_due(p: dict, cfg: Culture) -> bool:
-    """The sync rule for one culture (see progress.sync_due; no lancedb needed)."""
-    return prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts)
-
-
 @dataclass
 class CulturePlan:
     culture: str
@@ -284,7 +279,7 @@ def _unmerged_batches(p: dict) -> list[int]:
 
 
 def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
-    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, is_due(p, cfg), _unmerged_batches(p), list(p["merged_batches"]))
+    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts), _unmerged_batches(p), list(p["merged_batches"]))
 
 
 def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:

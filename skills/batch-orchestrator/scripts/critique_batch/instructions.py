@@ -209,7 +209,7 @@ def render_instructions(plan: Plan, cfg: Culture, mode: str, **kwargs) -> str:
 
 def bundled_matches(ws_plan: Plan, default_plan: Plan, culture: str) -> bool:
     """Do the instructions generated from the bundled plan hold for this workspace's culture?"""
-    if ws_plan.path == default_plan.path:
+    if ws_plan is default_plan:
         return True
     theirs = default_plan.cultures.get(culture)
     return theirs is not None and theirs == ws_plan.cultures[culture] and ws_plan.layers == default_plan.layers

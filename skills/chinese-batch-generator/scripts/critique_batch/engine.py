@@ -392,7 +392,7 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool) -> str:
     runs generator_instructions.py, which renders them from the workspace's plan."""
     from .instructions import bundled_matches
 
-    if bundled_matches(ws.plan, _default_plan(), cfg.name):
+    if bundled_matches(ws.plan, ws.default_plan, cfg.name):
         reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
         if reference.is_file():
             return f"Follow {show_tool(reference)}"
@@ -401,12 +401,6 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool) -> str:
     if ws.root != Path.cwd().resolve() and show_tool is not str:
         command += ["--workspace", str(ws.root)]
     return f"Run {shlex.join(command)} and follow what it prints"
-
-
-def _default_plan():
-    from .plan import DEFAULT_PLAN, load_plan
-
-    return load_plan(DEFAULT_PLAN)
 
 
 def rebuild(ws: Workspace, culture: str) -> dict:
@@ -420,15 +414,11 @@ def rebuild(ws: Workspace, culture: str) -> dict:
     p = prog.empty(culture)
     prog.apply_candidates(p, cands.images, cands.sig)
     results = [read_batch(ws, culture, bid, "result") for bid in ws.batch_ids(culture, "result")]
-    collected = {r["batch_id"] for r in results}
     for bid in ws.batch_ids(culture, "input"):
         batch = read_batch(ws, culture, bid, "input")
         prog.apply_claim(p, batch, cands.index_of, cands.images)
     for r in sorted(results, key=lambda r: r["seq"]):
-        prog.apply_result(p, r)
-    for key in list(p["in_flight"]):
-        if int(key) in collected:
-            p["in_flight"].pop(key)
+        prog.apply_result(p, r)  # also ends the batch's claim
     prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
     if old is not None:
         p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))

@@ -47,6 +47,7 @@ class Workspace:
             raise InputError("workspace folder does not exist", file=self.root, where="--workspace")
         self.checkpoints = self.root / "checkpoints"
         self._plan: Plan | None = None
+        self._default_plan: Plan | None = None
 
     # --- paths -----------------------------------------------------------------------------
     @property
@@ -113,11 +114,17 @@ class Workspace:
     def plan(self) -> Plan:
         if self._plan is None:
             path = self.plan_path
-            # the bundled plan's passed check is remembered in the workspace, never beside the
-            # plan itself (that folder belongs to an installed skill)
-            marker = self.checkpoints / ".valid" / "default_expansion_plan.json" if path == DEFAULT_PLAN else None
-            self._plan = load_plan(path, marker)
+            self._plan = self.default_plan if path == DEFAULT_PLAN else load_plan(path)
         return self._plan
+
+    @property
+    def default_plan(self) -> Plan:
+        """The bundled plan (the same object as `plan` when the workspace has no plan of its own)."""
+        if self._default_plan is None:
+            # its passed check is remembered in the workspace, never beside the plan itself (that
+            # folder belongs to an installed skill)
+            self._default_plan = load_plan(DEFAULT_PLAN, self.checkpoints / ".valid" / "default_expansion_plan.json")
+        return self._default_plan
 
     def culture(self, name: str):
         check_culture_name(name)
