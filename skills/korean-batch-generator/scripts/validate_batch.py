@@ -9,7 +9,8 @@ Checks the record shape (JSON Schema) and the culture's rules from the plan: cri
 in characters, critique_en length in words, covered_dimensions (unique, in this culture's
 catalogue, enough of them), quality_score 0..100, filepaths of this batch only, no duplicates,
 a record (or a skip record) for every image. Exit 0 if the file would be accepted whole, 1 if not,
-2 if the batch does not exist. The last line printed is the one-line summary.
+2 if the batch does not exist. The last line printed is the one-line summary. A batch already
+collected is never read again: a file written after its collection fails with "already collected".
 """
 
 import os
@@ -22,7 +23,7 @@ from critique_batch import cli  # noqa: E402
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.engine import read_batch
+    from critique_batch.engine import collected, read_batch
     from critique_batch.validation import check_output_bytes
     from critique_batch.workspace import BATCH_FILE, Workspace, batch_tag, parse_batch_id
 
@@ -52,6 +53,9 @@ def run(args) -> int:
         check = None
     else:
         check = check_output_bytes(data, path, cfg, ws.plan, items)
+    # after collection the output file is never read again: a rewrite is lost, and must say so
+    done = collected(ws, culture, bid, data)
+    late = done is not None and done["changed_since"] is not False
 
     if args.json:
         if check is None:
@@ -62,7 +66,8 @@ def run(args) -> int:
                 "images": len(items), "valid": len(check.valid), "invalid": len(check.invalid),
                 "skipped": len(check.skipped), "missing": check.missing,
                 "problems": [{"index": r.index, "filepath": r.filepath, "problems": r.problems} for r in check.invalid],
-            })
+                "collected": done,
+            } | ({"ok": False, "error": _late(label, done)} if late else {}))
     elif check is None:
         print(f"{label}: FAIL output file not written yet ({ws.display(path)})")
     elif check.error:
@@ -77,8 +82,20 @@ def run(args) -> int:
         for fp in check.missing:
             print(f"missing {fp}: no record and no skip record for this image")
         verdict = "OK" if check.passed else "FAIL"
-        print(f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, {len(check.missing)} missing of {len(items)} images")
+        summary = f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, {len(check.missing)} missing of {len(items)} images"
+        if done is not None and not late:
+            summary += f" (already collected at {done['at']}: this file is the one read)"
+        print(summary)
+    if late:
+        if not args.json:
+            print(_late(label, done))
+        return 1
     return 0 if check is not None and check.passed else 1
+
+
+def _late(label: str, done: dict) -> str:
+    return (f"{label}: FAIL already collected at {done['at']} ({done['accepted']} accepted); "
+            "this output will not be read (the returned images go to a new batch)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@
   batch_status.py --rebuild            recompute progress from the batch files on disk (all cultures, or --culture)
   batch_status.py --rebuild --check    only compare; exit 1 if the kept progress differs from the rebuild
 
-Reads the plan and the progress files only; never imports lancedb.
+A rebuild is a fold over every file: an image not accepted, in flight or parked is pending again
+(after a deleted input file, or images inserted above handed-out ones), and claims keep the
+leases their input files carry. Status reads the plan and the progress files (the batch files
+only when a progress file is missing); never imports lancedb.
 """
 
 import os
@@ -21,7 +24,7 @@ def run(args) -> int:
     from critique_batch import progress as prog
     from critique_batch import status
     from critique_batch.clock import now
-    from critique_batch.engine import load_progress, rebuild
+    from critique_batch.engine import load_progress, rebuild, with_candidates
     from critique_batch.jsonfiles import write_json
     from critique_batch.workspace import Workspace
 
@@ -37,6 +40,8 @@ def run(args) -> int:
                     kept, broken = None, str(exc)
                 else:
                     broken = None
+                if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
+                    kept = with_candidates(ws, name, kept)
                 fresh = rebuild(ws, name)
                 kept_cmp = prog.comparable(kept) if kept else {}
                 changed = sorted(k for k, v in prog.comparable(fresh).items() if kept_cmp.get(k) != v)

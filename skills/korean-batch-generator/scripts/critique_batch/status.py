@@ -1,7 +1,8 @@
 # GENERATED from scripts/critique_batch/status.py by tools/generate.py; edit the source, not this copy
 """What batch_status.py reports: an overview of every culture, or one culture in detail.
-Reads the plan and the progress files only (never the batch files, never lancedb), so its cost
-does not grow with the number of finished batches."""
+Reads the plan and the progress files (the candidates file too when it changed since progress was
+saved; the batch files only when a progress file is missing), never lancedb, so its cost does not
+grow with the number of finished batches."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import statistics
 
 from . import progress as prog
-from .engine import load_candidates, load_progress
+from .engine import load_candidates, progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
 
@@ -24,7 +25,7 @@ def bar(fraction: float, width: int = BAR) -> str:
 
 def culture_row(ws: Workspace, cfg: Culture) -> dict:
     configured = ws.candidates_path(cfg.name).exists()
-    p = load_progress(ws, cfg.name) if configured else None
+    p = progress_view(ws, cfg.name) if configured else None
     if configured and p is None:  # candidates but nothing claimed yet
         p = prog.empty(cfg.name)
         prog.apply_candidates(p, load_candidates(ws, cfg.name).images, None)

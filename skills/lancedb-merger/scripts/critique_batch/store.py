@@ -39,7 +39,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ from typing import Callable
 from . import progress as prog
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
-from .jsonfiles import read_json, write_json
+from .jsonfiles import read_json, temp_file, write_json
 from .plan import Culture, check_culture_name
 from .workspace import Workspace
 
@@ -286,9 +285,9 @@ def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
 def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:
     """What waits in one culture, from its saved progress (written atomically, so no lock is needed;
     a batch collected a moment ago is merged by the next sync)."""
-    from .engine import load_progress
+    from .engine import progress_view
 
-    p = load_progress(ws, name)
+    p = progress_view(ws, name)  # a missing progress file: the fold of the batch files
     return None if p is None else _culture_plan(p, ws.culture(name))
 
 
@@ -811,7 +810,7 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
         dest = dest.resolve()
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+            fd, tmp = temp_file(dest.parent, f".{dest.name}.")  # the user's file mode, not mkstemp's 0600
         except OSError as exc:
             raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
         fh = os.fdopen(fd, "w", encoding="utf-8")

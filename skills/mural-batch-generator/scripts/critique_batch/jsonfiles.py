@@ -200,13 +200,38 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
         _remember(_marker(path), _digest(data, schema))
 
 
+_umask: int | None = None
+
+
+def user_file_mode() -> int:
+    """The mode a file the user creates gets (0o666 less the umask). mkstemp creates 0600 files:
+    written as is, a teammate or service account in the same group could not read them."""
+    global _umask
+    if _umask is None:
+        _umask = os.umask(0o022)  # the only way to read it; set back at once (these scripts are single-threaded)
+        os.umask(_umask)
+    return 0o666 & ~_umask
+
+
+def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
+    """A new temporary file for an atomic write (fd, path), with the user's file mode."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, user_file_mode())
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
     # temporary files live in a .tmp/ folder beside the target (same file system, so the rename is
     # atomic); a writer killed mid-write leaves its file there, where a session clears it cheaply
     tmp_dir = path.parent / TMP_DIR
     try:
         tmp_dir.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=tmp_dir)
+        fd, tmp = temp_file(tmp_dir, f"{path.name}.")
     except OSError as exc:
         raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

@@ -9,6 +9,7 @@ always a fold over them (see progress.py).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import sys
@@ -22,7 +23,7 @@ from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .validation import check_output_bytes
-from .workspace import Workspace, batch_tag
+from .workspace import BATCH_FILE, Workspace, batch_tag
 
 WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, may still be being written
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
@@ -74,7 +75,29 @@ def load_progress(ws: Workspace, culture: str) -> dict | None:
         raise
     if p is not None and p["culture"] != culture:
         raise InputError(f"expected {culture!r}, got {p['culture']!r}", file=path, where="culture")
+    if p is not None:
+        p.setdefault("gaps", [])  # files written before gaps existed
     return p
+
+
+def batch_files(ws: Workspace, culture: str) -> dict[str, list[int]]:
+    """Batch ids with a file of each kind on disk (one listing of checkpoints/; rebuilds only)."""
+    ids: dict[str, list[int]] = {"input": [], "output": [], "result": []}
+    try:
+        entries = list(os.scandir(ws.checkpoints))
+    except OSError:
+        return ids
+    prefix = f"{culture}_batch_"
+    for entry in entries:
+        if entry.name.startswith(prefix):
+            m = BATCH_FILE.match(entry.name)
+            if m and m["culture"] == culture:
+                ids[m["kind"]].append(int(m["num"]))
+    return {k: sorted(v) for k, v in ids.items()}
+
+
+def output_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):
@@ -97,8 +120,15 @@ class Session:
         self.name = culture
         self.now = clock_now()
         self.cands = load_candidates(ws, culture)
-        self.p = load_progress(ws, culture) or prog.empty(culture)
         self.dirty = False
+        p = load_progress(ws, culture)
+        if p is None:
+            # never saved, or deleted by hand: the fold of every batch file on disk. Its input files
+            # were saved with a progress write that is lost, not by a claim that died before
+            # saving (the first claim saves progress before its input file), so their leases stay
+            p = fold(ws, culture, self.cands)
+            self.dirty = True
+        self.p = p
         ws.remove_stale_temp_files(culture)
         self._check_cursor()
         self._reconcile()
@@ -121,18 +151,21 @@ class Session:
         # an input file past next_batch: a claim whose progress write did not happen
         while self.ws.batch_path(self.name, p["next_batch"], "input").exists():
             self._adopt(read_batch(self.ws, self.name, p["next_batch"], "input"))
+        results = []
         for key in sorted(p["in_flight"], key=int):
             bid = int(key)
             result = read_batch(self.ws, self.name, bid, "result", missing_ok=True)
             if result is not None:  # collected, but progress was not written
-                prog.apply_result(p, result)
-                self.dirty = True
+                results.append(result)
                 continue
             batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
             if batch is None:
                 raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild")
             if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
+        for result in sorted(results, key=lambda r: r["seq"]):  # in collection order, as a rebuild does
+            prog.apply_result(p, result)
+            self.dirty = True
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
         if requeue is not None and requeue["rev"] != p["requeue_rev"]:
             prog.apply_requeue(p, requeue)
@@ -174,6 +207,7 @@ class Session:
         batch = read_batch(self.ws, self.name, bid, "input")
         items = [img["filepath"] for img in batch["images"]]
         check = check_output_bytes(data, out_path, self.cfg, self.ws.plan, items)
+        claim_no = batch["claims"]
         live = not prog.lease_expired(entry, self.now)
         if check.error and live and self.now.timestamp() - mtime < WRITE_GRACE_S:
             return None  # maybe still being written: leave it alone for now
@@ -193,6 +227,8 @@ class Session:
             "error": error,
             "claimed_at": entry["claimed_at"],
             "collected_at": iso(self.now),
+            "claim": claim_no,  # several claims may have written this file: the last write is what was read
+            "output_digest": output_digest(data),
             "items": verdicts,
             "records": records,
         }
@@ -245,6 +281,11 @@ class Session:
         size = size or self.cfg.batch_size
         lease = timedelta(minutes=self.cfg.lease_minutes)
         claimed = []
+        if not self.ws.progress_path(self.name).exists():
+            # progress before the first input file: an input file without progress is then always a
+            # lost progress file (leases kept), never a claim that died before printing its brief
+            self.dirty = True
+            self.save()
         # 1. resume: an expired claim is offered again as it is (same batch id, same input file)
         for key in sorted(self.p["in_flight"], key=int):
             if len(claimed) >= count:
@@ -276,9 +317,11 @@ class Session:
         return claimed
 
     def _pick(self, size: int) -> list[dict]:
+        """Retries first, then images never handed out: gaps before the cursor, then from the cursor."""
         index_of, images = self.cands.index_of, self.cands.images
         retry = sorted((index_of[fp] for fp in prog.retry_pool(self.p, self.cfg.max_attempts) if fp in index_of))
         picked = [images[i] for i in retry[:size]]
+        picked += [images[i] for i in prog.gap_indices(self.p, size - len(picked))]
         i = self.p["cursor"]
         while len(picked) < size and i < len(images):
             picked.append(images[i])
@@ -300,7 +343,7 @@ class Session:
             "images": len(batch["images"]),
             "resumed": resumed,
             "lease_expires_at": batch["lease_expires_at"],
-            "brief": brief(self.ws, self.cfg, batch["batch_id"], len(batch["images"])),
+            "brief": brief(self.ws, self.cfg, batch["batch_id"], len(batch["images"]), claim=batch["claims"]),
         }
 
     # --- parked items ----------------------------------------------------------------------
@@ -336,8 +379,8 @@ def run_session(ws: Workspace, culture: str, fn):
 def needs_attention(ws: Workspace, culture: str) -> bool:
     """Cheap unlocked check: is there anything to collect or reconcile for this culture?"""
     p = load_progress(ws, culture)
-    if p is None:
-        return False
+    if p is None:  # a session rebuilds it from the batch files, if there are any
+        return ws.candidates_path(culture).exists() and any(batch_files(ws, culture).values())
     if ws.batch_path(culture, p["next_batch"], "input").exists():
         return True
     if candidates_sig(ws.candidates_path(culture)) != p["candidates_sig"]:
@@ -345,13 +388,15 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     for key in p["in_flight"]:
         if ws.batch_path(culture, int(key), "output").exists() or ws.batch_path(culture, int(key), "result").exists():
             return True
+        if not ws.batch_path(culture, int(key), "input").exists():  # deleted by hand: the session says what to do
+            return True
     return False
 
 
 BRIEF_MAX_BYTES = 600
 
 
-def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
+def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1) -> str:
     """The exact instruction for one subagent, at most 600 bytes.
 
     Paths are shown as ws.display shows them: relative to the current directory when inside it. When
@@ -359,15 +404,19 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
     beside them as references/{generator}.md (the generator skill itself may not be installed), so
     the brief points the subagent at that file. If long absolute paths make it too long, the
     workspace is named once and the batch files relative to it (a workspace path of more than about
-    100 characters outside the current directory can still exceed 600 bytes)."""
-    text = _brief(ws, cfg, batch_id, n, ws.display, ws.display, "")
+    100 characters outside the current directory can still exceed 600 bytes).
+
+    `claim` > 1: the batch was handed out before and its lease expired; the earlier worker may
+    still write the same output file (the last write is what collection reads)."""
+    note = " Handed out before: write a fresh file." if claim > 1 else ""
+    text = _brief(ws, cfg, batch_id, n, ws.display, ws.display, "") + note
     if len(text.encode()) > BRIEF_MAX_BYTES:
         def in_ws(path: Path) -> str:
             try:
                 return str(path.relative_to(ws.root))
             except ValueError:
                 return str(path)
-        text = _brief(ws, cfg, batch_id, n, in_ws, str, f"Work in {ws.root} (cd there first). ")
+        text = _brief(ws, cfg, batch_id, n, in_ws, str, f"Work in {ws.root} (cd there first). ") + note
     return text
 
 
@@ -403,6 +452,29 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool) -> str:
     return f"Run {shlex.join(command)} and follow what it prints"
 
 
+def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None) -> dict:
+    """Progress as a fold over the candidates, batch and requeue files alone. Leases are as the
+    input files say. merged_batches is carried over from `old` (what the database holds)."""
+    files = batch_files(ws, culture)
+    p = prog.empty(culture)
+    prog.apply_candidates(p, cands.images, cands.sig)
+    results = [read_batch(ws, culture, bid, "result") for bid in files["result"]]
+    for bid in files["input"]:
+        prog.apply_claim(p, read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
+    for r in sorted(results, key=lambda r: r["seq"]):
+        prog.apply_result(p, r)  # also ends the batch's claim
+    prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
+    # a batch id with any file on disk is never handed out again: a subagent may still write an
+    # output for a batch whose input file was deleted
+    p["next_batch"] = max([p["next_batch"]] + [bid + 1 for ids in files.values() for bid in ids])
+    handed = prog.in_flight_items(p) | set(p["failures"])
+    handed.update(item["filepath"] for r in results for item in r["items"] if item["verdict"] == "accepted")
+    prog.set_handed_out(p, cands.images, handed)
+    if old is not None:
+        p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))
+    return p
+
+
 def rebuild(ws: Workspace, culture: str) -> dict:
     """Recompute progress from the candidates, batch and requeue files alone."""
     cands = load_candidates(ws, culture)
@@ -411,16 +483,40 @@ def rebuild(ws: Workspace, culture: str) -> dict:
         old = load_progress(ws, culture)
     except InputError:
         pass  # a broken progress file is what rebuild is for
-    p = prog.empty(culture)
-    prog.apply_candidates(p, cands.images, cands.sig)
-    results = [read_batch(ws, culture, bid, "result") for bid in ws.batch_ids(culture, "result")]
-    for bid in ws.batch_ids(culture, "input"):
-        batch = read_batch(ws, culture, bid, "input")
-        prog.apply_claim(p, batch, cands.index_of, cands.images)
-    for r in sorted(results, key=lambda r: r["seq"]):
-        prog.apply_result(p, r)  # also ends the batch's claim
-    prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
-    if old is not None:
-        p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))
+    p = fold(ws, culture, cands, old)
     p["last_updated"] = iso(clock_now())
     return p
+
+
+def with_candidates(ws: Workspace, culture: str, p: dict) -> dict:
+    """p with totals from the candidates file when it changed since p was saved (add_candidates.py
+    appends without a session): what the next session will see. Cheap when unchanged (one stat)."""
+    sig = candidates_sig(ws.candidates_path(culture))
+    if sig is not None and sig != p["candidates_sig"]:
+        cands = load_candidates(ws, culture)
+        prog.apply_candidates(p, cands.images, cands.sig)
+    return p
+
+
+def progress_view(ws: Workspace, culture: str) -> dict | None:
+    """Progress for readers (status, sync), without the lock and without writing: the saved file
+    with current totals, or, when it is missing but batch files exist, the fold of them. None when
+    nothing was ever claimed."""
+    p = load_progress(ws, culture)
+    if p is not None:
+        return with_candidates(ws, culture, p)
+    if not ws.candidates_path(culture).exists() or not any(batch_files(ws, culture).values()):
+        return None
+    return fold(ws, culture, load_candidates(ws, culture))
+
+
+def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:
+    """If the batch was collected: when, how many accepted, and whether `data` (the output file
+    now) differs from what was read. Nothing reads an output file after its collection."""
+    result = read_batch(ws, culture, batch_id, "result", missing_ok=True)
+    if result is None:
+        return None
+    digest = result.get("output_digest")
+    changed = None if digest is None or data is None else output_digest(data) != digest  # None: cannot tell
+    accepted = sum(1 for item in result["items"] if item["verdict"] == "accepted")
+    return {"at": result["collected_at"], "accepted": accepted, "claim": result.get("claim"), "changed_since": changed}

@@ -13,6 +13,14 @@ need. Every field is a function of the files on disk:
 so the incremental state and `rebuild()` run the very same functions; only the order of reading
 differs. merged_batches is the one exception: it records what the database holds, and is carried
 over (sync re-merging is idempotent, so losing it costs time, never data).
+
+Which images are pending: every candidate that is not accepted, in flight or parked. That set is
+kept cheaply as the retry pool (`failures` not parked and not in flight), plus every candidate
+from `cursor` on (never handed out: candidates are only appended between rebuilds, which
+`cursor_digest` checks), plus `gaps`: index ranges before the cursor that were never handed out,
+or whose claim was lost (an image inserted above handed-out ones, a deleted input file). A
+rebuild computes cursor and gaps from the set of images handed out (set_handed_out); claims take
+retries first, then gaps, then the cursor's images.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ def empty(culture: str) -> dict[str, Any]:
         "cursor": 0,
         "cursor_filepath": None,
         "cursor_digest": prefix_digest([], 0),
+        "gaps": [],
         "last_seq": 0,
         "requeue_rev": 0,
         "in_flight": {},
@@ -77,11 +86,64 @@ def apply_claim(p: dict, batch: dict, index_of: dict[str, int], images: list[dic
         "claims": batch["claims"],
     }
     p["next_batch"] = max(p["next_batch"], bid + 1)
-    top = max((index_of.get(fp, -1) for fp in items), default=-1)
+    indices = [index_of[fp] for fp in items if fp in index_of]
+    if p["gaps"]:
+        p["gaps"] = _remove_from_ranges(p["gaps"], indices)
+    top = max(indices, default=-1)
     if top + 1 > p["cursor"]:
         p["cursor"] = top + 1
         p["cursor_filepath"] = images[top]["filepath"]
         p["cursor_digest"] = prefix_digest(images, top + 1)
+
+
+def set_handed_out(p: dict, images: list[dict], handed: set[str]) -> None:
+    """Cursor and gaps from the set of images ever handed out (accepted, in flight or failed):
+    the cursor follows the last of them, and every image before it that is not among them is a
+    gap, offered by the next claims."""
+    flags = [img["filepath"] in handed for img in images]
+    top = max((i for i, f in enumerate(flags) if f), default=-1)
+    p["cursor"] = top + 1
+    p["cursor_filepath"] = images[top]["filepath"] if top >= 0 else None
+    p["cursor_digest"] = prefix_digest(images, top + 1)
+    gaps: list[list[int]] = []
+    for i in range(top + 1):
+        if flags[i]:
+            continue
+        if gaps and gaps[-1][1] == i:
+            gaps[-1][1] = i + 1
+        else:
+            gaps.append([i, i + 1])
+    p["gaps"] = gaps
+
+
+def gap_indices(p: dict, limit: int) -> list[int]:
+    """The first `limit` candidate indices in gaps, in candidates order."""
+    out: list[int] = []
+    for start, end in p["gaps"]:
+        out += range(start, min(end, start + limit - len(out)))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def gap_count(p: dict) -> int:
+    return sum(end - start for start, end in p["gaps"])
+
+
+def _remove_from_ranges(ranges: list[list[int]], indices: list[int]) -> list[list[int]]:
+    drop = set(indices)
+    out: list[list[int]] = []
+    for start, end in ranges:
+        run = None
+        for i in range(start, end):
+            if i in drop:
+                run = None
+            elif run is None:
+                run = [i, i + 1]
+                out.append(run)
+            else:
+                run[1] = i + 1
+    return out
 
 
 def prefix_digest(images: list[dict], n: int) -> str:
@@ -172,7 +234,7 @@ def unmerged(p: dict) -> int:
 
 def pending(p: dict, max_attempts: int) -> int:
     """Items neither accepted, in flight, nor parked."""
-    return len(retry_pool(p, max_attempts)) + max(p["total"] - p["cursor"], 0)
+    return len(retry_pool(p, max_attempts)) + gap_count(p) + max(p["total"] - p["cursor"], 0)
 
 
 def sync_due(p: dict, sync_threshold: int, max_attempts: int) -> bool:
