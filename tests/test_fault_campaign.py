@@ -149,3 +149,138 @@ def _table_filepaths(ws: Path) -> list[tuple[str, str]]:
             "a=t.to_arrow(); print(json.dumps(list(zip(a['culture'].to_pylist(), a['filepath'].to_pylist()))))")
     out = subprocess.run([sys.executable, "-c", code, str(ws / "lancedb")], capture_output=True, text=True, check=True).stdout
     return [tuple(x) for x in json.loads(out)]
+
+
+# --- hand edits followed by the advised rebuild ------------------------------------------------
+
+def _pending_images(p: dict, images: list[dict]) -> set[str]:
+    """What progress says is pending: the retry pool, the gaps before the cursor, the cursor's tail."""
+    out = set(prog.retry_pool(p, 3))
+    for start, end in p["gaps"]:
+        out.update(img["filepath"] for img in images[start:end])
+    out.update(img["filepath"] for img in images[p["cursor"]:])
+    return out
+
+
+def check_nothing_disappears(ws: Path, culture: str, env: dict) -> dict:
+    """Every candidate is accepted, parked with a reason, in flight or pending: exactly one of them;
+    status agrees, and `--rebuild --check` passes."""
+    check = support.run("batch_status.py", "--rebuild", "--check", ws=ws, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    p = support.progress(ws, culture)
+    images = support.image_list(ws, culture)
+    everything = {img["filepath"] for img in images}
+    accepted = support.accepted_filepaths(ws, culture)
+    assert len(accepted) == len(set(accepted)), "an image was accepted twice"
+    parked = prog.parked(p, 3)
+    assert all(f["reason"] for f in parked.values())
+    flying = prog.in_flight_items(p)
+    pending = _pending_images(p, images)
+    parts = [set(accepted) & everything, set(parked) & everything, flying & everything, pending & everything]
+    assert sum(len(x) for x in parts) == len(everything), "an image is in two states"
+    assert set().union(*parts) == everything, f"images disappeared: {sorted(everything - set().union(*parts))[:5]}"
+    row = support.run_json("batch_status.py", "--culture", culture, ws=ws, env=env)["cultures"][0]
+    assert row["pending"] == len(pending) and row["completed"] == len(accepted)
+    return {"accepted": len(accepted), "parked": len(parked), "in_flight": len(flying), "pending": len(pending)}
+
+
+def _write_images(ws: Path, culture: str, images: list[dict]) -> None:
+    path = ws / "checkpoints" / f"{culture}_expansion_candidates.json"
+    path.write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False))
+
+
+CYCLE = ["delete_input", "insert_top", "delete_progress", "shuffle_unclaimed", "insert_middle", "remove_unclaimed", "append"]
+
+
+def hand_edit(ws: Path, culture: str, rng: random.Random, serial: int) -> str:
+    """One edit a user might make by hand. Returns its name."""
+    cp = ws / "checkpoints"
+    p = support.progress(ws, culture)
+    images = support.image_list(ws, culture)
+    handed = prog.in_flight_items(p) | set(p["failures"]) | set(support.accepted_filepaths(ws, culture))
+    kinds = ["insert_top", "insert_middle", "append", "delete_progress"]
+    if p["in_flight"]:
+        kinds.append("delete_input")
+    if any(img["filepath"] not in handed for img in images):
+        kinds += ["remove_unclaimed", "shuffle_unclaimed"]
+    # each kind in turn (when it applies), so that a short run covers them all
+    kind = next((k for k in CYCLE[serial % len(CYCLE):] + CYCLE if k in kinds), None) or rng.choice(kinds)
+    new = {"filepath": f"images/{culture}/added/hand_{serial:04d}.jpg", "artist": "Added By Hand", "title": f"Hand {serial}"}
+    if kind == "insert_top":
+        _write_images(ws, culture, [new] + images)
+    elif kind == "insert_middle":
+        at = rng.randint(0, len(images))
+        _write_images(ws, culture, images[:at] + [new] + images[at:])
+    elif kind == "append":
+        _write_images(ws, culture, images + [new])
+    elif kind == "delete_progress":
+        (cp / f"{culture}_expansion_progress.json").unlink()
+    elif kind == "delete_input":
+        bid = int(rng.choice(sorted(p["in_flight"])))
+        (cp / f"{culture}_batch_{bid:03d}_input.json").unlink()
+    elif kind == "remove_unclaimed":
+        victim = rng.choice([img for img in images if img["filepath"] not in handed])
+        _write_images(ws, culture, [img for img in images if img is not victim])
+    else:  # reorder the images never handed out among themselves
+        free = [i for i, img in enumerate(images) if img["filepath"] not in handed]
+        moved = [images[i] for i in free]
+        rng.shuffle(moved)
+        for i, img in zip(free, moved):
+            images[i] = img
+        _write_images(ws, culture, images)
+    return kind
+
+
+def test_hand_edits_then_advised_rebuild(ws, request):
+    """A scripted expansion with hand edits between the steps (insert at the top or middle, append,
+    remove or reorder images not handed out, delete an in-flight batch's input file, delete the
+    progress file), each followed by the rebuild the error messages advise. After each: nothing
+    disappears, and `--rebuild --check` passes; at the end every image is accepted or parked."""
+    long = long_mode(request.config)
+    n_images, n_edits = (150, 40) if long else (40, 9)
+    rng = random.Random(20261127)
+    culture = "korean"
+    support.write_candidates(ws, culture, n_images)
+    gen = support.ScriptedGenerator(ws, culture, seed=7, p_invalid=0.2, p_malformed=0.05, p_abandon=0.1, p_skip=0.02)
+    clock = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    answered: set[tuple[int, int]] = set()
+    edits: dict[str, int] = {}
+    serial = 0
+    for round_ in range(300):
+        clock += timedelta(minutes=rng.choice([3, 3, 3, 61]))
+        env = {"CRITIQUE_BATCH_NOW": iso(clock)}
+        proc = support.run("run_next_batch.py", "--culture", culture, "--count", str(rng.randint(0, 2)), "--size", "4", ws=ws, env=env)
+        assert "Traceback" not in proc.stderr
+        if proc.returncode == 2 or "--rebuild" in proc.stderr:  # what the error advises
+            assert "batch_status.py --rebuild" in proc.stderr, proc.stderr
+            support.run("batch_status.py", "--rebuild", "--culture", culture, ws=ws, env=env, check=True)
+            check_nothing_disappears(ws, culture, env)
+            continue
+        assert proc.returncode in (0, 1), proc.stderr
+        p = support.progress(ws, culture)
+        for key, entry in p["in_flight"].items():
+            out = ws / "checkpoints" / f"{culture}_batch_{int(key):03d}_output.json"
+            if (int(key), entry["claims"]) in answered or out.exists():
+                continue
+            answered.add((int(key), entry["claims"]))
+            gen.answer(int(key))
+        if sum(edits.values()) < n_edits and rng.random() < 0.5:
+            serial += 1
+            kind = hand_edit(ws, culture, rng, serial)
+            edits[kind] = edits.get(kind, 0) + 1
+            if kind == "delete_progress" or rng.random() < 0.5:  # the user rebuilds at once, or a script tells them to
+                support.run("batch_status.py", "--rebuild", ws=ws, env=env, check=True)
+                check_nothing_disappears(ws, culture, env)
+            continue
+        row = support.run_json("batch_status.py", "--culture", culture, ws=ws, env=env)["cultures"][0]
+        if sum(edits.values()) >= n_edits and not row["pending"] and not row["in_flight"]:
+            break
+    else:
+        raise AssertionError(f"the expansion did not finish: {edits}")
+    env = {"CRITIQUE_BATCH_NOW": iso(clock + timedelta(minutes=5))}
+    support.run("run_next_batch.py", "--culture", culture, "--count", "0", ws=ws, env=env, check=True)
+    figures = check_nothing_disappears(ws, culture, env)
+    print(f"\nhand edits: {round_ + 1} rounds, edits {edits}, {figures}")
+    assert figures["pending"] == figures["in_flight"] == 0
+    assert figures["accepted"] + figures["parked"] == len(support.image_list(ws, culture))
+    check_state_files(ws)

@@ -301,3 +301,15 @@ def test_files_get_the_users_umask(korean_ws, umask):
         assert stat.S_IMODE(path.stat().st_mode) == want, (path.name, oct(path.stat().st_mode))
     for folder in (cp / ".valid", cp / ".locks", cp / ".tmp"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder.name
+
+
+def test_export_gets_the_users_umask(korean_ws):
+    pytest.importorskip("lancedb")
+    claim(korean_ws)
+    answer(korean_ws, 1)
+    support.run("run_next_batch.py", "--count", "0", ws=korean_ws, env=LIVE, check=True)
+    support.run("sync_to_lancedb.py", "--force", ws=korean_ws, env=LIVE, check=True)
+    cmd = [sys.executable, str(support.SCRIPTS / "export_critiques.py"), "--workspace", str(korean_ws)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=lambda: os.umask(0o002))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE((korean_ws / "exports" / "critiques.jsonl").stat().st_mode) == 0o664
