@@ -301,6 +301,58 @@ class ExpansionMachine(RuleBasedStateMachine):
         self.n_images += n
         support.write_candidates(self.dir, "korean", self.n_images)
 
+    # hand edits followed by the advised rebuild (issue 10): nothing may disappear
+    @rule(where=st.sampled_from(["top", "middle"]))
+    def insert_and_rebuild(self, where):
+        images = support.image_list(self.dir, "korean")
+        self.serial = getattr(self, "serial", 0) + 1
+        new = {"filepath": f"images/korean/inserted_{self.serial}.jpg", "artist": "Inserted", "title": "Inserted"}
+        at = 0 if where == "top" else len(images) // 2
+        (self.dir / "checkpoints" / "korean_expansion_candidates.json").write_text(
+            json.dumps({"culture": "korean", "images": images[:at] + [new] + images[at:]}))
+        self.n_images = 99  # no more appends of the support's images: they would collide
+        self._rebuild()
+
+    @rule(pick=st.integers(0, 10))
+    def delete_input_and_rebuild(self, pick):
+        p = self._progress()
+        if not p or not p["in_flight"]:
+            return
+        keys = sorted(p["in_flight"], key=int)
+        (self.dir / "checkpoints" / f"korean_batch_{int(keys[pick % len(keys)]):03d}_input.json").unlink()
+        self._rebuild()
+
+    @rule()
+    def delete_progress(self):
+        path = self.dir / "checkpoints" / "korean_expansion_progress.json"
+        if path.exists():
+            before = self._progress()
+            path.unlink()
+            engine.run_session(Workspace(self.dir), "korean", lambda s: None)  # a session folds the files
+            after = self._progress()
+            assert after["in_flight"] == before["in_flight"]  # leases kept as they were
+
+    def _rebuild(self):
+        from critique_batch.jsonfiles import write_json
+        write_json(self.dir / "checkpoints" / "korean_expansion_progress.json", engine.rebuild(Workspace(self.dir), "korean"), "progress")
+
+    @invariant()
+    def nothing_disappears(self):
+        p = self._progress()
+        if p is None:
+            return
+        engine.run_session(Workspace(self.dir), "korean", lambda s: None)
+        p = self._progress()
+        images = support.image_list(self.dir, "korean")
+        everything = {img["filepath"] for img in images}
+        pending = set(prog.retry_pool(p, 3)) | {img["filepath"] for img in images[p["cursor"]:]}
+        for start, end in p["gaps"]:
+            pending |= {img["filepath"] for img in images[start:end]}
+        parts = [set(support.accepted_filepaths(self.dir, "korean")), set(prog.parked(p, 3)), prog.in_flight_items(p), pending]
+        assert sum(len(x & everything) for x in parts) == len(everything)
+        assert set().union(*parts) >= everything
+        assert prog.pending(p, 3) == len(pending)
+
     @invariant()
     def rebuild_equals_incremental(self):
         p = self._progress()
