@@ -105,7 +105,12 @@ def test_image_inserted_at_top_is_claimed_after_rebuild(korean_ws):
     path.write_text(json.dumps(doc))
     proc = support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, env=LIVE)
     assert proc.returncode == 2 and "--rebuild" in proc.stderr
+    row = status(korean_ws)  # status shows the truth at once, and what to do
+    assert row["rebuild_needed"] and row["pending"] == 21 and row["total"] == 41
+    assert "batch_status.py --rebuild" in support.run("batch_status.py", ws=korean_ws, env=LIVE, check=True).stdout
+    assert rebuild(korean_ws, "--check").returncode == 1
     assert rebuild(korean_ws).returncode == 0
+    assert not status(korean_ws)["rebuild_needed"]
     assert_check_passes(korean_ws)
     assert status(korean_ws)["pending"] == 21 and status(korean_ws)["total"] == 41
     [b] = claim(korean_ws)["batches"]

@@ -499,14 +499,23 @@ def with_candidates(ws: Workspace, culture: str, p: dict) -> dict:
 
 def progress_view(ws: Workspace, culture: str) -> dict | None:
     """Progress for readers (status, sync), without the lock and without writing: the saved file
-    with current totals, or, when it is missing but batch files exist, the fold of them. None when
-    nothing was ever claimed."""
+    with current totals; or the fold of the batch files when it is missing (and batch files exist)
+    or when the candidates file was edited other than by appending (claims then ask for a rebuild:
+    the returned dict has "rebuild_needed": True, a key never saved). None when nothing was ever
+    claimed."""
     p = load_progress(ws, culture)
-    if p is not None:
-        return with_candidates(ws, culture, p)
-    if not ws.candidates_path(culture).exists() or not any(batch_files(ws, culture).values()):
-        return None
-    return fold(ws, culture, load_candidates(ws, culture))
+    if p is None:
+        if not ws.candidates_path(culture).exists() or not any(batch_files(ws, culture).values()):
+            return None
+        return fold(ws, culture, load_candidates(ws, culture))
+    sig = candidates_sig(ws.candidates_path(culture))
+    if sig is None or sig == p["candidates_sig"]:
+        return p
+    cands = load_candidates(ws, culture)
+    if p["cursor"] > len(cands.images) or prog.prefix_digest(cands.images, p["cursor"]) != p["cursor_digest"]:
+        return {**fold(ws, culture, cands, p), "rebuild_needed": True}
+    prog.apply_candidates(p, cands.images, cands.sig)
+    return p
 
 
 def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:

@@ -53,6 +53,7 @@ def culture_row(ws: Workspace, cfg: Culture) -> dict:
         "sync_threshold": cfg.sync_threshold,
         "sync_due": prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts),
         "next_batch": p["next_batch"],
+        "rebuild_needed": bool(p.get("rebuild_needed")),  # candidates edited other than by appending
         "_progress": p,
         "_parked": parked,
     }
@@ -148,6 +149,9 @@ def render_overview(rows: list[dict]) -> str:
         hints.append("sync due: sync_to_lancedb.py (" + ", ".join(f"{r['culture']} {r['unmerged']}" for r in waiting) + ")")
     if any(r["parked"] for r in rows):
         hints.append("parked items: batch_status.py --culture C")
+    edited = [r["culture"] for r in rows if r["rebuild_needed"]]
+    if edited:
+        hints.append("candidates edited (" + ", ".join(edited) + "): batch_status.py --rebuild")
     if hints:
         lines.append("next: " + "; ".join(hints))
     return "\n".join(lines)
@@ -164,6 +168,8 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         f"  dataset      {d['reached']}/{d['target']} (was {d['current']}, gap {d['gap']})",
         f"  next batch   {batch_tag(d['next_batch'])}; pending {d['pending']} images, {d['retrying']} of them retries",
     ]
+    if d["rebuild_needed"]:
+        lines.append(f"  candidates   edited other than by appending: claims wait for batch_status.py --rebuild --culture {c}")
     if d["last_artist"]:
         la = d["last_artist"]
         lines.append(f"  last artist  {la['artist']} ({la['completed']}/{la['total']})")
