@@ -201,7 +201,9 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     else:
         lines.append("  remaining    none: every image is accepted" + (" or parked" if d["parked"] else ""))
     m = d["next_milestone"]
-    if m:
+    if not d["target"]:
+        lines.append("  milestone    none: the plan gives no target")
+    elif m:
         lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']})")
     else:
         lines.append("  milestone    all reached")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,8 +161,10 @@ def _rows(path: Path) -> list[tuple[str, object]]:
             start = reader.line_num + 1
             if None in row:
                 raise InputError("more fields than the header has", file=path, where=where)
+            # key columns are trimmed; other cells are kept as written (a quoted newline included),
+            # and an empty cell of a generator field is no value at all
             rows.append((where, {k: (v or "").strip() if k in ("filepath", "image_path", "artist", "title") else (v or "")
-                                 for k, v in row.items()}))
+                                 for k, v in row.items() if not (k in GENERATOR_FIELDS and not v)}))
     elif suffix in (".jsonl", ".ndjson"):
         rows = [(f"line {n}", parse_jsonl_object(line, path, f"line {n}")) for n, line in jsonl_lines(text)]
     else:
@@ -242,8 +245,6 @@ def candidate_of(row: dict, fp: str) -> dict:
 
 
 def _json(value) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
