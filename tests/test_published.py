@@ -427,3 +427,47 @@ def test_jsonl_lines_round_trip_any_strings(objs):
     text = "\n".join(json.dumps(o, ensure_ascii=False) for o in objs) + "\n"
     parsed = [json.loads(line) for _, line in jsonl_lines(text)]
     assert parsed == [o for o in objs]
+
+
+def test_regenerating_from_a_folder_attaches_the_published_pair_id(ws):
+    src = write_jsonl(ws / "korean.jsonl", [published_line("korean", 1, path="images/korean/kim/a.jpg", pair=4242)])
+    set_baseline(Workspace(ws), [src])
+    (ws / "images" / "korean" / "kim").mkdir(parents=True)
+    (ws / "images" / "korean" / "kim" / "a.jpg").write_bytes(b"x")
+    (ws / "images" / "korean" / "kim" / "b.jpg").write_bytes(b"x")
+    report = add_candidates(Workspace(ws), "korean", ws / "images" / "korean", done=set(), dry_run=False)
+    assert report.added == 1 and report.published == 1
+    report = add_candidates(Workspace(ws), "korean", ws / "images" / "korean", done=set(), dry_run=False, regenerate=True)
+    assert report.added == 1
+    assert [(i["filepath"], i.get("pair_id")) for i in candidates(ws, "korean")] == [
+        ("images/korean/kim/b.jpg", None), ("images/korean/kim/a.jpg", "PAIR_04242")]
+
+
+def test_status_reads_only_the_small_baseline_summary(korean_ws):
+    src = write_jsonl(korean_ws / "korean.jsonl", [published_line("korean", i) for i in range(3)])
+    support.run("set_baseline.py", src, ws=korean_ws, check=True)
+    (korean_ws / "checkpoints" / "baseline_images.json").unlink()  # status, claim and validate never need it
+    src.unlink()
+    rows = {r["culture"]: r for r in support.run_json("batch_status.py", ws=korean_ws)["cultures"]}
+    assert rows["korean"]["current"] == 3
+    support.run_json("run_next_batch.py", "--culture", "korean", ws=korean_ws)
+    assert support.run("validate_batch.py", "korean", "1", ws=korean_ws).returncode == 1  # not written yet
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12), st.text(max_size=20)), max_size=6))
+def test_jsonl_manifests_read_every_record_once(tmp_path_factory, rows):
+    """Any filepaths and titles (U+2028, NEL, CR included) written as JSONL come back, one image per spelling."""
+    path = tmp_path_factory.mktemp("j") / "m.jsonl"
+    objs = [{"filepath": fp, "artist": "A", "title": title} for fp, title in rows]
+    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs), encoding="utf-8")
+    try:
+        manifest = load_manifest(path, "korean")
+    except InputError as exc:  # only a filepath with nothing in it but white space, "/" or "."
+        assert exc.where and exc.where.endswith(".filepath") and any(not normalise_filepath(fp) for fp, _ in rows)
+        return
+    want: dict[str, str] = {}
+    for fp, title in rows:
+        want.setdefault(normalise_filepath(fp), title or Path(normalise_filepath(fp)).stem)
+    assert [(i["filepath"], i["title"]) for i in manifest.images] == list(want.items())
+    assert len(manifest.images) + len(manifest.repeated) == len(rows)
