@@ -7,7 +7,9 @@
 Checks the record shape (JSON Schema) and the culture's rules from the plan: critique_zh length
 in characters, critique_en length in words, covered_dimensions (unique, in this culture's
 catalogue, enough of them), quality_score 0..100, filepaths of this batch only, no duplicates,
-a record (or a skip record) for every image. Exit 0 if the file would be accepted whole, 1 if not,
+a record (or a skip record) for every image. Filepaths match in one spelling (NFC, "/", no "./").
+The counts are per image of the batch and add up to it; records for other images, or repeating
+one, are reported as stray records. Exit 0 if the file would be accepted whole, 1 if not,
 2 if the batch does not exist. The last line printed is the one-line summary. A batch already
 collected is never read again: a file written after its collection fails with "already collected".
 """
@@ -63,8 +65,8 @@ def run(args) -> int:
             cli.emit_json({
                 "ok": check.passed, "batch": label, "output": ws.display(path), "error": check.error,
                 "images": len(items), "valid": len(check.valid), "invalid": len(check.invalid),
-                "skipped": len(check.skipped), "missing": check.missing,
-                "problems": [{"index": r.index, "filepath": r.filepath, "problems": r.problems} for r in check.invalid],
+                "skipped": len(check.skipped), "missing": check.missing, "stray_records": len(check.strays),
+                "problems": [{"index": r.index, "filepath": r.filepath, "problems": r.problems} for r in check.problems],
                 "collected": done,
             } | ({"ok": False, "error": _late(label, done)} if late else {}))
     elif check is None:
@@ -75,13 +77,15 @@ def run(args) -> int:
     else:
         if not check.passed:
             print(f"{ws.display(path)}:")
-        for r in check.invalid:
+        for r in check.problems:
             for problem in r.problems:
                 print(f"[{r.index}] {r.filepath or '(no filepath)'}: {problem}")
         for fp in check.missing:
             print(f"missing {fp}: no record and no skip record for this image")
         verdict = "OK" if check.passed else "FAIL"
-        summary = f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, {len(check.missing)} missing of {len(items)} images"
+        strays = f"; {len(check.strays)} stray records (for no image of this batch, or repeating one)" if check.strays else ""
+        summary = (f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, "
+                   f"{len(check.missing)} missing of {len(items)} images{strays}")
         if done is not None and not late:
             summary += f" (already collected at {done['at']}: this file is the one read)"
         print(summary)

@@ -12,7 +12,7 @@ import pytest
 import support
 
 CULTURES = ["korean", "indian", "mural", "chinese", "western"]
-SCRIPTS = ["batch_status.py", "run_next_batch.py", "validate_batch.py", "add_candidates.py", "requeue_parked.py"]
+SCRIPTS = ["batch_status.py", "run_next_batch.py", "validate_batch.py", "add_candidates.py", "requeue_parked.py", "set_baseline.py"]
 
 
 def start(script, *args, ws):

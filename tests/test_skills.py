@@ -34,7 +34,7 @@ SKILLS_CLI_VERSION = "1.7.4"
 NODE_MIN = (22, 20)
 
 PLAN = support.plan()
-GENERATORS = {c.generator: c for c in PLAN.cultures.values()}
+GENERATORS = {c.generator: c for c in PLAN.cultures.values() if c.generator}  # japanese, islamic, hermitage have no generator skill
 
 
 def skill_dirs() -> list[Path]:

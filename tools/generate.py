@@ -222,6 +222,8 @@ def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
         files.update(scripts_copy(SKILLS / name, scripts, package))
         names[name] = SKILLS / name
     for cfg in plan.cultures.values():
+        if not cfg.generator:  # no generator skill: its subagents run generator_instructions.py
+            continue
         if cfg.generator in SKILL_SCRIPTS:
             raise SourceError(f"culture {cfg.name!r}: generator {cfg.generator!r} is the name of a hand-written skill")
         folder = SKILLS / cfg.generator

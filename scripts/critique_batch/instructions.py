@@ -207,7 +207,10 @@ def render_instructions(plan: Plan, cfg: Culture, mode: str, **kwargs) -> str:
 
 
 def bundled_matches(ws_plan: Plan, default_plan: Plan, culture: str) -> bool:
-    """Do the instructions generated from the bundled plan hold for this workspace's culture?"""
+    """Do the instructions generated from the bundled plan hold for this workspace's culture?
+    Never for a culture without a generator skill: nothing was generated for it."""
+    if not ws_plan.cultures[culture].generator:
+        return False
     if ws_plan is default_plan:
         return True
     theirs = default_plan.cultures.get(culture)

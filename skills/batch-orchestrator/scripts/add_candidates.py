@@ -5,11 +5,19 @@
   add_candidates.py korean images/korean/             every image below the folder; artist = first sub-folder
   add_candidates.py korean manifest.csv               columns: filepath, artist, title, any extra columns
   add_candidates.py korean manifest.jsonl --done existing_filepaths.txt
+  add_candidates.py korean vulca_bench.jsonl --regenerate   published lines, to critique them again
   add_candidates.py korean manifest.csv --dry-run
 
-Appends new images only: entries already in the candidates file, repeated in the source, or listed
-in --done (images already in the dataset) are skipped and counted. Extra columns are kept and
-carried through to the database.
+Reads published VULCA-Bench JSONL/JSON as it is: `image_path` is taken as the filepath; the
+published critique fields (critique_zh, critique_en, covered_dimensions, quality_score) are dropped,
+pair_id, ulid and every other field are kept with the image; lines of other cultures are counted
+and skipped. Filepaths are normalised (Unicode NFC, "/" separators, no "./", no "//"), so two
+spellings of one image are one image. Symlinked folders are followed once (loops are reported).
+
+Appends new images only: entries already in the candidates file, repeated in the source (the first
+is kept; each skipped line is named), listed in --done (images already in the dataset), or in the
+published baseline (set_baseline.py; --regenerate imports those too) are skipped and counted. Extra
+columns are kept and carried through to the database. Exit 2 on bad input (nothing is changed).
 """
 
 import os
@@ -17,6 +25,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from critique_batch import cli  # noqa: E402
+
+SHOWN = 3
 
 
 def run(args) -> int:
@@ -27,22 +37,37 @@ def run(args) -> int:
 
     ws = Workspace(args.workspace)
     done = read_done_list(Path(args.done)) if args.done else set()
-    report = add_candidates(ws, args.culture, Path(args.source), done=done, dry_run=args.dry_run)
+    report = add_candidates(ws, args.culture, Path(args.source), done=done, dry_run=args.dry_run, regenerate=args.regenerate)
     if args.json:
         cli.emit_json({**report.as_dict(), "dry_run": args.dry_run})
-    else:
-        verb = "would add" if args.dry_run else "added"
-        print(
-            f"{args.culture}: {verb} {report.added} of {report.found} images from {args.source}; "
-            f"skipped {report.duplicates} duplicates, {report.done} already done; candidates now {report.total + (0 if not args.dry_run else 0)}"
-        )
+        return 0
+    verb = "would add" if args.dry_run else "added"
+    skipped = [f"{report.duplicates} duplicates", f"{report.done} already done"]
+    if report.published:
+        skipped.append(f"{report.published} already published (--regenerate imports them)")
+    print(f"{args.culture}: {verb} {report.added} of {report.found} images from {args.source}; "
+          f"skipped {', '.join(skipped)}; candidates now {report.total}")
+    if report.spellings_merged:
+        print(f"  {report.spellings_merged} spellings merged (one image written two ways: Unicode form, \\ or ./)")
+    if report.other_cultures:
+        others = ", ".join(f"{c} {n}" for c, n in sorted(report.other_cultures.items()))
+        print(f"  skipped {sum(report.other_cultures.values())} lines of other cultures ({others})")
+    for r in report.repeated[:SHOWN]:
+        print(f"  skipped {r['where']}: {r['reason']}")
+    if len(report.repeated) > SHOWN:
+        print(f"  ... {len(report.repeated) - SHOWN} more repeated lines (--json lists them)")
+    if report.symlinks_followed:
+        print(f"  followed {len(report.symlinks_followed)} symlinked folders: {', '.join(report.symlinks_followed[:SHOWN])}")
+    for s in report.symlinks_skipped:
+        print(f"  not followed {s['path']}: {s['reason']}")
     return 0
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
     p.add_argument("culture", help="a culture of the plan")
-    p.add_argument("source", help="a folder of images, or a .csv / .jsonl / .json manifest")
-    p.add_argument("--done", metavar="FILE", help="filepaths already in the dataset (text, one per line, or a manifest)")
+    p.add_argument("source", help="a folder of images, or a .csv / .jsonl / .json manifest (published VULCA-Bench files as they are)")
+    p.add_argument("--done", metavar="FILE", help="filepaths already in the dataset (text, one per line, or a manifest or published JSONL)")
+    p.add_argument("--regenerate", action="store_true", help="also import images of the published baseline, to critique them again")
     p.add_argument("--dry-run", action="store_true", help="report what would be added, change nothing")
     cli.main(run, p.parse_args())

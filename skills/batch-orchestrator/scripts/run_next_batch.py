@@ -9,7 +9,9 @@
 
 Collection validates each finished output file, accepts its valid records and returns invalid or
 missing items to the pending pool with the reason. Claims carry a lease; an expired claim is
-offered again as it is (same batch id and input file). Exit 1 if N > 0 and nothing could be claimed.
+offered again as it is (same batch id and input file). A culture whose plan entry has no target
+(japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. Exit 1 if
+N > 0 and nothing could be claimed.
 Never imports lancedb.
 """
 
@@ -47,6 +49,10 @@ def run(args) -> int:
         for name in order:
             if len(batches) >= args.count:
                 break
+            if not ws.culture(name).expanded:
+                why_none.append(f"{name}: the plan gives no target, so it is not expanded; set cultures.{name}.target "
+                                "in checkpoints/expansion_plan.json to expand it")
+                continue
             try:
                 got = engine.run_session(ws, name, lambda s: s.claim(args.count - len(batches), args.size))
             except cli.BatchError as exc:

@@ -65,7 +65,8 @@ def apply_candidates(p: dict, images: list[dict], sig: str | None) -> None:
     p["total"] = len(images)
     totals: dict[str, int] = {}
     for img in images:
-        totals[img["artist"]] = totals.get(img["artist"], 0) + 1
+        artist = artist_key(img.get("artist"))
+        totals[artist] = totals.get(artist, 0) + 1
     old = p["artists_status"]
     status = {a: {"total": n, "completed": old.get(a, {}).get("completed", 0)} for a, n in sorted(totals.items())}
     for a, s in old.items():  # keep credit for artists no longer listed
@@ -73,6 +74,11 @@ def apply_candidates(p: dict, images: list[dict], sig: str | None) -> None:
             status[a] = {"total": 0, "completed": s["completed"]}
     p["artists_status"] = status
     p["candidates_sig"] = sig
+
+
+def artist_key(artist) -> str:
+    """artists_status's key: a published record may have a null artist."""
+    return artist if isinstance(artist, str) else "(no artist)"
 
 
 def apply_claim(p: dict, batch: dict, index_of: dict[str, int], images: list[dict]) -> None:
@@ -158,12 +164,17 @@ def apply_result(p: dict, result: dict) -> None:
     bid = result["batch_id"]
     p["in_flight"].pop(str(bid), None)
     p["last_seq"] = max(p["last_seq"], result["seq"])
-    artist_of = {r["filepath"]: r.get("artist") for r in result["records"]}
+    artist_of = {r["filepath"]: artist_key(r.get("artist")) for r in result["records"]}
+    # images of the published dataset critiqued again (their candidate carries the pair_id): status
+    # must not count them as new records; kept only when non-zero, so older files stay equal
+    republished = {r["filepath"] for r in result["records"] if r.get("pair_id")}
     accepted = 0
     for item in result["items"]:
         fp, verdict = item["filepath"], item["verdict"]
         if verdict == "accepted":
             accepted += 1
+            if fp in republished:
+                p["regenerated"] = p.get("regenerated", 0) + 1
             p["failures"].pop(fp, None)
             artist = artist_of.get(fp)
             if artist is not None:

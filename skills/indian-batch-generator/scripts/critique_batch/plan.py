@@ -26,7 +26,7 @@ BUILTIN_SETTINGS = {
 BUILTIN_QUALITY = {
     "min_zh_chars": 200,
     "min_zh_cjk_ratio": 0.5,
-    "min_en_words": 150,
+    "min_en_words": 100,  # the published paper's floor (the seed sets none)
     "min_dimensions": 18,
     "min_quality_score": 0,
 }
@@ -58,8 +58,8 @@ class Culture:
     name: str
     prefix: str
     current: int
-    target: int
-    generator: str
+    target: int | None  # None: not expanded (the plan gives no target); nothing is claimed
+    generator: str  # "" when the culture has no generator skill (generator_instructions.py serves it)
     batch_size: int
     max_parallel: int
     lease_minutes: float
@@ -74,6 +74,10 @@ class Culture:
     @property
     def dimension_ids(self) -> frozenset[str]:
         return frozenset(d.id for d in self.dimensions)
+
+    @property
+    def expanded(self) -> bool:
+        return self.target is not None
 
 
 @dataclass(frozen=True)
@@ -142,14 +146,17 @@ def load_plan(path: Path, marker: Path | None = None) -> Plan:
                 file=path, where=f"{where}.quality.min_dimensions",
             )
         settings = {k: spec.get(k, defaults[k]) for k in BUILTIN_SETTINGS}
-        gap = max(spec["target"] - spec["current"], 1)
-        milestones = spec.get("milestones") or [{"name": "target", "images": gap}]
+        target = spec["target"] or None  # null and 0 both mean: not expanded
+        if target is None:
+            milestones = spec.get("milestones") or []
+        else:
+            milestones = spec.get("milestones") or [{"name": "target", "images": max(target - spec["current"], 1)}]
         cultures[name] = Culture(
             name=name,
             prefix=prefix,
             current=spec["current"],
-            target=spec["target"],
-            generator=spec["generator"],
+            target=target,
+            generator=spec.get("generator", ""),
             quality=Quality(**quality),
             milestones=tuple((m["name"], m["images"]) for m in milestones),
             dimensions=tuple(dims),

@@ -13,17 +13,20 @@ from typing import Any
 from .errors import InputError
 from .jsonfiles import parse_json_bytes, schema_errors
 from .plan import Culture, Plan
+from .published import normalise_filepath
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+DIMENSION_ID_IN_TEXT = re.compile(r"[A-Z]{2,4}_L[1-5]_D[1-9][0-9]*")
 DIMENSION_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*$")
 
 
 @dataclass
 class RecordCheck:
     index: int
-    filepath: str | None
+    filepath: str | None  # the batch image it is for, spelled as the batch spells it (else as written)
     problems: list[str] = field(default_factory=list)  # "field: what is wrong"
     skipped: str | None = None
+    item: bool = False  # the first record for one of the batch's images (else a stray record)
 
     @property
     def ok(self) -> bool:
@@ -32,7 +35,11 @@ class RecordCheck:
 
 @dataclass
 class OutputCheck:
-    """The verdict on one output file. `error` set means the file as a whole is unusable."""
+    """The verdict on one output file. `error` set means the file as a whole is unusable.
+
+    The counts are per batch image (valid + invalid + skipped + missing = the batch's images): an
+    image's verdict is that of its first record. Records for no image of the batch, or repeating
+    one, are `strays`, reported apart and never counted as images."""
 
     path: Path
     error: str | None = None
@@ -42,19 +49,35 @@ class OutputCheck:
 
     @property
     def valid(self) -> list[RecordCheck]:
-        return [r for r in self.records if r.ok and r.skipped is None]
+        return [r for r in self.records if r.item and r.ok and r.skipped is None]
 
     @property
     def invalid(self) -> list[RecordCheck]:
-        return [r for r in self.records if not r.ok]
+        """Batch images whose record has a problem."""
+        return [r for r in self.records if r.item and not r.ok]
 
     @property
     def skipped(self) -> list[RecordCheck]:
-        return [r for r in self.records if r.ok and r.skipped is not None]
+        return [r for r in self.records if r.item and r.ok and r.skipped is not None]
+
+    @property
+    def strays(self) -> list[RecordCheck]:
+        return [r for r in self.records if not r.item]
+
+    @property
+    def problems(self) -> list[RecordCheck]:
+        """Every record with a problem, strays included, in file order."""
+        return [r for r in self.records if not r.ok]
 
     @property
     def passed(self) -> bool:
-        return self.error is None and not self.invalid and not self.missing
+        return self.error is None and not self.problems and not self.missing
+
+
+def _id_chars(text: str) -> int:
+    """Characters of dimension IDs cited in the text (JP_L2_D1笔墨技法): not prose, so they do
+    not count against the share of Chinese characters (the length rule still counts them)."""
+    return sum(len(m.group(0)) for m in DIMENSION_ID_IN_TEXT.finditer(text))
 
 
 def count_zh(text: str) -> tuple[int, int]:
@@ -74,7 +97,10 @@ def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, ba
         result.error = f"expected a JSON array of records at the top level, got {type(records).__name__ if not isinstance(records, dict) else 'an object'}"
         return result
     result.raw = records
-    in_batch = set(batch_items)
+    # one spelling per image: "./a.jpg", "a\\b.jpg" or an NFD name match the batch's image
+    in_batch: dict[str, str] = {}
+    for fp in batch_items:
+        in_batch.setdefault(normalise_filepath(fp), fp)
     seen: dict[str, int] = {}
     for i, rec in enumerate(records):
         fp = rec.get("filepath") if isinstance(rec, dict) else None
@@ -86,15 +112,19 @@ def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, ba
         for where, message in schema_errors(rec, "critique_record"):
             check.problems.append(f"{where}: {message}")
         if check.filepath is not None:
-            if check.filepath not in in_batch:
+            item = in_batch.get(normalise_filepath(check.filepath))
+            if item is None:
                 check.problems.append(f"filepath: {check.filepath!r} is not one of this batch's images")
-            if check.filepath in seen:
-                check.problems.append(f"filepath: duplicate of record [{seen[check.filepath]}]")
-                first = result.records[seen[check.filepath]]
-                if not any(p.startswith("filepath: duplicate") for p in first.problems):
-                    first.problems.append(f"filepath: duplicate of record [{i}]")
             else:
-                seen[check.filepath] = i
+                check.filepath = item
+                if item in seen:
+                    check.problems.append(f"filepath: duplicate of record [{seen[item]}]")
+                    first = result.records[seen[item]]
+                    if not any(p.startswith("filepath: duplicate") for p in first.problems):
+                        first.problems.append(f"filepath: duplicate of record [{i}]")
+                else:
+                    seen[item] = i
+                    check.item = True
         if "skipped" in rec:
             if isinstance(rec.get("skipped"), str):
                 check.skipped = rec["skipped"].strip()
@@ -111,7 +141,7 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
         chars, cjk = count_zh(zh)
         if chars < q.min_zh_chars:
             check.problems.append(f"critique_zh: {chars} characters, need >= {q.min_zh_chars}")
-        elif chars and cjk / chars < q.min_zh_cjk_ratio:
+        elif chars and cjk / max(chars - _id_chars(zh), 1) < q.min_zh_cjk_ratio:
             check.problems.append(f"critique_zh: only {cjk} of {chars} characters are Chinese; write it in Chinese")
     en = rec.get("critique_en")
     if isinstance(en, str):

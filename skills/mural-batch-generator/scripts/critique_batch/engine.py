@@ -22,6 +22,7 @@ from .clock import iso, now as clock_now
 from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture
+from .published import GENERATOR_FIELDS
 from .validation import check_output_bytes
 from .workspace import BATCH_FILE, Workspace, batch_tag
 
@@ -261,7 +262,9 @@ class Session:
             else:
                 by_fp[rc.filepath] = {"filepath": rc.filepath, "verdict": "accepted"}
                 rec = dict(check.raw[rc.index])
-                rec.update(meta[rc.filepath])  # the candidates' metadata is authoritative
+                # the candidates' metadata is authoritative, except for what the generator writes:
+                # a candidates file of an older version may hold a published line's critique fields
+                rec.update({k: v for k, v in meta[rc.filepath].items() if k not in GENERATOR_FIELDS})
                 # accepted_at equals the result's collected_at: the merger relies on it to tell which
                 # batches a table holds (store.py rebuilds merged_batches from it)
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))

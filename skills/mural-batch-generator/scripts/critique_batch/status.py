@@ -23,7 +23,7 @@ def bar(fraction: float, width: int = BAR) -> str:
     return "[" + "#" * full + "-" * (width - full) + "]"
 
 
-def culture_row(ws: Workspace, cfg: Culture) -> dict:
+def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
     configured = ws.candidates_path(cfg.name).exists()
     p = progress_view(ws, cfg.name) if configured else None
     if configured and p is None:  # candidates but nothing claimed yet
@@ -31,16 +31,26 @@ def culture_row(ws: Workspace, cfg: Culture) -> dict:
         prog.apply_candidates(p, load_candidates(ws, cfg.name).images, None)
     p = p or prog.empty(cfg.name)
     parked = prog.parked(p, cfg.max_attempts)
-    reached = cfg.current + p["completed"]
+    # the dataset before this expansion: the published baseline's count when one is set for this
+    # culture, else the plan's `current`; published images critiqued again are not new records
+    published = baseline.count(cfg.name) if baseline is not None and cfg.name in baseline.cultures else None
+    current = published if published is not None else cfg.current
+    regenerated = p.get("regenerated", 0)
+    new = p["completed"] - regenerated
+    reached = current + new
+    target = cfg.target
     return {
         "culture": cfg.name,
         "configured": configured,
-        "generator": cfg.generator,
-        "current": cfg.current,
-        "target": cfg.target,
+        "generator": cfg.generator or None,
+        "current": current,
+        "current_from": "baseline" if published is not None else "plan",
+        "target": target,
         "reached": reached,
-        "gap": max(cfg.target - reached, 0),
-        "relative_gap": round(max(1 - reached / cfg.target, 0.0), 4),
+        "new": new,
+        "regenerated": regenerated,
+        "gap": max(target - reached, 0) if target else None,
+        "relative_gap": round(max(1 - reached / target, 0.0), 4) if target else None,
         "total": p["total"],
         "completed": p["completed"],
         "pending": prog.pending(p, cfg.max_attempts),
@@ -60,10 +70,15 @@ def culture_row(ws: Workspace, cfg: Culture) -> dict:
 
 
 def overview(ws: Workspace, only: str | None = None) -> list[dict]:
+    from .baseline import load_baseline
+
     plan = ws.plan
+    baseline = load_baseline(ws)
     names = [only] if only else list(plan.cultures)
-    rows = [culture_row(ws, plan.culture(n)) for n in names]
-    ranked = sorted((r for r in rows if r["configured"] and (r["pending"] or r["in_flight"])), key=lambda r: (-r["relative_gap"], r["culture"]))
+    rows = [culture_row(ws, plan.culture(n), baseline) for n in names]
+    # a culture without a target is not expanded: never in the priority order
+    ranked = sorted((r for r in rows if r["configured"] and r["target"] and (r["pending"] or r["in_flight"])),
+                    key=lambda r: (-r["relative_gap"], r["culture"]))
     for i, r in enumerate(ranked, 1):
         r["priority"] = i
     for r in rows:
@@ -97,7 +112,7 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
         d["median_batch_seconds"] = None
         d["eta_seconds"] = None
     d["milestones"] = [
-        {"name": name, "images": n, "dataset": cfg.current + n, "done": min(p["completed"], n), "reached": p["completed"] >= n}
+        {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n), "reached": row["new"] >= n}
         for name, n in cfg.milestones
     ]
     d["next_milestone"] = next((m for m in d["milestones"] if not m["reached"]), None)
@@ -128,18 +143,28 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+def _now_target(r: dict) -> str:
+    return f"{r['reached']:>5}/{r['target'] if r['target'] else '-':<6} {r['gap'] if r['gap'] is not None else '-':>5}"
+
+
 def render_overview(rows: list[dict]) -> str:
     order = priority_order(rows)
     lines = ["culture   now/target    gap  progress                   done/total flight failed parked unmerged"]
     for r in rows:
+        if not r["target"]:
+            note = "no target: not expanded" + ("" if r["configured"] else "; no candidates file")
+            lines.append(f"{r['culture']:<9} {_now_target(r)}  ({note})")
+            continue
         if not r["configured"]:
-            lines.append(f"{r['culture']:<9} {r['reached']:>5}/{r['target']:<6} {r['gap']:>5}  (no candidates file)")
+            lines.append(f"{r['culture']:<9} {_now_target(r)}  (no candidates file)")
             continue
         frac = r["reached"] / r["target"]
         lines.append(
-            f"{r['culture']:<9} {r['reached']:>5}/{r['target']:<6} {r['gap']:>5}  {bar(frac)} {min(frac, 9.99) * 100:>3.0f}% "
+            f"{r['culture']:<9} {_now_target(r)}  {bar(frac)} {min(frac, 9.99) * 100:>3.0f}% "
             f"{r['completed']:>5}/{r['total']:<5} {r['in_flight']:>4} {r['failed']:>6} {r['parked']:>6} {r['unmerged']:>8}"
         )
+    if any(r["current_from"] == "baseline" for r in rows):
+        lines.append("now = published (baseline) + new accepted; published images critiqued again are not counted twice")
     lines.append("priority: " + (" > ".join(order) if order else "nothing left to claim"))
     waiting = [r for r in rows if r["sync_due"]]
     hints = []
@@ -162,10 +187,14 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     if not d["configured"]:
         return f"{c}: no candidates file; create it with add_candidates.py {c} FOLDER_OR_MANIFEST"
     frac = d["completed"] / d["total"] if d["total"] else 0.0
+    was = f"{d['current']} published" if d["current_from"] == "baseline" else f"{d['current']}"
+    regen = f"; {d['regenerated']} of them published images critiqued again" if d["regenerated"] else ""
+    dataset = (f"{d['reached']}/{d['target']} (was {was}, gap {d['gap']})" if d["target"]
+               else f"{d['reached']} (was {was}); no target in the plan: not expanded")
     lines = [
-        f"{c} expansion (generator: {d['generator']})",
-        f"  total        {d['total']} new images; completed {d['completed']} {bar(frac)} {frac * 100:.1f}%",
-        f"  dataset      {d['reached']}/{d['target']} (was {d['current']}, gap {d['gap']})",
+        f"{c} expansion (generator: {d['generator'] or 'none: generator_instructions.py'})",
+        f"  total        {d['total']} images; completed {d['completed']}{regen} {bar(frac)} {frac * 100:.1f}%",
+        f"  dataset      {dataset}",
         f"  next batch   {batch_tag(d['next_batch'])}; pending {d['pending']} images, {d['retrying']} of them retries",
     ]
     if d["rebuild_needed"]:
@@ -179,7 +208,9 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     else:
         lines.append("  remaining    none: every image is accepted" + (" or parked" if d["parked"] else ""))
     m = d["next_milestone"]
-    if m:
+    if not d["target"]:
+        lines.append("  milestone    none: the plan gives no target")
+    elif m:
         lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']})")
     else:
         lines.append("  milestone    all reached")

@@ -1,11 +1,15 @@
 # GENERATED from scripts/critique_batch/candidates.py by tools/generate.py; edit the source, not this copy
-"""Creating or extending a culture's candidates file from a folder of images or a manifest
-(CSV or JSONL with filepath, artist, title and any extra columns). Existing entries are never
-reordered or removed: new images are appended, which is what claims rely on."""
+"""Creating or extending a culture's candidates file from a folder of images or a manifest (CSV or
+JSONL/JSON with filepath, artist, title and any extra columns), including the published VULCA-Bench
+files as they are (image_path is the filepath). Existing entries are never reordered or removed:
+new images are appended, which is what claims rely on.
+
+Every filepath is normalised (published.normalise_filepath), so one image has one spelling."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -13,9 +17,27 @@ from pathlib import Path
 
 from .errors import InputError
 from .jsonfiles import parse_json_bytes, read_json, write_json
+from .published import (
+    GENERATOR_FIELDS, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath, pair_number, parse_jsonl_object,
+)
 from .workspace import Workspace
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Manifest:
+    """What a source holds for one culture: its images (normalised, first of repeats) and what was
+    left out, and why."""
+
+    images: list[dict] = field(default_factory=list)
+    raw_spelling: dict[str, str] = field(default_factory=dict)  # filepath -> as the source wrote it
+    other_cultures: dict[str, int] = field(default_factory=dict)  # lines of other cultures, not imported
+    repeated: list[dict] = field(default_factory=list)  # {"where", "filepath", "first", "reason"}
+    spellings_merged: int = 0  # repeats spelled differently from the first (NFD, "\\", "./" ...)
+    symlinks_followed: list[str] = field(default_factory=list)
+    symlinks_skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
 
 
 @dataclass
@@ -26,6 +48,12 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0  # already in the candidates file, or twice in the source
     done: int = 0  # listed in --done (already in the dataset)
+    published: int = 0  # in the workspace's published baseline (set_baseline.py)
+    other_cultures: dict = field(default_factory=dict)
+    spellings_merged: int = 0
+    repeated: list = field(default_factory=list)  # lines of the source skipped as repeats, with the reason
+    symlinks_followed: list = field(default_factory=list)
+    symlinks_skipped: list = field(default_factory=list)
     total: int = 0
     examples: list[str] = field(default_factory=list)
 
@@ -34,118 +62,253 @@ class ImportReport:
 
 
 def _workspace_relative(ws: Workspace, path: Path) -> str:
+    """The path relative to the workspace when inside it (symlinks below the scanned folder are
+    kept as written, not resolved: the image is named the way the folder shows it)."""
     try:
-        return path.resolve().relative_to(ws.root).as_posix()
+        return path.relative_to(ws.root).as_posix()
     except ValueError:
-        return str(path.resolve())
+        return path.as_posix()
 
 
-def scan_folder(ws: Workspace, folder: Path) -> list[dict]:
-    """Images under folder; artist = the first folder level below it, title = the file name."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+def scan_folder(ws: Workspace, folder: Path) -> Manifest:
+    """Images under folder; artist = the first folder level below it, title = the file name.
+    Symlinked folders are followed; a folder reached a second time (a link loop, or two paths to
+    one folder) is reported and scanned once, never silently skipped."""
+    top = folder.resolve()
+    out = Manifest()
+    first_where: dict[str, str] = {}
+    seen_dirs: dict[tuple[int, int], Path] = {}
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        here = Path(dirpath)
+        try:
+            st = here.stat()
+        except OSError:
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            out.symlinks_skipped.append({"path": _workspace_relative(ws, here),
+                                         "reason": f"the same folder as {_workspace_relative(ws, seen_dirs[key])}, already scanned"})
+            dirnames[:] = []
+            continue
+        seen_dirs[key] = here
         dirnames.sort()
+        kept = []
+        for name in dirnames:
+            sub = here / name
+            if sub.is_symlink():
+                try:
+                    sst = sub.stat()
+                except OSError as exc:
+                    out.symlinks_skipped.append({"path": _workspace_relative(ws, sub), "reason": f"a broken link ({exc.strerror})"})
+                    continue
+                if (sst.st_dev, sst.st_ino) in seen_dirs:  # an ancestor or a folder already scanned: a loop
+                    out.symlinks_skipped.append({"path": _workspace_relative(ws, sub),
+                                                 "reason": f"links to {_workspace_relative(ws, seen_dirs[(sst.st_dev, sst.st_ino)])}, already scanned (a loop)"})
+                    continue
+                out.symlinks_followed.append(_workspace_relative(ws, sub))
+            kept.append(name)
+        dirnames[:] = kept
         for name in sorted(filenames):
-            path = Path(dirpath) / name
+            path = here / name
             if path.suffix.lower() not in IMAGE_SUFFIXES or name.startswith("."):
                 continue
-            rel = path.relative_to(folder)
+            rel = path.relative_to(top)
+            raw = _workspace_relative(ws, path)
+            fp = normalise_filepath(raw)
+            if fp in first_where:  # e.g. two file names that differ only in Unicode normalisation
+                out.spellings_merged += 1
+                out.repeated.append({"where": raw, "filepath": fp, "first": first_where[fp],
+                                     "reason": f"another spelling of {first_where[fp]}; kept that one"})
+                continue
+            first_where[fp] = raw
+            out.raw_spelling[fp] = raw
             artist = rel.parts[0].replace("_", " ") if len(rel.parts) > 1 else "Unknown"
             title = path.stem.replace("_", " ").strip() or path.stem
-            out.append({"filepath": _workspace_relative(ws, path), "artist": artist, "title": title})
+            out.images.append({"filepath": fp, "artist": artist, "title": title})
     return out
 
 
-def read_manifest(path: Path) -> list[dict]:
-    suffix = path.suffix.lower()
+def _text(path: Path) -> tuple[bytes, str]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, expected a manifest file", file=path) from None
     if data.startswith(b"\xef\xbb\xbf"):
         raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=path)
     try:
-        text = data.decode("utf-8")
+        return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    rows: list[tuple[str, dict]] = []
+
+
+def _rows(path: Path) -> list[tuple[str, object]]:
+    """(where, row) for every record of a manifest, in order."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
+        raise InputError("expected a folder, or a manifest ending in .csv, .jsonl or .json", file=path)
+    data, text = _text(path)
+    rows: list[tuple[str, object]] = []
     if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        if not reader.fieldnames or "filepath" not in reader.fieldnames:
-            raise InputError(f"expected a header row with a 'filepath' column, got {reader.fieldnames}", file=path, where="line 1")
-        for n, row in enumerate(reader, start=2):
+        # the csv module reads the text itself: a quoted field may hold a newline, kept as written
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or not ({"filepath", "image_path"} & set(reader.fieldnames)):
+            raise InputError(f"expected a header row with a 'filepath' (or 'image_path') column, got {reader.fieldnames}", file=path, where="line 1")
+        start = reader.line_num + 1
+        for row in reader:
+            where = f"line {start}"
+            start = reader.line_num + 1
             if None in row:
-                raise InputError("more fields than the header has", file=path, where=f"line {n}")
-            rows.append((f"line {n}", {k: (v or "").strip() for k, v in row.items()}))
+                raise InputError("more fields than the header has", file=path, where=where)
+            # key columns are trimmed; other cells are kept as written (a quoted newline included),
+            # and an empty cell of a generator field is no value at all
+            rows.append((where, {k: (v or "").strip() if k in ("filepath", "image_path", "artist", "title") else (v or "")
+                                 for k, v in row.items() if not (k in GENERATOR_FIELDS and not v)}))
     elif suffix in (".jsonl", ".ndjson"):
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=path, where=f"line {n}") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, where=f"line {n}")
-            rows.append((f"line {n}", obj))
-    elif suffix == ".json":
+        rows = [(f"line {n}", parse_jsonl_object(line, path, f"line {n}")) for n, line in jsonl_lines(text)]
+    else:
         obj = parse_json_bytes(data, path)
         items = obj.get("images") if isinstance(obj, dict) else obj
         if not isinstance(items, list):
             raise InputError("expected a JSON array of images, or an object with an \"images\" array", file=path)
         rows = [(f"[{i}]", x) for i, x in enumerate(items)]
-    else:
-        raise InputError("expected a folder, or a manifest ending in .csv, .jsonl or .json", file=path)
-    out = []
-    for where, row in rows:
+    return rows
+
+
+def load_manifest(path: Path, culture: str | None) -> Manifest:
+    """Read a manifest or a published file. Every line is checked first (a bad line anywhere is an
+    InputError and nothing is imported); then this culture's lines become images, the first of
+    repeated images kept. A line whose `culture` is another culture is counted, not imported."""
+    out = Manifest()
+    pair_owner: dict[str, tuple[str, str]] = {}  # pair_id -> (filepath, where)
+    checked = []
+    for where, row in _rows(path):
         if not isinstance(row, dict):
             raise InputError(f"expected an object, got {type(row).__name__}", file=path, where=where)
-        fp = row.get("filepath")
-        if not isinstance(fp, str) or not fp.strip():
-            raise InputError(f"expected a non-empty string, got {json.dumps(fp)}", file=path, where=f"{where}.filepath")
+        raw, fp = image_path_of(row, path, where)
         for key in ("artist", "title"):
-            if key in row and not isinstance(row[key], str):
-                raise InputError(f"expected a string, got {json.dumps(row[key], ensure_ascii=False)}", file=path, where=f"{where}.{key}")
-        image = {"filepath": fp.strip(), "artist": row.get("artist") or "Unknown", "title": row.get("title") or Path(fp).stem}
-        image.update({k: v for k, v in row.items() if k not in image and v not in ("", None)})
-        out.append(image)
+            if key in row and not isinstance(row[key], str) and not ("image_path" in row and row[key] is None):
+                raise InputError(f"expected a string, got {_json(row[key])}", file=path, where=f"{where}.{key}")
+        if "covered_dimensions" in row:
+            check_dimensions_field(row["covered_dimensions"], path, where)
+        if "pair_id" in row:
+            pair_number(row["pair_id"], path, where)
+            owner = pair_owner.get(row["pair_id"])
+            if owner is not None and owner[0] != fp:
+                raise InputError(f"{row['pair_id']} is also the pair_id of {owner[0]!r} ({owner[1]}); a pair_id names one image",
+                                 file=path, where=f"{where}.pair_id")
+            pair_owner.setdefault(row["pair_id"], (fp, where))
+        if "culture" in row and not isinstance(row["culture"], str):
+            raise InputError(f"expected a culture name, got {_json(row['culture'])}", file=path, where=f"{where}.culture")
+        checked.append((where, row, raw, fp))
+    first_where: dict[str, str] = {}
+    for where, row, raw, fp in checked:
+        other = row.get("culture")
+        if culture is not None and isinstance(other, str) and other and other != culture:
+            out.other_cultures[other] = out.other_cultures.get(other, 0) + 1
+            continue
+        if fp in first_where:
+            first = first_where[fp]
+            merged = out.raw_spelling[fp] != raw
+            out.spellings_merged += merged
+            pid = f" ({row['pair_id']})" if "pair_id" in row else ""
+            out.repeated.append({
+                "where": where, "filepath": fp, "first": first,
+                "reason": (f"another spelling of the image of {first}" if merged else f"same image as {first}") + f"{pid}; kept {first}",
+            })
+            continue
+        first_where[fp] = where
+        out.raw_spelling[fp] = raw
+        out.images.append(candidate_of(row, fp))
     return out
 
 
+def candidate_of(row: dict, fp: str) -> dict:
+    """The candidate entry of one manifest row. A published line (one with image_path) keeps every
+    key but the generator fields, values exactly as published, plus `published_keys` (its keys in
+    order) and `published_dims_as_text` when covered_dimensions was a JSON string: what an export
+    needs to give the line back. Other rows: filepath, artist ("Unknown" if empty), title (the file
+    name if empty) and their non-empty extra columns, as before."""
+    if "image_path" in row:
+        image = {"filepath": fp}
+        image.update({k: v for k, v in row.items() if k not in GENERATOR_FIELDS and k != "filepath"})
+        image.setdefault("artist", "Unknown")  # absent from the line: published_keys says so
+        image.setdefault("title", Path(fp).stem)
+        image["published_keys"] = list(row)
+        if isinstance(row.get("covered_dimensions"), str):
+            image["published_dims_as_text"] = True
+        return image
+    image = {"filepath": fp, "artist": row.get("artist") or "Unknown", "title": row.get("title") or Path(fp).stem}
+    image.update({k: v for k, v in row.items() if k not in image and k not in GENERATOR_FIELDS and v not in ("", None)})
+    return image
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def read_manifest(path: Path, culture: str | None = None) -> list[dict]:
+    return load_manifest(path, culture).images
+
+
 def read_done_list(path: Path) -> set[str]:
-    """Filepaths already in the dataset: a text file (one per line), or any manifest format."""
+    """Filepaths already in the dataset (normalised): a text file (one per line), or any manifest
+    format, a published JSONL included (its image_path values, all cultures)."""
     if path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json"):
         return {img["filepath"] for img in read_manifest(path)}
     try:
-        return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found", file=path, where="--done") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path, where="--done") from None
+    return {normalise_filepath(line) for line in text.split("\n") if line.strip()}
 
 
-def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str], dry_run: bool) -> ImportReport:
+def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str], dry_run: bool,
+                   regenerate: bool = False) -> ImportReport:
+    """Append the source's new images. Images of the published baseline are skipped ("already
+    published") unless `regenerate`: then they are imported for a new critique, carrying their
+    pair_id (so status never counts them twice)."""
+    from .baseline import load_baseline
+
     ws.culture(culture)  # must be in the plan
     if not source.exists():
         raise InputError("no such folder or file", file=source)
-    images = scan_folder(ws, source) if source.is_dir() else read_manifest(source)
-    report = ImportReport(culture=culture, source=str(source), found=len(images))
+    manifest = scan_folder(ws, source) if source.is_dir() else load_manifest(source, culture)
+    images = manifest.images
+    baseline = load_baseline(ws)
+    published = baseline.pair_ids(culture) if baseline is not None else {}
+    report = ImportReport(
+        culture=culture, source=str(source), found=len(images) + len(manifest.repeated),
+        duplicates=len(manifest.repeated), other_cultures=manifest.other_cultures, spellings_merged=manifest.spellings_merged,
+        repeated=manifest.repeated, symlinks_followed=manifest.symlinks_followed, symlinks_skipped=manifest.symlinks_skipped,
+    )
     path = ws.candidates_path(culture)
 
     def merge() -> ImportReport:
         doc = read_json(path, "candidates", missing_ok=True) or {"culture": culture, "images": []}
         if doc["culture"] != culture:
             raise InputError(f"expected {culture!r}, got {doc['culture']!r}", file=path, where="culture")
-        known = {img["filepath"] for img in doc["images"]}
+        known = {normalise_filepath(img["filepath"]): img["filepath"] for img in doc["images"]}
         for img in images:
-            if img["filepath"] in known:
+            fp = img["filepath"]
+            if fp in known:
                 report.duplicates += 1
-            elif img["filepath"] in done:
+                report.spellings_merged += known[fp] != manifest.raw_spelling.get(fp, fp)
+            elif fp in done:
                 report.done += 1
+            elif fp in published and not regenerate:
+                report.published += 1
             else:
-                known.add(img["filepath"])
+                if fp in published and "pair_id" not in img:
+                    img = {**img, "pair_id": published[fp]}
+                known[fp] = fp
                 doc["images"].append(img)
                 report.added += 1
                 if len(report.examples) < 3:
-                    report.examples.append(img["filepath"])
+                    report.examples.append(fp)
         report.total = len(doc["images"])
         if report.added and not dry_run:
             write_json(path, doc, "candidates")

@@ -1,0 +1,230 @@
+# GENERATED from scripts/critique_batch/baseline.py by tools/generate.py; edit the source, not this copy
+"""The published dataset as a workspace's baseline (set_baseline.py).
+
+Two files under checkpoints/, both schema-checked and written atomically:
+  baseline.json            small: the published files (path, size, digest), per culture the number
+                           of published records (unique images), the highest pair_id. Status reads
+                           only this one.
+  baseline_images.json     per culture, every published image's normalised filepath -> pair_id.
+                           add_candidates.py reads it to skip images already published.
+
+The published files themselves stay where they are: `iter_records` reads them again (after checking
+their digest) for the merge and the export. Within a culture the first line of an image is its
+record; later lines of the same image are counted and reported, not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .clock import iso, now as clock_now
+from .errors import InputError
+from .jsonfiles import read_json, write_json
+from .published import check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
+from .workspace import Workspace
+
+SUMMARY = "baseline.json"
+IMAGES = "baseline_images.json"
+LOCK_TIMEOUT_S = 60
+
+
+@dataclass
+class PublishedRecord:
+    culture: str
+    filepath: str  # normalised image_path
+    pair_id: str
+    source: int  # index into sources
+    line: int
+    text: str  # the line as published (without its "\n")
+
+
+@dataclass
+class Scan:
+    """What a set of published files holds."""
+
+    sources: list[dict] = field(default_factory=list)
+    kept: list[PublishedRecord] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    max_pair_id: int = 0
+    max_pair_width: int = 0  # digits of the widest pair_id (PAIR_04544: 5), so new ids can match
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _read_source(path: Path) -> tuple[bytes, str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("published file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder; expected a published .jsonl file", file=path) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=path)
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+
+
+def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
+    """Read and check published JSONL files. Bad input anywhere is an InputError naming the file,
+    the line and the field; nothing is kept from a scan that fails. `cultures`: the plan's cultures
+    (a line of another culture is an error), or None to accept any."""
+    out = Scan()
+    pair_owner: dict[str, tuple[str, str]] = {}  # pair_id -> (culture/filepath, "file line N")
+    first: dict[tuple[str, str], PublishedRecord] = {}
+    for index, path in enumerate(paths):
+        if path.suffix.lower() not in (".jsonl", ".ndjson"):
+            raise InputError("expected a published .jsonl file (one JSON object per line)", file=path)
+        data, text = _read_source(path)
+        lines = 0
+        for n, line in jsonl_lines(text):
+            lines += 1
+            where = f"line {n}"
+            row = parse_jsonl_object(line, path, where)
+            _, fp = image_path_of(row, path, where)
+            culture = row.get("culture")
+            if not isinstance(culture, str) or not culture:
+                raise InputError(f"expected the culture's name, got {json.dumps(culture, ensure_ascii=False)}", file=path, where=f"{where}.culture")
+            if cultures is not None and culture not in cultures:
+                raise InputError(f"culture {culture!r} is not in the plan (it has: {', '.join(sorted(cultures))}); add it to "
+                                 "checkpoints/expansion_plan.json first", file=path, where=f"{where}.culture")
+            number = pair_number(row.get("pair_id"), path, where)
+            pid = row["pair_id"]
+            out.max_pair_id = max(out.max_pair_id, number)
+            out.max_pair_width = max(out.max_pair_width, len(pid) - len("PAIR_"))
+            if "covered_dimensions" in row:
+                check_dimensions_field(row["covered_dimensions"], path, where)
+            image = f"{culture}/{fp}"
+            owner = pair_owner.get(pid)
+            if owner is not None and owner[0] != image:
+                raise InputError(f"{pid} is also the pair_id of another image ({owner[1]}); a pair_id names one image",
+                                 file=path, where=f"{where}.pair_id")
+            pair_owner.setdefault(pid, (image, f"{path.name} {where}"))
+            rec = PublishedRecord(culture, fp, pid, index, n, line)
+            kept = first.get((culture, fp))
+            if kept is not None:
+                out.duplicates.append({
+                    "culture": culture, "filepath": fp, "pair_id": pid, "source": index, "line": n,
+                    "kept_source": kept.source, "kept_line": kept.line, "kept_pair_id": kept.pair_id,
+                })
+                continue
+            first[(culture, fp)] = rec
+            out.kept.append(rec)
+        out.sources.append({"path": str(path.resolve()), "bytes": len(data), "digest": _digest(data), "lines": lines})
+    return out
+
+
+class Baseline:
+    """A workspace's published baseline: what load_baseline returns (None when none is set)."""
+
+    def __init__(self, ws: Workspace, doc: dict):
+        self.ws = ws
+        self.doc = doc
+        self._images: dict | None = None
+
+    @property
+    def max_pair_id(self) -> int:
+        return self.doc["max_pair_id"]
+
+    @property
+    def pair_id_width(self) -> int:
+        return self.doc["pair_id_width"]
+
+    @property
+    def sources(self) -> list[Path]:
+        return [Path(s["path"]) for s in self.doc["sources"]]
+
+    @property
+    def cultures(self) -> list[str]:
+        return sorted(self.doc["cultures"])
+
+    def count(self, culture: str) -> int:
+        """Published records of a culture (unique images); 0 for a culture it does not hold."""
+        return self.doc["cultures"].get(culture, {}).get("records", 0)
+
+    def pair_ids(self, culture: str) -> dict[str, str]:
+        """Normalised filepath -> pair_id of every published image of the culture."""
+        if self._images is None:
+            path = self.ws.checkpoints / IMAGES
+            doc = read_json(path, "baseline_images")
+            if doc["set_at"] != self.doc["set_at"]:
+                raise InputError(f"does not belong to {SUMMARY} (set at {self.doc['set_at']}); run set_baseline.py again", file=path, where="set_at")
+            self._images = doc["cultures"]
+        return self._images.get(culture, {})
+
+    def filepaths(self, culture: str) -> set[str]:
+        return set(self.pair_ids(culture))
+
+    def _verified_scan(self) -> Scan:
+        for i, src in enumerate(self.doc["sources"]):
+            path = Path(src["path"])
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise InputError("the published file of the baseline is gone (moved or deleted); put it back, or run "
+                                 "set_baseline.py with its new path", file=path, where=f"{SUMMARY}: sources[{i}]") from None
+            if len(data) != src["bytes"] or _digest(data) != src["digest"]:
+                raise InputError("the published file changed since set_baseline.py read it; run set_baseline.py again",
+                                 file=path, where=f"{SUMMARY}: sources[{i}]")
+        return scan(self.sources, None)
+
+    def iter_lines(self, culture: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """(culture, normalised filepath, the published line's text) of every kept record, in file order."""
+        for rec in self._verified_scan().kept:
+            if culture is None or rec.culture == culture:
+                yield rec.culture, rec.filepath, rec.text
+
+    def iter_records(self, culture: str | None = None) -> Iterator[tuple[str, dict]]:
+        """(normalised filepath, the record as published, keys in published order) of every kept
+        record (the first line of each image), in file order; reads the published files, which
+        must be unchanged since the baseline was set."""
+        for _, fp, text in self.iter_lines(culture):
+            yield fp, json.loads(text)
+
+
+def load_baseline(ws: Workspace) -> Baseline | None:
+    """The workspace's baseline, or None when set_baseline.py never ran. Reads the small summary only."""
+    doc = read_json(ws.checkpoints / SUMMARY, "baseline", missing_ok=True)
+    return Baseline(ws, doc) if doc is not None else None
+
+
+def set_baseline(ws: Workspace, paths: list[Path], *, dry_run: bool = False) -> dict:
+    """Make these published files the workspace's baseline (replacing any earlier one)."""
+    if not paths:
+        raise InputError("expected one or more published .jsonl files", where="FILE")
+    result = scan(paths, set(ws.plan.cultures))
+    cultures: dict[str, dict] = {}
+    images: dict[str, dict[str, str]] = {}
+    for rec in result.kept:
+        c = cultures.setdefault(rec.culture, {"records": 0, "duplicates": 0, "max_pair_id": 0})
+        c["records"] += 1
+        images.setdefault(rec.culture, {})[rec.filepath] = rec.pair_id
+    for d in result.duplicates:
+        cultures[d["culture"]]["duplicates"] += 1
+    for rec in result.kept:
+        c = cultures[rec.culture]
+        c["max_pair_id"] = max(c["max_pair_id"], int(rec.pair_id[5:]))
+    stamp = iso(clock_now())
+    summary = {
+        "version": 1,
+        "set_at": stamp,
+        "sources": result.sources,
+        "max_pair_id": result.max_pair_id,
+        "pair_id_width": result.max_pair_width,
+        "cultures": dict(sorted(cultures.items())),
+        "duplicates": result.duplicates,
+    }
+    if not dry_run:
+        ws.checkpoints.mkdir(parents=True, exist_ok=True)
+        with ws.named_lock("baseline.lock", LOCK_TIMEOUT_S, "set_baseline.py: another process has held the baseline lock"):
+            # the image list first: a summary always has its images file (set_at ties them)
+            write_json(ws.checkpoints / IMAGES, {"set_at": stamp, "cultures": images}, "baseline_images")
+            write_json(ws.checkpoints / SUMMARY, summary, "baseline")
+    return summary
