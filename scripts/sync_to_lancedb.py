@@ -68,7 +68,8 @@ def run(args) -> int:
             return 0
         what = f"tag {out['restored_tag']} (version {out['restored']})" if out["restored_tag"] else f"version {out['restored']}"
         if out["tag"]:
-            print(f"restored {what} as version {out['version']}, tag {out['tag']}; rows {out['rows_before']} -> {out['rows']}")
+            print(f"restored {what} as version {out['version']}, tag {out['tag']}; rows {out['rows_before']} -> {out['rows']}"
+                  + ("; indices rebuilt" if out["indices_created"] else ""))
         else:
             print(f"the table is already at {what}; nothing restored")
         for line in reconciled_lines(out["reconciled"]):
@@ -102,6 +103,8 @@ def run(args) -> int:
     else:
         print(f"nothing to merge: {waiting_text(out['cultures'])}; --force merges any amount"
               + ("; optimized" if out["optimized"] else ""))
+    if out["duplicates_removed"]:  # another workspace's writer inserted the same filepaths at the same moment
+        print(f"removed {out['duplicates_removed']} duplicate row(s): one row per filepath, the newest kept")
     return 0
 
 
