@@ -4,25 +4,35 @@
 This is the only module that imports lancedb / pyarrow, and only inside functions, so importing
 critique_batch (status, claim, validate) never pulls them in.
 
-Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`, one writer
-at a time: LanceDB can write duplicate rows when two processes merge_insert the same new key):
+Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`: one sync of a
+workspace at a time). Several workspaces may write one database at once (a shared folder, s3://):
   0. Without --force, nothing due (progress.sync_due) means nothing else happens, lancedb not even imported.
-  1. If the table is not at the version the last completed sync left behind (state file
+  1. The workspace id (`checkpoints/workspace_id.json`, made by the first sync) goes with every row.
+     If the table is not at the version the last completed sync left behind (state file
      `checkpoints/lancedb_sync_state.json`), re-derive every culture's merged_batches from the table
-     (a crash after the commit, a restore by hand, a new or deleted database).
+     (another workspace wrote, a crash after the commit, a restore by hand, a new or deleted
+     database): a batch is merged when a row of it (culture, batch id, collection time, workspace
+     id) is there, or when each of its records has a row at least as new; and remove duplicates.
   2. Per culture (under its lock): the completed batches not in merged_batches. A culture is merged
      when at least its `sync_threshold` (plan, default 100) records wait, or when it has records
      waiting and no work left (nothing pending, nothing in flight: the end of an expansion);
      `force` merges whatever waits.
   3. Read those result files only (cost does not grow with finished batches), one row per
      filepath (the newest critique wins), one `merge_insert` on filepath: insert new filepaths,
-     update a row only when the incoming critique is newer (accepted_at, then batch id), so
-     re-merging never rolls a re-generated critique back.
-  4. Tag the new version `sync-YYYYmmddTHHMMSSZ-vN`, create missing indices, then record the
-     merged batches (after the commit: a crash in between is healed by step 1 or by re-merging,
-     which the upsert makes idempotent), then the state file.
-  5. Every OPTIMIZE_EVERY syncs: optimize (compaction, index update, pruning of old versions that
-     keeps every tagged version; only the newest KEEP_SYNC_TAGS sync/rollback tags are kept).
+     update a row only when the incoming critique is newer (accepted_at, then batch id, then
+     workspace id), so re-merging never rolls a re-generated critique back. filepath is the table's
+     unenforced primary key, so Lance fails and retries a commit that races another writer
+     inserting the same new filepath; other commit conflicts are retried here. Then the filepaths
+     just merged are checked for duplicates (newest kept), which a writer without the key could add.
+  4. Create missing indices, tag the version readers now see `sync-YYYYmmddTHHMMSSZ-vN`, then
+     record the merged batches (after the commit: a crash in between is healed by step 1 or by
+     re-merging, which the upsert makes idempotent), then the state file.
+  5. Every OPTIMIZE_EVERY syncs: a whole-table duplicates check, then optimize (compaction, index
+     update, pruning of old versions that keeps every tagged version; only the newest
+     KEEP_SYNC_TAGS sync/rollback tags are kept).
+
+Rollback restores a version as a new one, then declares the key and creates the indices the
+restored version may lack, so search works right away.
 
 Database: `--db URI`, else $CRITIQUE_BATCH_DB, else the plan's `database.uri` (relative to the
 workspace), else `<workspace>/lancedb`. The plan's `database.storage_options`, `optimize_every` and
