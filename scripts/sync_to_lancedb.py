@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Merge accepted critiques into LanceDB (table `critiques`): idempotent upsert on filepath, one writer at a time.
+"""Merge accepted critiques into LanceDB (table `critiques`): idempotent upsert, one row per filepath whatever the writers.
 
   sync_to_lancedb.py                          merge each culture with >= its sync_threshold (plan, default 100) records waiting
   sync_to_lancedb.py --force                  merge whatever waits, any amount
@@ -14,6 +14,8 @@
 A culture is also merged below its threshold once it has no work left (nothing pending or in flight).
 Each sync that writes is a new table version with a tag sync-<UTC time>-v<version>; merged batches
 are recorded in the progress files only after the commit, so a crash is healed by the next run.
+Several workspaces may sync into one database at once: each row carries its workspace's id
+(checkpoints/workspace_id.json), and duplicates of the filepaths just merged are removed (newest kept).
 Database: --db, else $CRITIQUE_BATCH_DB, else <workspace>/lancedb. Object stores read their
 settings from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_REGION, AWS_ALLOW_HTTP, ...) or $CRITIQUE_BATCH_STORAGE_OPTIONS (a JSON object).
@@ -68,7 +70,8 @@ def run(args) -> int:
             return 0
         what = f"tag {out['restored_tag']} (version {out['restored']})" if out["restored_tag"] else f"version {out['restored']}"
         if out["tag"]:
-            print(f"restored {what} as version {out['version']}, tag {out['tag']}; rows {out['rows_before']} -> {out['rows']}")
+            print(f"restored {what} as version {out['version']}, tag {out['tag']}; rows {out['rows_before']} -> {out['rows']}"
+                  + ("; indices rebuilt" if out["indices_created"] else ""))
         else:
             print(f"the table is already at {what}; nothing restored")
         for line in reconciled_lines(out["reconciled"]):
@@ -102,6 +105,8 @@ def run(args) -> int:
     else:
         print(f"nothing to merge: {waiting_text(out['cultures'])}; --force merges any amount"
               + ("; optimized" if out["optimized"] else ""))
+    if out["duplicates_removed"]:  # another workspace's writer inserted the same filepaths at the same moment
+        print(f"removed {out['duplicates_removed']} duplicate row(s): one row per filepath, the newest kept")
     return 0
 
 

@@ -7,6 +7,9 @@ Short mode (default, CI): 3 x 60 images, >= 15 kills. Long mode: CRITIQUE_BATCH_
 At the end every state file parses and passes its schema, rebuild == incremental, every candidate
 is accepted exactly once or parked with a reason, and the LanceDB table (when the merger is
 installed) holds each accepted record exactly once.
+
+A second campaign: two workspaces syncing into one database at the same time while syncs are killed
+(test_two_workspaces_one_database_killed).
 """
 
 from __future__ import annotations
@@ -284,3 +287,58 @@ def test_hand_edits_then_advised_rebuild(ws, request):
     assert figures["pending"] == figures["in_flight"] == 0
     assert figures["accepted"] + figures["parked"] == len(support.image_list(ws, culture))
     check_state_files(ws)
+
+
+def test_two_workspaces_one_database_killed(tmp_path, request):
+    """Two workspaces (sharing some filepaths) sync into one database folder at the same time while
+    syncs are SIGKILLed at random moments; new batches keep arriving. After a final healing sync
+    of each, every accepted record is in the table exactly once (the newest per filepath) and each
+    workspace's merged_batches agrees with the table.
+
+    Short mode: 4 rounds, >= 3 kills. Long mode: 24 rounds, >= 12 kills."""
+    import store_support as sup
+    from critique_batch import store
+
+    long = long_mode(request.config)
+    rounds, min_kills = (24, 12) if long else (4, 3)
+    rng = random.Random(20261127)
+    db = str(tmp_path / "shared-db")
+    roots = [sup.make_ws(tmp_path / name, {"korean": 10}, batch_size=4) for name in ("a", "b")]
+    for k, root in enumerate(roots):  # images 20.. are in both workspaces
+        doc = {"culture": "korean", "images": [sup.image("korean", i) for i in range(20 * k, 20 * k + 4 * 3 * rounds)]}
+        (root / "checkpoints" / "korean_expansion_candidates.json").write_text(json.dumps(doc), encoding="utf-8")
+    kills = 0
+    for round_ in range(rounds):
+        for k, root in enumerate(roots):
+            sup.produce(root, "korean", rng.randint(0, 3), version=k)
+        procs = [spawn([str(SYNC), "--force", "--db", db], root, {}) for root in roots for _ in range(rng.randint(1, 2))]
+        victims = rng.sample(procs, k=rng.randint(1, min(2, len(procs))))
+        for v in victims:
+            time.sleep(rng.uniform(0.3, 3.5))  # an import takes ~1-2 s; the critical section follows
+            if v.poll() is None:
+                v.send_signal(signal.SIGKILL)
+                kills += 1
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            if p.returncode != -signal.SIGKILL:
+                assert p.returncode == 0 and "Traceback" not in err, err
+    assert kills >= min_kills, f"only {kills} syncs were killed mid-way"
+    for root in roots:  # the healing syncs, one after the other
+        support.run("sync_to_lancedb.py", "--force", "--db", db, ws=root, check=True)
+    for root in roots:  # each sees the other's last commit: nothing left to merge, nothing re-merged
+        out = support.run_json("sync_to_lancedb.py", "--force", "--db", db, ws=root)
+        assert not out["merged"] and out["records"] == 0, out
+
+    rows = sup.table_rows(db)
+    fps = [r["filepath"] for r in rows]
+    want: dict[str, tuple] = {}
+    for root in roots:
+        wid = json.loads((root / "checkpoints" / store.WORKSPACE_ID_FILE).read_text())["workspace_id"]
+        for fp, rec in sup.accepted(root, "korean").items():
+            want[fp] = max(want.get(fp, ()), (rec["accepted_at"], rec["batch_id"], wid))
+        p = sup.progress(root, "korean")
+        assert set(p["merged_batches"]) == set(p["completed_batches"]), "a workspace has batches left unmerged"
+    assert len(fps) == len(set(fps)) == len(want), f"{len(fps)} rows for {len(set(fps))} filepaths, {len(want)} accepted"
+    got = {r["filepath"]: (r["accepted_at"].isoformat().replace("+00:00", "Z"), r["batch_id"], r["workspace_id"]) for r in rows}
+    assert got == want
+    print(f"\ntwo workspaces, one database: {rounds} rounds, {kills} syncs killed, {len(fps)} rows == filepaths == accepted")

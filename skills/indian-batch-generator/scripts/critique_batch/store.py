@@ -4,25 +4,35 @@
 This is the only module that imports lancedb / pyarrow, and only inside functions, so importing
 critique_batch (status, claim, validate) never pulls them in.
 
-Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`, one writer
-at a time: LanceDB can write duplicate rows when two processes merge_insert the same new key):
+Sync (`sync()`), under a workspace-wide lock (`checkpoints/.locks/lancedb-sync.lock`: one sync of a
+workspace at a time). Several workspaces may write one database at once (a shared folder, s3://):
   0. Without --force, nothing due (progress.sync_due) means nothing else happens, lancedb not even imported.
-  1. If the table is not at the version the last completed sync left behind (state file
+  1. The workspace id (`checkpoints/workspace_id.json`, made by the first sync) goes with every row.
+     If the table is not at the version the last completed sync left behind (state file
      `checkpoints/lancedb_sync_state.json`), re-derive every culture's merged_batches from the table
-     (a crash after the commit, a restore by hand, a new or deleted database).
+     (another workspace wrote, a crash after the commit, a restore by hand, a new or deleted
+     database): a batch is merged when a row of it (culture, batch id, collection time, workspace
+     id) is there, or when each of its records has a row at least as new; and remove duplicates.
   2. Per culture (under its lock): the completed batches not in merged_batches. A culture is merged
      when at least its `sync_threshold` (plan, default 100) records wait, or when it has records
      waiting and no work left (nothing pending, nothing in flight: the end of an expansion);
      `force` merges whatever waits.
   3. Read those result files only (cost does not grow with finished batches), one row per
      filepath (the newest critique wins), one `merge_insert` on filepath: insert new filepaths,
-     update a row only when the incoming critique is newer (accepted_at, then batch id), so
-     re-merging never rolls a re-generated critique back.
-  4. Tag the new version `sync-YYYYmmddTHHMMSSZ-vN`, create missing indices, then record the
-     merged batches (after the commit: a crash in between is healed by step 1 or by re-merging,
-     which the upsert makes idempotent), then the state file.
-  5. Every OPTIMIZE_EVERY syncs: optimize (compaction, index update, pruning of old versions that
-     keeps every tagged version; only the newest KEEP_SYNC_TAGS sync/rollback tags are kept).
+     update a row only when the incoming critique is newer (accepted_at, then batch id, then
+     workspace id), so re-merging never rolls a re-generated critique back. filepath is the table's
+     unenforced primary key, so Lance fails and retries a commit that races another writer
+     inserting the same new filepath; other commit conflicts are retried here. Then the filepaths
+     just merged are checked for duplicates (newest kept), which a writer without the key could add.
+  4. Create missing indices, tag the version readers now see `sync-YYYYmmddTHHMMSSZ-vN`, then
+     record the merged batches (after the commit: a crash in between is healed by step 1 or by
+     re-merging, which the upsert makes idempotent), then the state file.
+  5. Every OPTIMIZE_EVERY syncs: a whole-table duplicates check, then optimize (compaction, index
+     update, pruning of old versions that keeps every tagged version; only the newest
+     KEEP_SYNC_TAGS sync/rollback tags are kept).
+
+Rollback restores a version as a new one, then declares the key and creates the indices the
+restored version may lack, so search works right away.
 
 Database: `--db URI`, else $CRITIQUE_BATCH_DB, else the plan's `database.uri` (relative to the
 workspace), else `<workspace>/lancedb`. The plan's `database.storage_options`, `optimize_every` and
@@ -37,9 +47,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -56,6 +68,10 @@ from .workspace import Workspace
 
 TABLE = "critiques"
 STATE_FILE = "lancedb_sync_state.json"
+WORKSPACE_ID_FILE = "workspace_id.json"
+PK_METADATA = "lance-schema:unenforced-primary-key"  # Lance field metadata: filepath is the table's primary key
+COMMIT_RETRIES = 8  # attempts of a write that fails with a commit conflict (another writer committed first)
+KEY_CHUNK = 500  # filepaths per `filepath IN (...)` query
 SYNC_LOCK = "lancedb-sync.lock"
 OPTIMIZE_EVERY = 10  # syncs between two optimize() runs ($CRITIQUE_BATCH_OPTIMIZE_EVERY; 0 = never by itself)
 KEEP_SYNC_TAGS = 50  # newest sync/rollback tags kept by optimize ($CRITIQUE_BATCH_KEEP_SYNC_TAGS; 0 = all)
@@ -70,10 +86,14 @@ OUR_TAGS = ("sync-", "rollback-")  # tags subject to KEEP_SYNC_TAGS; any other t
 STRING_COLUMNS = ("culture", "artist", "title", "critique_zh", "critique_en", "art_form", "art_style", "art_genre", "medium")
 META_COLUMNS = ("art_form", "art_style", "art_genre", "medium")
 KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at", "extra") + STRING_COLUMNS)
+# The newest critique of a filepath wins: accepted_at, then batch id, then workspace id (a tie-break
+# between two workspaces that collected the same image in the same second in same-numbered batches).
 NEWER = (
     "target.accepted_at IS NULL OR source.accepted_at > target.accepted_at OR "
-    "(source.accepted_at = target.accepted_at AND (target.batch_id IS NULL OR source.batch_id > target.batch_id))"
+    "(source.accepted_at = target.accepted_at AND (target.batch_id IS NULL OR source.batch_id > target.batch_id OR "
+    "(source.batch_id = target.batch_id AND (target.workspace_id IS NULL OR source.workspace_id > target.workspace_id))))"
 )
+ROW_ORDER_COLUMNS = ["filepath", "accepted_at", "batch_id", "workspace_id", "sync_id"]
 ZH_FTS = {"base_tokenizer": "ngram", "ngram_min_length": 1, "ngram_max_length": 2, "lower_case": True, "stem": False,
           "remove_stop_words": False, "ascii_folding": False, "max_token_length": 40}
 EN_FTS = {"base_tokenizer": "simple", "language": "English", "lower_case": True, "stem": True,
@@ -130,7 +150,38 @@ def arrow_schema():
         pa.field("art_genre", s),
         pa.field("medium", s),
         pa.field("extra", s),
+        pa.field("workspace_id", s),  # the workspace that merged the row (checkpoints/workspace_id.json)
+        pa.field("sync_id", s),  # the sync that wrote it (random): tells apart otherwise identical duplicates
     ])
+
+
+def table_schema():
+    """arrow_schema() with filepath declared as the unenforced primary key: Lance then records the
+    keys each merge_insert inserts and fails (and retries) a commit that races another writer
+    inserting the same new key, instead of committing a duplicate row."""
+    schema = arrow_schema()
+    i = schema.get_field_index("filepath")
+    return schema.set(i, schema.field(i).with_metadata({PK_METADATA: "true"}))
+
+
+RETRYABLE = ("conflict", "concurrent", "retry")  # words of Lance's commit-conflict errors
+
+
+def _retrying(target: "Target", doing: str, attempt: Callable[[], object], table=None):
+    """attempt() with up to COMMIT_RETRIES tries while it fails with a commit conflict (Lance
+    retries a conflicting merge_insert itself; this covers what it gives up on and the other
+    writes). Before each retry the table is moved to the newest version."""
+    for n in range(1, COMMIT_RETRIES + 1):
+        try:
+            with _db_errors(target, doing):
+                return attempt()
+        except WorkFailed as exc:
+            if n == COMMIT_RETRIES or not any(w in str(exc).lower() for w in RETRYABLE):
+                raise
+        time.sleep(random.uniform(0.05, 0.25) * n)  # writers that collided do not collide again in step
+        if table is not None:
+            with _db_errors(target, "cannot read the newest table version"):
+                table.checkout_latest()
 
 
 @contextmanager
@@ -257,6 +308,18 @@ def _record_version(ws: Workspace, target: Target, version: int) -> None:
     write_json(_state_path(ws), doc, "sync_state")
 
 
+def workspace_id(ws: Workspace) -> str:
+    """This workspace's id (checkpoints/workspace_id.json), made by its first sync (call with the
+    sync lock held). A copied folder keeps it: a copy is the same workspace, its merged batches the
+    same rows. A broken file is an error, never replaced: a new id would disown the rows in the table."""
+    path = ws.checkpoints / WORKSPACE_ID_FILE
+    doc = read_json(path, "workspace_id", missing_ok=True)
+    if doc is None:
+        doc = {"workspace_id": uuid.uuid4().hex, "created_at": iso(clock_now())}
+        write_json(path, doc, "workspace_id")
+    return doc["workspace_id"]
+
+
 # --- what waits to be merged --------------------------------------------------------------------
 
 @dataclass
@@ -377,7 +440,7 @@ class Bar:
             sys.stderr.flush()
 
 
-def _read_rows(ws: Workspace, plans: list[CulturePlan], merged_at: datetime) -> tuple[list[dict], dict[str, int]]:
+def _read_rows(ws: Workspace, plans: list[CulturePlan], merged_at: datetime, stamp: dict | None = None) -> tuple[list[dict], dict[str, int]]:
     from .engine import read_batch
 
     total_batches = sum(len(pl.batches) for pl in plans)
@@ -388,7 +451,7 @@ def _read_rows(ws: Workspace, plans: list[CulturePlan], merged_at: datetime) -> 
         for bid in pl.batches:
             result = read_batch(ws, pl.culture, bid, "result")
             for rec in result["records"]:
-                rows.append(record_row(rec, merged_at))
+                rows.append({**record_row(rec, merged_at), **(stamp or {})})
             per_culture[pl.culture] = per_culture.get(pl.culture, 0) + len(result["records"])
             bar.step()
     bar.close()
@@ -410,13 +473,42 @@ def _ensure_columns(table, target: Target) -> list[str]:
                 f"expected {f.type}; export the table, move it aside and sync again"
             )
     if missing:
-        with _db_errors(target, "cannot add columns to the critiques table"):
-            table.add_columns(pa.schema([f.with_nullable(True) for f in missing]))
+        def add():  # another writer may be adding the same columns: add what is still missing
+            still = [f for f in missing if f.name not in table.schema.names]
+            if still:
+                table.add_columns(pa.schema([f.with_nullable(True) for f in still]))
+
+        _retrying(target, "cannot add columns to the critiques table", add, table)
     return [f.name for f in missing]
 
 
+def has_primary_key(table) -> bool:
+    meta = table.schema.field("filepath").metadata or {}
+    return any((k.decode() if isinstance(k, bytes) else k).startswith(PK_METADATA) for k in meta)
+
+
+def _ensure_primary_key(table, target: Target) -> bool:
+    """Declare filepath the primary key of a table made before it was (Lance lets a key be set
+    once, as a new version). Returns True when this call declared it."""
+    if has_primary_key(table):
+        return False
+    try:
+        _retrying(target, "cannot declare filepath the primary key", lambda: has_primary_key(table) or table.set_unenforced_primary_key("filepath"), table)
+    except WorkFailed as exc:
+        if "already set" in str(exc):  # another writer declared it first
+            return False
+        print(f"warning: {exc}; duplicate rows are still removed after each merge", file=sys.stderr)
+        return False
+    return True
+
+
 def _ensure_indices(table, target: Target) -> list[str]:
-    """BTREE on filepath, FTS on both critiques (n-grams for Chinese). Returns the names created."""
+    """BTREE on filepath, FTS on both critiques (n-grams for Chinese). Returns the names created.
+    Retried on a commit conflict: another writer may be indexing the same table."""
+    return _retrying(target, "cannot create an index", lambda: _ensure_indices_once(table, target), table)
+
+
+def _ensure_indices_once(table, target: Target) -> list[str]:
     from lancedb.index import FTS, BTree
 
     have = {}
@@ -441,13 +533,77 @@ def _ensure_indices(table, target: Target) -> list[str]:
 
 
 def _merge(table, data, target: Target):
-    with _db_errors(target, "merge into the critiques table failed"):
-        return (
-            table.merge_insert("filepath")
-            .when_matched_update_all(where=NEWER)
-            .when_not_matched_insert_all()
-            .execute(data)
-        )
+    # use_index(False): the scalar-index path of this Lance version does not record the inserted
+    # keys, so concurrent inserts of the same new filepath would both commit (measured; see README)
+    return _retrying(target, "merge into the critiques table failed", lambda: (
+        table.merge_insert("filepath")
+        .when_matched_update_all(where=NEWER)
+        .when_not_matched_insert_all()
+        .use_index(False)
+        .execute(data)
+    ), table)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_time(t: datetime) -> str:
+    stamp = t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"arrow_cast('{stamp}', 'Timestamp(Microsecond, Some(\"UTC\"))')"
+
+
+def _row_key(r: dict) -> tuple:
+    """The order in which a row is newer than another (NEWER, plus sync_id for identical rows)."""
+    least = datetime.min.replace(tzinfo=timezone.utc)
+    return (r["accepted_at"] or least, r["batch_id"] if r["batch_id"] is not None else -1, r.get("workspace_id") or "", r.get("sync_id") or "")
+
+
+def _older_than(keeper: dict) -> str:
+    """SQL: rows of keeper's filepath strictly older than keeper in _row_key order. Deleting these is
+    safe whatever other writers do meanwhile: the newest row of a filepath never matches."""
+    ws, sid = _sql_text(keeper.get("workspace_id") or ""), _sql_text(keeper.get("sync_id") or "")
+    at = _sql_time(keeper["accepted_at"])
+    tie = (f"(batch_id IS NULL OR batch_id < {int(keeper['batch_id'])} OR (batch_id = {int(keeper['batch_id'])} AND "
+           f"((workspace_id IS NULL AND {ws} > '') OR workspace_id < {ws} OR "
+           f"((workspace_id = {ws} OR (workspace_id IS NULL AND {ws} = '')) AND ((sync_id IS NULL AND {sid} > '') OR sync_id < {sid})))))")
+    return f"(filepath = {_sql_text(keeper['filepath'])} AND (accepted_at IS NULL OR accepted_at < {at} OR (accepted_at = {at} AND {tie})))"
+
+
+def _key_rows(table, target: Target, filepaths: list[str] | None) -> list[dict]:
+    """filepath and ordering columns of the rows of these filepaths (None: of every row)."""
+    cols = [c for c in ROW_ORDER_COLUMNS if c in table.schema.names]
+    out: list[dict] = []
+    with _db_errors(target, "cannot read the critiques table"):
+        if filepaths is None:
+            out = table.search().select(cols).to_arrow().to_pylist()
+        else:
+            keys = sorted(set(filepaths))
+            for i in range(0, len(keys), KEY_CHUNK):
+                where = "filepath IN (" + ", ".join(_sql_text(k) for k in keys[i:i + KEY_CHUNK]) + ")"
+                out += table.search().where(where).select(cols).to_arrow().to_pylist()
+    return out
+
+
+def remove_duplicates(table, target: Target, filepaths: list[str] | None = None) -> int:
+    """Keep one row per filepath (the newest) among these filepaths (None: the whole table).
+    Returns the number of rows removed. No write at all when there is no duplicate."""
+    groups: dict[str, list[dict]] = {}
+    for r in _key_rows(table, target, filepaths):
+        groups.setdefault(r["filepath"], []).append(r)
+    doomed = []
+    for rows in groups.values():
+        if len(rows) > 1:
+            keeper = max(rows, key=_row_key)
+            if keeper["accepted_at"] is not None and keeper["batch_id"] is not None:  # else: not rows this package wrote
+                doomed.append((keeper, len(rows) - 1))
+    removed = 0
+    for i in range(0, len(doomed), 100):
+        chunk = doomed[i:i + 100]
+        where = " OR ".join(_older_than(k) for k, _ in chunk)
+        res = _retrying(target, "cannot remove duplicate rows", lambda where=where: table.delete(where), table)
+        removed += getattr(res, "num_deleted_rows", None) or sum(n for _, n in chunk)
+    return removed
 
 
 def _stamp(t: datetime) -> str:
@@ -462,31 +618,39 @@ def _tag(table, prefix: str, version: int, when: datetime, target: Target) -> st
     return name
 
 
-def _present_batches(table, target: Target) -> dict[tuple[str, int], set[datetime]]:
-    """(culture, batch_id) -> the accepted_at values of its rows in the table (three small columns)."""
-    present: dict[tuple[str, int], set[datetime]] = {}
-    if not {"culture", "batch_id", "accepted_at"} <= set(table.schema.names):
+def _present_batches(table, target: Target) -> dict[tuple[str, int], set[tuple[datetime, str | None]]]:
+    """(culture, batch_id) -> the (accepted_at, workspace_id) pairs of its rows (four small columns;
+    workspace_id None: a row written before rows carried it)."""
+    present: dict[tuple[str, int], set[tuple[datetime, str | None]]] = {}
+    names = set(table.schema.names)
+    if not {"culture", "batch_id", "accepted_at"} <= names:
         return present  # not a table this package made: none of our batches is in it
+    cols = ["culture", "batch_id", "accepted_at"] + (["workspace_id"] if "workspace_id" in names else [])
     with _db_errors(target, "cannot read the critiques table"):
-        data = table.search().select(["culture", "batch_id", "accepted_at"]).to_arrow()
+        data = table.search().select(cols).to_arrow()
     if data.num_rows == 0:
         return present
-    groups = data.group_by(["culture", "batch_id", "accepted_at"]).aggregate([])
-    for c, b, t in zip(groups.column("culture").to_pylist(), groups.column("batch_id").to_pylist(), groups.column("accepted_at").to_pylist()):
-        present.setdefault((c, b), set()).add(t)
+    groups = data.group_by(cols).aggregate([])
+    ids = groups.column("workspace_id").to_pylist() if "workspace_id" in cols else [None] * groups.num_rows
+    for c, b, t, w in zip(groups.column("culture").to_pylist(), groups.column("batch_id").to_pylist(),
+                          groups.column("accepted_at").to_pylist(), ids):
+        present.setdefault((c, b), set()).add((t, w))
     return present
 
 
-def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> list[dict]:
+def _reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
     """Set every culture's merged_batches to what the table holds (the one authority).
 
-    A batch counts as merged when the table has a row of it: same culture, batch id and
-    accepted_at (the batch's collection time, so a batch of another workspace with the same number
-    does not count). A batch whose rows were all replaced by newer critiques counts as unmerged;
-    re-merging it changes nothing, as the upsert never replaces a newer critique.
+    A batch counts as merged when the table has a row of it: same culture, batch id, accepted_at
+    (the batch's collection time) and workspace id (or none: rows from before the id), so a batch
+    of another workspace with the same number never counts. A batch without such a row counts as
+    merged only when the table holds, for each of its records, a row at least as new (by NEWER's
+    order): its rows were replaced by newer critiques, or another workspace's equal one won the
+    tie. Everything else is re-merged by the next sync.
     """
     from .engine import read_batch, run_session
 
+    present = _present_batches(table, target) if table is not None else {}
     changes = []
     for name in ws.configured_cultures():
         if not ws.progress_path(name).exists():
@@ -494,14 +658,19 @@ def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> 
 
         def fn(s, name=name):
             old = s.p["merged_batches"]
-            new = []
+            new, unsure = [], {}
             for b in s.p["completed_batches"]:
                 if s.p["batch_accepted"].get(str(b), 0) == 0:
                     new.append(b)
-                elif (name, b) in present:
-                    collected = parse_time(read_batch(ws, name, b, "result")["collected_at"])
-                    if collected in present[(name, b)]:
-                        new.append(b)
+                    continue
+                result = read_batch(ws, name, b, "result")
+                collected = parse_time(result["collected_at"])
+                if present.get((name, b), set()) & {(collected, wid), (collected, None)}:
+                    new.append(b)
+                elif table is not None:
+                    unsure[b] = result["records"]
+            if unsure:
+                new = sorted(new + _superseded(table, target, unsure, wid))
             if new != old:
                 s.p["merged_batches"] = new
                 s.dirty = True
@@ -511,6 +680,22 @@ def _reconcile(ws: Workspace, present: dict[tuple[str, int], set[datetime]]) -> 
         if old != new:
             changes.append({"culture": name, "now_unmerged": sorted(set(old) - set(new)), "now_merged": sorted(set(new) - set(old))})
     return changes
+
+
+def _superseded(table, target: Target, batches: dict[int, list[dict]], wid: str) -> list[int]:
+    """The batches each of whose records has a row in the table at least as new as itself."""
+    best: dict[str, tuple] = {}
+    for r in _key_rows(table, target, [rec["filepath"] for recs in batches.values() for rec in recs]):
+        key = _row_key({**r, "sync_id": None})
+        if r["filepath"] not in best or key > best[r["filepath"]]:
+            best[r["filepath"]] = key
+    out = []
+    for b, recs in batches.items():
+        keys = [(rec["filepath"], _row_key({"accepted_at": parse_time(rec["accepted_at"]), "batch_id": b, "workspace_id": wid, "sync_id": None}))
+                for rec in recs]
+        if all(fp in best and best[fp] >= key for fp, key in keys):
+            out.append(b)
+    return out
 
 
 def _maintain(table, target: Target) -> dict:
@@ -575,8 +760,9 @@ def sync(
     names = _cultures(ws, culture)
     out = {"db": target.shown, "table": TABLE, "dry_run": dry_run, "force": force, "merged": False,
            "version": None, "table_version": None, "tag": None, "records": 0, "inserted": 0, "updated": 0,
-           "unchanged": 0, "duplicates": 0, "batches": 0, "rows": None, "reconciled": [], "optimized": False,
-           "columns_added": [], "indices_created": [], "cultures": []}
+           "unchanged": 0, "duplicates": 0, "duplicates_removed": 0, "merge_attempts": 0, "batches": 0, "rows": None,
+           "reconciled": [], "optimized": False, "columns_added": [], "primary_key_added": False, "indices_created": [],
+           "workspace_id": None, "cultures": []}
     step = hook or (lambda stage: None)
     if dry_run:  # read the saved progress files only: no lock, no database, nothing written
         plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
@@ -595,12 +781,15 @@ def sync(
     _lancedb()
     with sync_lock(ws):
         step("locked")
+        wid = out["workspace_id"] = workspace_id(ws)
         fresh = target.local is not None and not (target.local / f"{TABLE}.lance").exists()
         conn = None if fresh else _connect(target)  # connecting creates the folder: not before there is data
         table = None if fresh else _open_table(conn, target)
         recorded = _recorded_version(ws, target)
-        if table is None or recorded != table.version:  # a crash after a commit, a restore, a new database
-            out["reconciled"] = _reconcile(ws, _present_batches(table, target) if table is not None else {})
+        if table is None or recorded != table.version:  # another writer, a crash after a commit, a restore, a new database
+            out["reconciled"] = _reconcile(ws, table, target, wid)
+            if table is not None:  # duplicates another writer left (or an older version of this package)
+                out["duplicates_removed"] += remove_duplicates(table, target)
         plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
         out["cultures"] = [pl.public() for pl in plans]
         chosen = [pl for pl in plans if pl.batches and (force or pl.due)]
@@ -608,7 +797,7 @@ def sync(
         bar = Bar(1, sum(pl.waiting for pl in chosen), "")
         if chosen:
             now = clock_now()
-            rows, per_culture = _read_rows(ws, chosen, now)
+            rows, per_culture = _read_rows(ws, chosen, now, {"workspace_id": wid, "sync_id": uuid.uuid4().hex})
             rows, out["duplicates"] = _newest_per_filepath(rows)
             out["records"] = len(rows)
             for c in out["cultures"]:
@@ -616,24 +805,30 @@ def sync(
             if rows:
                 if table is None:
                     conn = conn or _connect(target)
-                    with _db_errors(target, "cannot create the critiques table"):
-                        table = conn.create_table(TABLE, schema=arrow_schema())
+                    with _db_errors(target, "cannot create the critiques table"):  # exist_ok: another writer may create it first
+                        table = conn.create_table(TABLE, schema=table_schema(), exist_ok=True)
                 out["columns_added"] = _ensure_columns(table, target)
+                if _ensure_primary_key(table, target):  # a table from before: repair what it may hold
+                    out["primary_key_added"] = True
+                    out["duplicates_removed"] += remove_duplicates(table, target)
                 bar.say(f"merging {len(rows)} records into {target.shown} ...")
                 before = table.version
                 res = _merge(table, _rows_table(rows), target)
                 step("committed")
-                out.update(merged=True, version=res.version, inserted=res.num_inserted_rows, updated=res.num_updated_rows)
+                out.update(merged=True, inserted=res.num_inserted_rows, updated=res.num_updated_rows,
+                           merge_attempts=getattr(res, "num_attempts", 1))
                 out["unchanged"] = len(rows) - res.num_inserted_rows - res.num_updated_rows
-                if res.version > before:
-                    out["tag"] = _tag(table, "sync", res.version, now, target)
-                step("tagged")
+                # another workspace may have inserted some of these filepaths at the same moment
+                out["duplicates_removed"] += remove_duplicates(table, target, [r["filepath"] for r in rows])
         if table is not None:
             with _db_errors(target, "cannot read the critiques table"):
                 has_rows = table.count_rows() > 0
             if has_rows:
                 bar.say("indexing ...")
                 out["indices_created"] = _ensure_indices(table, target)
+        if out["merged"] and table.version > before:  # the tag names the version readers see (indices included)
+            out["tag"] = _tag(table, "sync", table.version, now, target)
+        step("tagged")
         for pl in chosen:  # only after the commit: a crash before this line is healed next time
             _mark_merged(ws, pl.culture, pl.batches)
             step(f"marked {pl.culture}")
@@ -641,11 +836,14 @@ def sync(
             every = target.optimize_every
             if optimize or (out["merged"] and every and _syncs_since_optimize(table, target) >= every):
                 bar.say("optimizing the table ...")
-                _maintain(table, target)
+                out["duplicates_removed"] += remove_duplicates(table, target)
+                _retrying(target, "table maintenance (optimize) failed", lambda: _maintain(table, target), table)
                 out["optimized"] = True
                 step("optimized")
             with _db_errors(target, "cannot count rows"):
                 out.update(rows=table.count_rows(), table_version=table.version)
+            if out["merged"]:
+                out["version"] = table.version  # what --list, search and export see
             if recorded != table.version:
                 _record_version(ws, target, table.version)
         bar.close()
@@ -699,12 +897,18 @@ def rollback(ws: Workspace, to: str, *, db: str | None = None) -> dict:
         now = clock_now()
         with _db_errors(target, f"cannot restore version {version}"):
             table.restore(version)
-            new_version, rows = table.version, table.count_rows()
-        new_tag = _tag(table, "rollback", new_version, now, target) if new_version != before_version else None
-        changes = _reconcile(ws, _present_batches(table, target))
+            rows = table.count_rows()
+        restored_version = table.version
+        # the restored version may predate the primary key or the indices: search must work right away
+        _ensure_primary_key(table, target)
+        indices = _ensure_indices(table, target) if rows else []
+        new_version = table.version
+        new_tag = _tag(table, "rollback", new_version, now, target) if restored_version != before_version else None
+        changes = _reconcile(ws, table, target, workspace_id(ws))
         _record_version(ws, target, new_version)
     return {"db": target.shown, "table": TABLE, "restored": version, "restored_tag": tag, "version": new_version,
-            "tag": new_tag, "rows_before": before_rows, "rows": rows, "previous_version": before_version, "reconciled": changes}
+            "tag": new_tag, "rows_before": before_rows, "rows": rows, "previous_version": before_version, "reconciled": changes,
+            "indices_created": indices}
 
 
 # --- search -------------------------------------------------------------------------------------
