@@ -125,11 +125,11 @@ def test_assign_ids_keeps_old_numbers_and_gives_unique_new_ones(existing, incomi
     for r in rows:
         if r["filepath"] in table:
             assert (r["pair_id"], r["ulid"]) == table[r["filepath"]]
-        assert published.pair_number(r["pair_id"]) and r["ulid"]
+        assert published.pair_id_number(r["pair_id"]) and r["ulid"]
     fresh = [r for (fp, n), r in zip(incoming, rows) if fp not in table and n is None]
     assert given == len(fresh)
     top = max([floor] + list(existing.values()) + [n for fp, n in incoming if n and fp not in table])
-    assert sorted(published.pair_number(r["pair_id"]) for r in fresh) == list(range(top + 1, top + 1 + len(fresh)))
+    assert sorted(published.pair_id_number(r["pair_id"]) for r in fresh) == list(range(top + 1, top + 1 + len(fresh)))
 
 
 def test_export_script_new_records_only_and_no_pair_start(tmp_path):

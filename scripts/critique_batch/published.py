@@ -40,7 +40,7 @@ LINE_FIELD = "published_line"  # the line itself, kept only when rebuilding it f
 BOOKKEEPING = frozenset((KEYS_FIELD, DIMS_TEXT_FIELD, ORDER_FIELD, LINE_FIELD))
 
 
-def pair_number(pair_id) -> int | None:
+def pair_id_number(pair_id) -> int | None:
     m = PAIR_ID.match(pair_id) if isinstance(pair_id, str) else None
     return int(m[1]) if m else None
 
@@ -66,7 +66,7 @@ def assign_ids(rows: list[dict], existing: dict[str, tuple[str | None, str | Non
     """
     top = max(floor, 0)
     for pid, _ in existing.values():
-        top = max(top, pair_number(pid) or 0)
+        top = max(top, pair_id_number(pid) or 0)
     fresh = []
     for r in rows:
         old_pid, old_ulid = existing.get(r["filepath"], (None, None))
@@ -74,7 +74,7 @@ def assign_ids(rows: list[dict], existing: dict[str, tuple[str | None, str | Non
             r["pair_id"] = old_pid
         r["ulid"] = old_ulid or r.get("ulid") or None
         if r.get("pair_id"):
-            top = max(top, pair_number(r["pair_id"]) or 0)
+            top = max(top, pair_id_number(r["pair_id"]) or 0)
         else:
             fresh.append(r)
     never = datetime.min.replace(tzinfo=timezone.utc)

@@ -334,7 +334,7 @@ def record_row(rec: dict, merged_at: datetime) -> dict:
         merged_at=merged_at,
         extra=json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
         # identifiers a published line gave the candidate are kept; new ones are given at the merge
-        pair_id=rec["pair_id"] if published.pair_number(rec.get("pair_id")) is not None else None,
+        pair_id=rec["pair_id"] if published.pair_id_number(rec.get("pair_id")) is not None else None,
         ulid=rec["ulid"] if isinstance(rec.get("ulid"), str) and rec["ulid"] else None,
         origin=published.GENERATED,
     )
@@ -475,7 +475,7 @@ def _give_ids(ws: Workspace, table, target: Target, rows: list[dict]) -> list[st
     if legacy:
         with _db_errors(target, "cannot read the critiques table"):
             old = table.search().where("pair_id IS NULL").to_arrow().to_pylist()
-        published.assign_ids(old, {}, max(floor, max((published.pair_number(p) or 0 for p, _ in existing.values()), default=0)))
+        published.assign_ids(old, {}, max(floor, max((published.pair_id_number(p) or 0 for p, _ in existing.values()), default=0)))
         with _db_errors(target, "cannot store pair_ids in the critiques table"):
             table.merge_insert("filepath").when_matched_update_all().execute(_rows_table(old))
         existing.update({r["filepath"]: (r["pair_id"], r["ulid"]) for r in old})
@@ -501,7 +501,7 @@ def _repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> 
               for r in sorted(g, key=lambda r: (r["merged_at"], r["filepath"]))[1:]]
     if not losers:
         return 0
-    top = max([_baseline_floor(ws)] + [published.pair_number(p) or 0 for p, _ in _existing_ids(table, target).values()])
+    top = max([_baseline_floor(ws)] + [published.pair_id_number(p) or 0 for p, _ in _existing_ids(table, target).values()])
     quoted = ", ".join("'" + fp.replace("'", "''") + "'" for fp in losers)
     with _db_errors(target, "cannot read the critiques table"):
         rows = table.search().where(f"filepath IN ({quoted})").to_arrow().to_pylist()
@@ -754,16 +754,15 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> dict:
         before = table.version if table is not None else None
         now = clock_now()
         rows = []
-        for order, (fp, rec) in enumerate(base.iter_records()):
+        for order, (_, fp, line) in enumerate(base.iter_lines()):
             out["records"] += 1
             if fp in existing:
                 out["already"] += 1
                 continue
-            columns, extra = published.baseline_row(fp, rec, order)
+            columns, extra = published.baseline_row(fp, json.loads(line), order)
             score = columns["quality_score"]
             columns["quality_score"] = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
-            line = json.dumps(rec, ensure_ascii=False)
-            if published.line_for(columns, extra) != line:  # a form the columns do not keep (an int score, ...)
+            if published.line_for(columns, extra) != line:  # a form the columns do not keep (spacing, an int score, ...)
                 extra[published.LINE_FIELD] = line
             columns.update(batch_id=None, accepted_at=None, merged_at=now, extra=json.dumps(extra, ensure_ascii=False, sort_keys=True))
             rows.append(columns)
@@ -893,7 +892,7 @@ def _export_order(r: dict, extra: dict) -> tuple:
     """Baseline rows in the order of their published files, then every other row by pair_id."""
     if r.get("origin") == published.PUBLISHED and isinstance(extra.get(published.ORDER_FIELD), int):
         return (0, extra[published.ORDER_FIELD], "")
-    return (1, published.pair_number(r.get("pair_id")) or 0, r["filepath"])
+    return (1, published.pair_id_number(r.get("pair_id")) or 0, r["filepath"])
 
 
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
