@@ -10,6 +10,7 @@
   sync_to_lancedb.py --rollback sync-20260301T101500Z-v12
                                               restore a tag (or a version number); the next sync re-merges what it removed
   sync_to_lancedb.py --optimize               compact and update the indices now (done by itself every 10 syncs)
+  sync_to_lancedb.py --baseline               merge the published baseline's records (set_baseline.py) as they are
 
 A culture is also merged below its threshold once it has no work left (nothing pending or in flight).
 Each sync that writes is a new table version with a tag sync-<UTC time>-v<version>; merged batches
@@ -49,7 +50,7 @@ def run(args) -> int:
     from critique_batch.workspace import Workspace
 
     ws = Workspace(args.workspace)
-    modes = [m for m in ("rollback", "list") if getattr(args, m)]
+    modes = [m for m in ("rollback", "list", "baseline") if getattr(args, m)]
     if modes and (args.force or args.dry_run or args.culture or args.optimize or len(modes) > 1):
         raise cli.InputError(f"--{modes[0]} cannot be combined with other options", where="usage")
 
@@ -61,6 +62,16 @@ def run(args) -> int:
             print(f"{out['db']}: table {out['table']} at version {out['version']}")
             for t in out["tags"]:
                 print(f"  {t['tag']:<40} version {t['version']:>5}  {t['rows'] if t['rows'] is not None else '?':>7} rows")
+        return 0
+
+    if args.baseline:
+        out = store.merge_baseline(ws, db=args.db)
+        if args.json:
+            cli.emit_json(out)
+            return 0
+        print(f"baseline: {out['inserted']} of {out['records']} published records inserted, "
+              f"{out['already']} already in the table")
+        print(f"{out['db']}: version {out['version']}" + (f", tag {out['tag']}" if out["tag"] else "") + f"; {out['rows']} rows")
         return 0
 
     if args.rollback:
@@ -119,4 +130,5 @@ if __name__ == "__main__":
     p.add_argument("--rollback", metavar="TAG_OR_VERSION", help="restore the table to a tag or version and correct merged_batches")
     p.add_argument("--list", action="store_true", help="list the table's tags and versions")
     p.add_argument("--optimize", action="store_true", help="compact the table and update its indices now")
+    p.add_argument("--baseline", action="store_true", help="merge the published baseline's records into the table, unchanged")
     cli.main(run, p.parse_args())

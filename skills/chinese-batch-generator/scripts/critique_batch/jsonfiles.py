@@ -253,3 +253,86 @@ def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write_lines(dest: Path, lines) -> int:
+    """Write an iterable of text lines to dest atomically; returns the number of lines.
+
+    The data goes to an unnamed file in dest's folder (O_TMPFILE), which gets a name only once it is
+    complete and synced, and is renamed over dest at once: a process killed while writing leaves
+    nothing behind. Where the file system cannot do that (no O_TMPFILE, or no linking it, as on
+    overlayfs), the finished data is copied to a named temporary file beside dest just before the
+    rename, and such a file left by a killed export is removed by the next one. New files get the
+    user's umask, like any file they write."""
+    dest = Path(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
+    _remove_dead_temp_files(dest)
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    fd = named = None
+    try:
+        try:
+            fd = os.open(dest.parent, os.O_TMPFILE | os.O_RDWR, 0o666)
+        except (AttributeError, OSError):
+            fd = named = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+        n = 0
+        with os.fdopen(fd, "w", encoding="utf-8", closefd=False) as fh:
+            for line in lines:
+                fh.write(line)
+                n += 1
+        if named is None:
+            try:
+                os.link(f"/proc/self/fd/{fd}", tmp, follow_symlinks=True)
+            except OSError:
+                named = _copy_to(fd, tmp)
+        os.fsync(named if named is not None else fd)
+        os.replace(tmp, dest)
+        tmp = None
+        return n
+    except OSError as exc:
+        raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
+    finally:
+        for handle in {fd, named} - {None}:
+            os.close(handle)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _copy_to(fd: int, path: Path) -> int:
+    """Copy what the (unnamed) file fd holds to a new file at path; returns the new file's fd."""
+    out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.lseek(fd, 0, os.SEEK_SET)
+    while chunk := os.read(fd, 1 << 20):
+        os.write(out, chunk)
+    return out
+
+
+def _remove_dead_temp_files(dest: Path) -> None:
+    """Remove `.{name}.{pid}.tmp` files beside dest whose process is gone (a killed export's)."""
+    prefix = f".{dest.name}."
+    try:
+        names = [e.name for e in os.scandir(dest.parent) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(dest.parent / name)
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True

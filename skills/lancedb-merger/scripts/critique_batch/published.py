@@ -8,13 +8,26 @@ covered_dimensions is a JSON array, or in older files a JSON-encoded string of o
 
 Filepaths are compared in one spelling (`normalise_filepath`): the same image written with NFD
 Hangul, backslashes, a leading `./` or a doubled `/` is one image.
+
+Identifiers are given once and kept:
+  - a record whose candidate came from a published line keeps that line's pair_id and ULID;
+  - a new record gets, when it is first merged into the table, the next pair_id after the highest
+    one the table or the published baseline holds, and a ULID; a later critique of the same image
+    keeps both. So merging another culture later moves no pair_id.
+A row remembers (in its `extra` column) the keys of the published line it came from, in order, the
+line's own image_path and the form of its covered_dimensions, so that its export has the same keys
+and values as that line; an unchanged baseline row exports as the very line it came from.
+
+Only plain Python here (no lancedb, no pyarrow).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from .errors import InputError
@@ -109,3 +122,122 @@ def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- identifiers, and the line a table row becomes -------------------------------------------
+
+PUBLISHED_KEYS = ("pair_id", "ulid", "culture", "image_path", "artist", "title", "critique_zh", "critique_en",
+                  "covered_dimensions", "quality_score", "art_form", "art_style", "art_genre", "medium")
+OPTIONAL_KEYS = ("art_form", "art_style", "art_genre", "medium")  # a new record lists these only when it has a value
+PAIR_WIDTH = 5  # PAIR_00001 .. PAIR_99999, wider past that
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# rows of the table: where they came from
+GENERATED = "generated"  # critiqued by a generator in this expansion (new, or a published image regenerated)
+PUBLISHED = "published"  # a record of the published baseline, unchanged
+
+# bookkeeping kept in a row's `extra` (never exported as keys of their own)
+KEYS_FIELD = "published_keys"  # the published line's keys, in order
+DIMS_TEXT_FIELD = "published_dims_as_text"  # its covered_dimensions was a JSON-encoded string
+ORDER_FIELD = "published_order"  # its position in the baseline (files in the order given, then lines)
+LINE_FIELD = "published_line"  # the line itself, kept only when rebuilding it from the row would differ
+BOOKKEEPING = frozenset((KEYS_FIELD, DIMS_TEXT_FIELD, ORDER_FIELD, LINE_FIELD))
+
+
+def pair_id_number(pair_id) -> int | None:
+    m = PAIR_ID.match(pair_id) if isinstance(pair_id, str) else None
+    return int(m[1]) if m else None
+
+
+def format_pair_id(n: int) -> str:
+    return f"PAIR_{n:0{PAIR_WIDTH}d}"
+
+
+def ulid_for(filepath: str, accepted_at: datetime | None) -> str:
+    """A ULID for a new record: accepted_at in ms, then 80 bits of a hash of the filepath. Given
+    once, at the record's first merge, and kept from then on."""
+    ms = int(accepted_at.timestamp() * 1000) if accepted_at else 0
+    value = (ms & (2**48 - 1)) << 80 | int.from_bytes(hashlib.blake2b(filepath.encode(), digest_size=10).digest(), "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def assign_ids(rows: list[dict], existing: dict[str, tuple[str | None, str | None]], floor: int = 0) -> list[str]:
+    """Give every row its pair_id and ulid, in place; returns the pair_ids given anew.
+
+    existing: filepath -> (pair_id, ulid) of the rows already in the table (kept, never renumbered);
+    floor: the highest pair number given out elsewhere (the published baseline). New numbers follow
+    the highest of the floor, the table and the incoming rows, in the order records were accepted.
+    """
+    top = max(floor, 0)
+    for pid, _ in existing.values():
+        top = max(top, pair_id_number(pid) or 0)
+    fresh = []
+    for r in rows:
+        old_pid, old_ulid = existing.get(r["filepath"], (None, None))
+        if old_pid:
+            r["pair_id"] = old_pid
+        r["ulid"] = old_ulid or r.get("ulid") or None
+        if r.get("pair_id"):
+            top = max(top, pair_id_number(r["pair_id"]) or 0)
+        else:
+            fresh.append(r)
+    never = datetime.min.replace(tzinfo=timezone.utc)
+    fresh.sort(key=lambda r: (r.get("accepted_at") or never, r.get("culture") or "", r.get("batch_id") or 0, r["filepath"]))
+    for r in fresh:
+        top += 1
+        r["pair_id"] = format_pair_id(top)
+    for r in rows:
+        if not r["ulid"]:
+            r["ulid"] = ulid_for(r["filepath"], r.get("accepted_at"))
+    return [r["pair_id"] for r in fresh]
+
+
+def dims_text(dims: list[str]) -> str:
+    """covered_dimensions in the JSON-string form of the older published files."""
+    return json.dumps(list(dims), ensure_ascii=False)
+
+
+def line_for(row: dict, extra: dict, dims_as_text: bool = False) -> str:
+    """One table row (with its parsed `extra`) as a published JSONL line (without the newline).
+
+    A row from a published line has that line's keys, in its order, and its image_path; an
+    unchanged baseline row is that line. A new record has the published keys, the last four
+    only when set. covered_dimensions is an array, unless dims_as_text, or unless the row is an
+    unchanged baseline row whose line held the string form."""
+    baseline = row.get("origin") == PUBLISHED
+    if baseline and extra.get(LINE_FIELD):
+        return extra[LINE_FIELD]
+    keys = extra.get(KEYS_FIELD)
+    if not keys:
+        keys = [k for k in PUBLISHED_KEYS if k not in OPTIONAL_KEYS or row.get(k) is not None]
+    dims = list(row.get("covered_dimensions") or [])
+    as_text = dims_as_text or (baseline and bool(extra.get(DIMS_TEXT_FIELD)))
+    values = {
+        "image_path": extra.get("image_path", row["filepath"]),
+        "covered_dimensions": dims_text(dims) if as_text else dims,
+    }
+    out = {}
+    for k in keys:
+        if k in values:
+            out[k] = values[k]
+        elif k in row:
+            out[k] = row[k]
+        else:
+            out[k] = extra.get(k)
+    return json.dumps(out, ensure_ascii=False)
+
+
+def baseline_row(filepath: str, record: dict, order: int) -> tuple[dict, dict]:
+    """A published record as (columns, extra) for the table, remembering what its line needs."""
+    dims = record.get("covered_dimensions")
+    as_text = isinstance(dims, str)
+    if as_text:
+        dims = json.loads(dims)
+    columns = {k: record.get(k) for k in ("pair_id", "ulid", "culture", "artist", "title", "critique_zh", "critique_en",
+                                          "quality_score", "art_form", "art_style", "art_genre", "medium")}
+    columns.update(filepath=filepath, covered_dimensions=[str(d) for d in dims or []], origin=PUBLISHED)
+    extra = {k: v for k, v in record.items() if k not in columns and k != "covered_dimensions"}
+    extra.update({KEYS_FIELD: list(record), ORDER_FIELD: order})
+    if as_text:
+        extra[DIMS_TEXT_FIELD] = True
+    return columns, extra

@@ -44,7 +44,6 @@ $CRITIQUE_BATCH_STORAGE_OPTIONS, a JSON object of LanceDB storage options.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -59,9 +58,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import progress as prog
+from . import published
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
-from .jsonfiles import read_json, temp_file, write_json
+from .jsonfiles import atomic_write_lines, read_json, write_json
 from .plan import Culture, check_culture_name
 from .workspace import Workspace
 
@@ -85,7 +85,8 @@ OUR_TAGS = ("sync-", "rollback-")  # tags subject to KEEP_SYNC_TAGS; any other t
 # Columns of the table. Candidate metadata beyond these goes to `extra` (a JSON object as text).
 STRING_COLUMNS = ("culture", "artist", "title", "critique_zh", "critique_en", "art_form", "art_style", "art_genre", "medium")
 META_COLUMNS = ("art_form", "art_style", "art_genre", "medium")
-KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at", "extra") + STRING_COLUMNS)
+KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at", "extra",
+                          "workspace_id", "sync_id", "pair_id", "ulid", "origin") + STRING_COLUMNS)
 # The newest critique of a filepath wins: accepted_at, then batch id, then workspace id (a tie-break
 # between two workspaces that collected the same image in the same second in same-numbered batches).
 NEWER = (
@@ -152,6 +153,9 @@ def arrow_schema():
         pa.field("extra", s),
         pa.field("workspace_id", s),  # the workspace that merged the row (checkpoints/workspace_id.json)
         pa.field("sync_id", s),  # the sync that wrote it (random): tells apart otherwise identical duplicates
+        pa.field("pair_id", s),  # published.py: given once, at the first merge
+        pa.field("ulid", s),
+        pa.field("origin", s),  # "generated", or "published" for a baseline record merged as it is
     ])
 
 
@@ -393,6 +397,10 @@ def record_row(rec: dict, merged_at: datetime) -> dict:
         accepted_at=parse_time(rec["accepted_at"]),
         merged_at=merged_at,
         extra=json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
+        # identifiers a published line gave the candidate are kept; new ones are given at the merge
+        pair_id=rec["pair_id"] if published.pair_id_number(rec.get("pair_id")) is not None else None,
+        ulid=rec["ulid"] if isinstance(rec.get("ulid"), str) and rec["ulid"] else None,
+        origin=published.GENERATED,
     )
     return row
 
@@ -401,7 +409,7 @@ def _rows_table(rows: list[dict]):
     import pyarrow as pa
 
     schema = arrow_schema()
-    return pa.table({f.name: pa.array([r[f.name] for r in rows], type=f.type) for f in schema}, schema=schema)
+    return pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema}, schema=schema)
 
 
 def _newest_per_filepath(rows: list[dict]) -> tuple[list[dict], int]:
@@ -530,6 +538,80 @@ def _ensure_indices_once(table, target: Target) -> list[str]:
                 table.create_index(col, config=FTS(with_position=False, **cfg), replace=True)
                 created.append(f"{col} (fts, {cfg['base_tokenizer']})")
     return created
+
+
+def _baseline_floor(ws: Workspace) -> int:
+    """The highest pair number of the published baseline (0 without one)."""
+    from .baseline import load_baseline
+
+    base = load_baseline(ws)
+    return base.max_pair_id if base else 0
+
+
+def _existing_ids(table, target: Target) -> dict[str, tuple[str | None, str | None]]:
+    """filepath -> (pair_id, ulid) of every row (two small columns besides the key)."""
+    if "pair_id" not in table.schema.names:
+        return {}
+    with _db_errors(target, "cannot read the critiques table"):
+        data = table.search().select(["filepath", "pair_id", "ulid"]).to_arrow()
+    return dict(zip(data.column("filepath").to_pylist(), zip(data.column("pair_id").to_pylist(), data.column("ulid").to_pylist())))
+
+
+def _give_ids(ws: Workspace, table, target: Target, rows: list[dict]) -> list[str]:
+    """pair_id and ulid for the rows about to be merged: kept for images the table holds, new ones
+    after the highest given out. Rows of a table made before pair_ids were stored get theirs first
+    (in the order they were accepted), so they keep the numbers an export gave them then."""
+    floor = _baseline_floor(ws)
+    with _db_errors(target, "cannot read the critiques table"):
+        legacy = table.count_rows("pair_id IS NULL") if table.count_rows() else 0
+    existing = _existing_ids(table, target)
+    if legacy:
+        with _db_errors(target, "cannot read the critiques table"):
+            old = table.search().where("pair_id IS NULL").to_arrow().to_pylist()
+        published.assign_ids(old, {}, max(floor, max((published.pair_id_number(p) or 0 for p, _ in existing.values()), default=0)))
+        _update_rows(table, target, old)
+        existing.update({r["filepath"]: (r["pair_id"], r["ulid"]) for r in old})
+    return published.assign_ids(rows, existing, floor)
+
+
+def _repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> int:
+    """Give a new pair_id to rows that share one just given with another image (two workspaces
+    merging new records into one database at the same moment both take the next number). The row
+    merged first keeps it; the same rule in every writer makes them agree. Reads only the rows
+    holding the numbers just given. Returns the rows renumbered."""
+    if not given or "pair_id" not in table.schema.names:
+        return 0
+    numbers = ", ".join(f"'{p}'" for p in given)
+    with _db_errors(target, "cannot read the critiques table"):
+        data = table.search().where(f"pair_id IN ({numbers})").select(["filepath", "pair_id", "merged_at"]).to_arrow().to_pylist()
+    if len(data) <= len(given):
+        return 0
+    groups: dict[str, list[dict]] = {}
+    for r in data:
+        groups.setdefault(r["pair_id"], []).append(r)
+    losers = [r["filepath"] for g in groups.values() if len(g) > 1
+              for r in sorted(g, key=lambda r: (r["merged_at"], r["filepath"]))[1:]]
+    if not losers:
+        return 0
+    top = max([_baseline_floor(ws)] + [published.pair_id_number(p) or 0 for p, _ in _existing_ids(table, target).values()])
+    quoted = ", ".join("'" + fp.replace("'", "''") + "'" for fp in losers)
+    with _db_errors(target, "cannot read the critiques table"):
+        rows = table.search().where(f"filepath IN ({quoted})").to_arrow().to_pylist()
+    rows.sort(key=lambda r: losers.index(r["filepath"]))
+    for i, r in enumerate(rows, 1):
+        r["pair_id"] = published.format_pair_id(top + i)
+    _update_rows(table, target, rows)
+    print(f"note: {len(rows)} record(s) shared a pair_id with another image (merged at the same moment "
+          f"from another workspace) and got new ones", file=sys.stderr)
+    return len(rows)
+
+
+def _update_rows(table, target: Target, rows: list[dict]) -> None:
+    """Write these whole rows over the rows of their filepaths (their pair_ids changed)."""
+    data = _rows_table(rows)
+    _retrying(target, "cannot store pair_ids in the critiques table", lambda: (
+        table.merge_insert("filepath").when_matched_update_all().use_index(False).execute(data)
+    ), table)
 
 
 def _merge(table, data, target: Target):
@@ -760,9 +842,9 @@ def sync(
     names = _cultures(ws, culture)
     out = {"db": target.shown, "table": TABLE, "dry_run": dry_run, "force": force, "merged": False,
            "version": None, "table_version": None, "tag": None, "records": 0, "inserted": 0, "updated": 0,
-           "unchanged": 0, "duplicates": 0, "duplicates_removed": 0, "merge_attempts": 0, "batches": 0, "rows": None,
-           "reconciled": [], "optimized": False, "columns_added": [], "primary_key_added": False, "indices_created": [],
-           "workspace_id": None, "cultures": []}
+           "unchanged": 0, "duplicates": 0, "duplicates_removed": 0, "merge_attempts": 0, "pair_ids_given": 0,
+           "pair_ids_repaired": 0, "batches": 0, "rows": None, "reconciled": [], "optimized": False, "columns_added": [],
+           "primary_key_added": False, "indices_created": [], "workspace_id": None, "cultures": []}
     step = hook or (lambda stage: None)
     if dry_run:  # read the saved progress files only: no lock, no database, nothing written
         plans = [pl for pl in (_snapshot(ws, n) for n in names) if pl]
@@ -811,6 +893,8 @@ def sync(
                 if _ensure_primary_key(table, target):  # a table from before: repair what it may hold
                     out["primary_key_added"] = True
                     out["duplicates_removed"] += remove_duplicates(table, target)
+                given = _give_ids(ws, table, target, rows)
+                out["pair_ids_given"] = len(given)
                 bar.say(f"merging {len(rows)} records into {target.shown} ...")
                 before = table.version
                 res = _merge(table, _rows_table(rows), target)
@@ -820,6 +904,7 @@ def sync(
                 out["unchanged"] = len(rows) - res.num_inserted_rows - res.num_updated_rows
                 # another workspace may have inserted some of these filepaths at the same moment
                 out["duplicates_removed"] += remove_duplicates(table, target, [r["filepath"] for r in rows])
+                out["pair_ids_repaired"] = _repair_pair_ids(ws, table, target, given)
         if table is not None:
             with _db_errors(target, "cannot read the critiques table"):
                 has_rows = table.count_rows() > 0
@@ -847,6 +932,65 @@ def sync(
             if recorded != table.version:
                 _record_version(ws, target, table.version)
         bar.close()
+    return out
+
+
+def merge_baseline(ws: Workspace, db: str | None = None) -> dict:
+    """Merge the published baseline's records (set_baseline.py) into the table, as they are.
+
+    Only images the table does not hold are inserted: a critique the expansion generated for a
+    published image is never replaced by the older published one, and running this twice changes
+    nothing. The rows keep their published pair_id, ulid, keys and values, so an export gives
+    their lines back unchanged; search finds them as exemplars."""
+    from .baseline import load_baseline
+
+    base = load_baseline(ws)
+    if base is None:
+        raise WorkFailed("this workspace has no published baseline; set one with set_baseline.py FILE.jsonl")
+    target = resolve_target(ws, db)
+    _lancedb()
+    out = {"db": target.shown, "table": TABLE, "baseline": len(base.sources), "records": 0, "inserted": 0,
+           "already": 0, "version": None, "tag": None, "rows": None, "indices_created": []}
+    with sync_lock(ws):
+        conn = _connect(target)
+        table = _open_table(conn, target)
+        recorded = _recorded_version(ws, target)
+        existing = _existing_ids(table, target) if table is not None else {}
+        before = table.version if table is not None else None
+        now = clock_now()
+        rows = []
+        for order, (_, fp, line) in enumerate(base.iter_lines()):
+            out["records"] += 1
+            if fp in existing:
+                out["already"] += 1
+                continue
+            columns, extra = published.baseline_row(fp, json.loads(line), order)
+            score = columns["quality_score"]
+            columns["quality_score"] = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+            if published.line_for(columns, extra) != line:  # a form the columns do not keep (spacing, an int score, ...)
+                extra[published.LINE_FIELD] = line
+            columns.update(batch_id=None, accepted_at=None, merged_at=now, extra=json.dumps(extra, ensure_ascii=False, sort_keys=True))
+            rows.append(columns)
+        if rows:
+            if table is None:
+                with _db_errors(target, "cannot create the critiques table"):
+                    table = conn.create_table(TABLE, schema=table_schema(), exist_ok=True)
+            _ensure_columns(table, target)
+            _ensure_primary_key(table, target)
+            data = _rows_table(rows)
+            res = _retrying(target, "merge into the critiques table failed", lambda: (
+                table.merge_insert("filepath").when_not_matched_insert_all().use_index(False).execute(data)
+            ), table)
+            out["inserted"] = res.num_inserted_rows
+            out["indices_created"] = _ensure_indices(table, target)
+            out["tag"] = _tag(table, "sync", table.version, now, target)  # the version readers see
+        if table is not None:
+            with _db_errors(target, "cannot count rows"):
+                out.update(rows=table.count_rows(), version=table.version)
+            if rows and recorded is not None and recorded == before:
+                # our own rows changed nothing a workspace batch holds: keep the record current, so
+                # the next sync does not re-derive merged_batches for nothing
+                _record_version(ws, target, table.version)
     return out
 
 
@@ -953,100 +1097,62 @@ def search(ws: Workspace, query: str, *, culture: str | None = None, limit: int 
 
 # --- export -------------------------------------------------------------------------------------
 
-EXPORT_FIELDS = ("pair_id", "ulid", "culture", "image_path", "artist", "title", "critique_zh", "critique_en",
-                 "covered_dimensions", "quality_score", "art_form", "art_style", "art_genre", "medium")
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+EXPORT_FIELDS = published.PUBLISHED_KEYS
+EXPORT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score",
+                  "accepted_at", "batch_id", "pair_id", "ulid", "origin", "extra"] + list(META_COLUMNS)
 
 
-def ulid_for(filepath: str, accepted_at: datetime | None) -> str:
-    """A deterministic ULID: accepted_at in ms, then 80 bits of a hash of the filepath."""
-    ms = int(accepted_at.timestamp() * 1000) if accepted_at else 0
-    value = (ms & (2**48 - 1)) << 80 | int.from_bytes(hashlib.blake2b(filepath.encode(), digest_size=10).digest(), "big")
-    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
-def vulca_record(r: dict, pair_id: str, dims_as_text: bool = False) -> dict:
-    """One table row in the VULCA-Bench record shape."""
-    dims = list(r["covered_dimensions"] or [])
-    return {
-        "pair_id": pair_id,
-        "ulid": ulid_for(r["filepath"], r["accepted_at"]),
-        "culture": r["culture"],
-        "image_path": r["filepath"],
-        "artist": r["artist"],
-        "title": r["title"],
-        "critique_zh": r["critique_zh"],
-        "critique_en": r["critique_en"],
-        "covered_dimensions": json.dumps(dims, ensure_ascii=False) if dims_as_text else dims,
-        "quality_score": r["quality_score"],
-        **{k: r[k] for k in META_COLUMNS},
-    }
+def _export_order(r: dict, extra: dict) -> tuple:
+    """Baseline rows in the order of their published files, then every other row by pair_id."""
+    if r.get("origin") == published.PUBLISHED and isinstance(extra.get(published.ORDER_FIELD), int):
+        return (0, extra[published.ORDER_FIELD], "")
+    return (1, published.pair_id_number(r.get("pair_id")) or 0, r["filepath"])
 
 
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
-           version: str | None = None, pair_start: int = 1, dims_as_text: bool = False) -> dict:
-    """Write the table as JSONL in the VULCA-Bench record shape.
+           version: str | None = None, new_only: bool = False, dims_as_text: bool = False) -> dict:
+    """Write the table as JSONL in the published VULCA-Bench shape (see published.py).
 
-    pair_id numbers the whole table (every culture) in the order records were accepted
-    (accepted_at, culture, batch_id, filepath), from pair_start: filtering by culture does not
-    renumber, and ids stay put while records are only added.
+    Every row has the pair_id and ulid it was given at its first merge; the published baseline's
+    rows come first, in their files' order, as their very lines; then the other rows by pair_id.
+    new_only: only records critiqued in this expansion (no unchanged baseline record).
     """
     if culture:
         check_culture_name(culture)
-    if pair_start < 0:
-        raise InputError(f"expected a number >= 0, got {pair_start}", where="--pair-start")
     target, table = _open_existing(ws, db)
     if version is not None:
         number, _ = _resolve_version(table, target, version, "--version")
         with _db_errors(target, f"cannot read version {number}"):
             table.checkout(number)
+    if "pair_id" not in table.schema.names or _has_rows_without_ids(table, target):
+        raise WorkFailed(f"the critiques table in {target.shown} has records without a pair_id (merged by an older "
+                         "version of these scripts); run sync_to_lancedb.py --force once to give them theirs")
+    where = []
+    if culture:
+        where.append(f"culture = '{culture}'")
+    if new_only:
+        where.append(f"(origin IS NULL OR origin != '{published.PUBLISHED}')")
     with _db_errors(target, "cannot read the critiques table"):
-        keys = table.search().select(["filepath", "accepted_at", "culture", "batch_id"]).to_arrow().to_pylist()
-    keys.sort(key=lambda r: (r["accepted_at"] or datetime.min.replace(tzinfo=timezone.utc), r["culture"] or "", r["batch_id"] or 0, r["filepath"]))
-    pair_of = {r["filepath"]: pair_start + i for i, r in enumerate(keys)}
-    width = max(5, len(str(pair_start + len(keys))))
-    chosen = [r for r in keys if not culture or r["culture"] == culture]
-
+        q = table.search().select(EXPORT_COLUMNS)
+        if where:
+            q = q.where(" AND ".join(where))
+        data = q.to_arrow()
+    rows = data.to_pylist()
+    extras = [json.loads(r["extra"]) if r.get("extra") else {} for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: _export_order(rows[i], extras[i]))
+    lines = (published.line_for(rows[i], extras[i], dims_as_text) + "\n" for i in order)
     if output == "-":
-        fh, tmp, dest = sys.stdout, None, None
+        sys.stdout.writelines(lines)
+        dest = None
     else:
         dest = Path(output).expanduser() if output else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl"
         dest = dest.resolve()
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = temp_file(dest.parent, f".{dest.name}.")  # the user's file mode, not mkstemp's 0600
-        except OSError as exc:
-            raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
-        fh = os.fdopen(fd, "w", encoding="utf-8")
-    n = 0
-    try:
-        cols = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score",
-                "accepted_at", "batch_id"] + list(META_COLUMNS)
-        with _db_errors(target, "cannot read the critiques table"):
-            q = table.search().select(cols)
-            if culture:
-                q = q.where(f"culture = '{culture}'")
-            data = q.to_arrow()
-        fps = data.column("filepath").to_pylist()
-        order = sorted(range(data.num_rows), key=lambda i: pair_of[fps[i]])
-        for start in range(0, len(order), 1000):  # Python objects for 1,000 rows at a time
-            for r in data.take(order[start:start + 1000]).to_pylist():
-                rec = vulca_record(r, f"PAIR_{pair_of[r['filepath']]:0{width}d}", dims_as_text)
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                n += 1
-        if tmp is not None:
-            fh.flush()
-            os.fsync(fh.fileno())
-            fh.close()
-            os.replace(tmp, dest)
-            tmp = None
-    except BaseException:
-        if tmp is not None:
-            try:
-                fh.close()
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": n, "culture": culture,
-            "version": table.version, "first_pair_id": f"PAIR_{pair_of[chosen[0]['filepath']]:0{width}d}" if chosen else None}
+        atomic_write_lines(dest, lines)
+    first = rows[order[0]]["pair_id"] if order else None
+    return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": len(rows), "culture": culture,
+            "new_only": new_only, "version": table.version, "first_pair_id": first}
+
+
+def _has_rows_without_ids(table, target: Target) -> bool:
+    with _db_errors(target, "cannot read the critiques table"):
+        return table.count_rows() > 0 and table.count_rows("pair_id IS NULL") > 0
