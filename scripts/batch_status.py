@@ -46,7 +46,9 @@ def run(args) -> int:
                 changed = sorted(k for k, v in prog.comparable(fresh).items() if kept_cmp.get(k) != v)
                 if not args.check and (changed or kept is None):
                     write_json(ws.progress_path(name), fresh, "progress")
-                report.append({"culture": name, "matches": not changed, "changed": changed, "was_broken": broken})
+                tries = ws.culture(name).max_attempts
+                report.append({"culture": name, "matches": not changed, "changed": changed, "was_broken": broken,
+                               "pending": prog.pending(fresh, tries), "pending_before": prog.pending(kept, tries) if kept else None})
         if args.json:
             cli.emit_json({"rebuilt": report, "checked_only": args.check})
         else:
@@ -55,7 +57,8 @@ def run(args) -> int:
                     print(f"{r['culture']}: progress matches the batch files")
                 else:
                     verb = "differs" if args.check else "rebuilt"
-                    print(f"{r['culture']}: {verb} in {', '.join(r['changed'])}" + (f" (was unreadable: {r['was_broken']})" if r["was_broken"] else ""))
+                    moved = f"; pending {r['pending_before']} -> {r['pending']}" if r["pending_before"] not in (None, r["pending"]) else ""
+                    print(f"{r['culture']}: {verb} in {', '.join(r['changed'])}{moved}" + (f" (was unreadable: {r['was_broken']})" if r["was_broken"] else ""))
         return 1 if args.check and any(not r["matches"] for r in report) else 0
 
     rows = status.overview(ws, args.culture)

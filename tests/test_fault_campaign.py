@@ -10,6 +10,9 @@ installed) holds each accepted record exactly once.
 
 A second campaign: two workspaces syncing into one database at the same time while syncs are killed
 (test_two_workspaces_one_database_killed).
+
+test_hand_edits_then_advised_rebuild: hand edits between the steps of an expansion, each followed
+by the rebuild the error messages advise (short: 40 images, 9 edits; long: 150 images, 40 edits).
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def test_deleted_input_of_in_flight_batch_is_pending_after_rebuild(korean_ws):
     (korean_ws / CP / "korean_batch_002_input.json").unlink()
     proc = support.run("run_next_batch.py", "--count", "0", ws=korean_ws, env=LIVE)
     assert proc.returncode == 1 and "--rebuild" in proc.stderr
-    assert rebuild(korean_ws).returncode == 0
+    out = rebuild(korean_ws)
+    assert out.returncode == 0 and "pending 10 -> 20" in out.stdout, out.stdout
     assert_check_passes(korean_ws)
     row = status(korean_ws)
     assert row["completed"] == 0 and row["in_flight"] == 2 and row["pending"] == 20  # 10 of batch 2 + 10 never claimed

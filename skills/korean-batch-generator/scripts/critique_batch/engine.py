@@ -161,7 +161,7 @@ class Session:
                 continue
             batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
             if batch is None:
-                raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild")
+                raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild (its images become pending again)")
             if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
         for result in sorted(results, key=lambda r: r["seq"]):  # in collection order, as a rebuild does
