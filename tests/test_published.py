@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch import engine
 from critique_batch.baseline import load_baseline, set_baseline
 from critique_batch.candidates import add_candidates, load_manifest, read_done_list
 from critique_batch.errors import InputError
