@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch import engine
 from critique_batch.baseline import load_baseline, set_baseline
 from critique_batch.candidates import add_candidates, load_manifest, read_done_list
 from critique_batch.errors import InputError
@@ -471,3 +470,22 @@ def test_jsonl_manifests_read_every_record_once(tmp_path_factory, rows):
         want.setdefault(normalise_filepath(fp), title or Path(normalise_filepath(fp)).stem)
     assert [(i["filepath"], i["title"]) for i in manifest.images] == list(want.items())
     assert len(manifest.images) + len(manifest.repeated) == len(rows)
+
+
+KR_ITEMS = [support.image("korean", i)["filepath"] for i in range(3)]
+spellings = st.sampled_from(KR_ITEMS + ["./" + KR_ITEMS[0], KR_ITEMS[1].replace("/", "\\"), "images/korean/other.jpg", 7])
+output_records = st.lists(
+    st.builds(lambda fp, kind: support.good_record("korean", fp) if kind == "good" and isinstance(fp, str) else
+              {"filepath": fp, "skipped": "unreadable"} if kind == "skip" else {"filepath": fp, "critique_zh": "短"},
+              spellings, st.sampled_from(["good", "skip", "bad"])) | st.integers(),
+    max_size=7)
+
+
+@settings(max_examples=200, deadline=None)
+@given(output_records)
+def test_validation_counts_always_add_up_to_the_batch(records):
+    check = check_output_bytes(json.dumps(records, ensure_ascii=False).encode(), Path("korean_batch_001_output.json"),
+                               PLAN.culture("korean"), PLAN, KR_ITEMS)
+    assert len(check.valid) + len(check.invalid) + len(check.skipped) + len(check.missing) == len(KR_ITEMS)
+    assert len(check.strays) + len(KR_ITEMS) - len(check.missing) == len(records)
+    assert {r.filepath for r in check.records if r.item} <= set(KR_ITEMS)

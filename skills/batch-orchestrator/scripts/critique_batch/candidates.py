@@ -23,7 +23,6 @@ from .published import (
 from .workspace import Workspace
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
-MAX_EXAMPLES = 5
 
 
 @dataclass

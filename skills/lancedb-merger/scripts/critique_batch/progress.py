@@ -7,7 +7,7 @@ need. Every field is a function of the files on disk:
 
     candidates  ->  total, artists_status.total
     input files ->  in_flight, next_batch, cursor       (apply_claim)
-    result files -> completed, *_batches, failures ...  (apply_result, in collection order `seq`)
+    result files -> completed, *_batches, failures, regenerated ...  (apply_result, in collection order `seq`)
     requeue file -> forgiven failures                    (apply_requeue)
 
 so the incremental state and `rebuild()` run the very same functions; only the order of reading
