@@ -351,32 +351,72 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
 BRIEF_MAX_BYTES = 600
 
 
-def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int) -> str:
-    """The exact instruction for one subagent, at most 600 bytes.
+def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, note: str = "") -> str:
+    """The exact instruction for one subagent, at most 600 bytes. `note` is an optional short clause
+    put in front (for example about a batch offered again).
 
-    Paths are shown as ws.display shows them: relative to the current directory when inside it. When
+    Every path in it works from the folder the subagent starts in (the current directory, which is
+    the workspace when Claude Code runs there): relative when inside it, absolute otherwise. When
     these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
     beside them as references/{generator}.md (the generator skill itself may not be installed), so
-    the brief points the subagent at that file. If long absolute paths make it too long, the
-    workspace is named once and the batch files relative to it (a workspace path of more than about
-    100 characters outside the current directory can still exceed 600 bytes)."""
-    text = _brief(ws, cfg, batch_id, n, ws.display, ws.display, "")
-    if len(text.encode()) > BRIEF_MAX_BYTES:
-        def in_ws(path: Path) -> str:
-            try:
-                return str(path.relative_to(ws.root))
-            except ValueError:
-                return str(path)
-        text = _brief(ws, cfg, batch_id, n, in_ws, str, f"Work in {ws.root} (cd there first). ")
-    return text
+    the brief points the subagent at that file. Long install paths (a plugin's cache folder, a
+    workspace far away) are handled by shorter forms, in this order: the plugin's own generator skill
+    by name instead of the file; then the workspace named once and its files relative to it."""
+    variants = [(ws.display, ws.display, "", False)]
+    if plugin_name() and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file():
+        variants.append((ws.display, ws.display, "", True))
+    variants.append((_in_workspace(ws), str, f"Work in {ws.root} (cd there first). ", bool(plugin_name())))
+    texts = [_brief(ws, cfg, batch_id, n, show, show_tool, note + prefix, by_skill) for show, show_tool, prefix, by_skill in variants]
+    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=len))
 
 
-def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, prefix: str) -> str:
+def _in_workspace(ws: Workspace):
+    def show(path: Path) -> str:
+        try:
+            return str(path.relative_to(ws.root))
+        except ValueError:
+            return str(path)
+    return show
+
+
+# an installed skill keeps its scripts in <skill>/scripts; a plugin keeps its skills in <plugin>/skills
+SKILLS_DIR = SCRIPTS_DIR.parent.parent
+
+
+def plugin_name() -> str | None:
+    """The Claude Code plugin these scripts are installed in (its .claude-plugin/plugin.json), if any."""
+    import json
+
+    manifest = SKILLS_DIR.parent / ".claude-plugin" / "plugin.json"
+    if SCRIPTS_DIR.name != "scripts" or SKILLS_DIR.name != "skills" or not manifest.is_file():
+        return None
+    try:
+        name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def python_command() -> str:
+    """How the subagent should call the Python that runs these scripts: `python3` or `python` when
+    that name finds this same interpreter on PATH (many systems have no `python`), else its path."""
+    import shutil
+
+    here = Path(sys.executable)
+    for name in ("python3", "python"):
+        found = shutil.which(name)
+        # the same folder and file: a venv's python3 is a link to the base interpreter, but not the same python
+        if found and Path(found).parent == here.parent and os.path.samefile(found, here):
+            return name
+    return str(here)
+
+
+def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, prefix: str, by_skill: bool) -> str:
     inp = show(ws.batch_path(cfg.name, batch_id, "input"))
     out = show(ws.batch_path(cfg.name, batch_id, "output"))
-    python = sys.executable if os.environ.get("CRITIQUE_BATCH_FULL_PYTHON") else "python"
+    python = python_command()
     check = shlex.join([python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out])
-    how = _instructions(ws, cfg, batch_id, show_tool)
+    how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
     return (
         f"{prefix}{how} for the {n} images in {inp}: look at each image, critique it, write all records "
         "as one JSON array to the file checked below. For an image you cannot open write "
@@ -385,19 +425,21 @@ def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, 
     )
 
 
-def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool) -> str:
+def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python: str, by_skill: bool) -> str:
     """Where the subagent finds its instructions. Files generated from the bundled plan (this
     folder's references/ when it is an installed batch-orchestrator; the generator skill itself in
-    a clone) fit only if the workspace's plan did not change the culture; otherwise the subagent
-    runs generator_instructions.py, which renders them from the workspace's plan."""
+    a clone or a plugin) fit only if the workspace's plan did not change the culture; otherwise the
+    subagent runs generator_instructions.py, which renders them from the workspace's plan."""
     from .instructions import bundled_matches
 
     if bundled_matches(ws.plan, ws.default_plan, cfg.name):
         reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
+        if by_skill:
+            return f"Use the {plugin_name()}:{cfg.generator} skill"
         if reference.is_file():
             return f"Follow {show_tool(reference)}"
         return f"Use the {cfg.generator} skill"
-    command = ["python", show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
+    command = [python, show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
     if ws.root != Path.cwd().resolve() and show_tool is not str:
         command += ["--workspace", str(ws.root)]
     return f"Run {shlex.join(command)} and follow what it prints"
