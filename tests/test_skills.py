@@ -89,8 +89,8 @@ def test_skill_md_follows_the_spec(skill):
     assert not BARE_SCRIPT.findall(inline), BARE_SCRIPT.findall(inline)
     # ${CLAUDE_SKILL_DIR}: the Claude Code version that fills it in, and what other agents do instead
     assert "Claude Code 2.1.69 or newer" in compat and "${CLAUDE_SKILL_DIR}" in compat
-    assert "If you see it unchanged, write that folder's path in its place" in " ".join(body.split()) or \
-        "if you see it unchanged, write that folder's path in its place" in " ".join(body.split())
+    assert ("agent that leaves the `CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in"
+            in " ".join(body.split()))
     assert "Where there is no `python3` command (Windows), use `python`" in " ".join(body.split())
     assert "seed" not in body  # words a reader of the skill cannot know ("the seed's rule")
     # the licence text ships in the folder (the skills CLI copies only the folder)

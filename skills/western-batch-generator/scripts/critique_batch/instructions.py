@@ -154,10 +154,10 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
     workspace_note = ("Run every command from the workspace folder (the folder you were started in, which holds "
                       "`checkpoints/`).")
     if mode == "skill":
-        scripts_note = ("The scripts named below ship inside this skill. `${CLAUDE_SKILL_DIR}` is the folder this "
-                        "SKILL.md is in: Claude Code 2.1.69 and later put its path in the commands; if you see it "
-                        "unchanged, write that folder's path in its place. Where there is no `python3` command "
-                        "(Windows), use `python`. " + workspace_note)
+        scripts_note = ("The scripts named below ship inside this skill. Claude Code 2.1.69 and later fill in this "
+                        "skill's folder wherever the commands below name it; an agent that leaves the "
+                        "`CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in. Where "
+                        "there is no `python3` command (Windows), use `python`. " + workspace_note)
         check_text = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
                       "batch number):\n\n```bash\n"
                       f'python3 "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
