@@ -334,3 +334,44 @@ def test_claude_code_runs_the_loop_offline(claude, tmp_path, mode):
     import lancedb
 
     assert lancedb.connect(str(project / "lancedb")).open_table("critiques").count_rows() == 20
+
+
+# --- briefs in every install mode --------------------------------------------------------------------
+INSTALLS = ["plugin", "skills-copy", "skills-linked", "skills-copy-global", "skills-linked-global"]
+
+
+@pytest.mark.parametrize("mode", INSTALLS)
+def test_briefs_fit_and_resolve_in_every_install_mode(request, tmp_path, mode):
+    """Claimed from the installed orchestrator in the project (as Claude Code runs it), every brief is
+    at most 600 bytes, every path in it exists seen from the project, and its check runs as written."""
+    clone = local_clone(tmp_path / "repo")
+    home = short_home()
+    project = tmp_path / "project"
+    project.mkdir()
+    try:
+        if mode == "plugin":
+            skill_dir = install_plugin_from_git(request.getfixturevalue("claude"), clone, home)
+        else:
+            skill_dir = install_skill(clone, project, home, copy="copy" in mode, global_=mode.endswith("global"))
+        support.write_candidates(project, "korean", 25)
+        env = claude_env(home)
+        proc = subprocess.run(["python3", str(skill_dir / "scripts" / "run_next_batch.py"), "--culture", "korean", "--count", "2", "--json"],
+                              cwd=project, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        batches = json.loads(proc.stdout)["batches"]
+        assert len(batches) == 2
+        for b in batches:
+            brief = b["brief"]
+            print(f"{mode}: {len(brief.encode())} bytes: {brief}")
+            assert len(brief.encode()) <= 600, (len(brief.encode()), brief)
+            check = brief.split("Check: ")[1].split(" ;")[0].split()
+            follow = re.match(r"Follow (\S+) for ", brief)
+            paths = [re.search(r"images in (\S+):", brief).group(1), check[1]] + ([follow.group(1)] if follow else [])
+            for path in paths:
+                assert (project / path).is_file(), f"{path} (from the brief) does not exist seen from the project"
+            if not follow:  # the plugin's generator skill, by the name Claude Code lists it under
+                assert re.search(r"Use the critique-batch:korean-batch-generator skill", brief), brief
+            run = subprocess.run(check, cwd=project, capture_output=True, text=True, env=env, timeout=120)
+            assert run.returncode == 1 and "FAIL output file not written yet" in run.stdout, run.stdout + run.stderr
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

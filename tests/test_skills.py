@@ -411,7 +411,8 @@ def test_skills_cli_installs_batch_orchestrator_alone_and_the_loop_runs(tmp_path
         support.write_output(project, "korean", b["batch_id"], records)
         # the subagent's check, exactly as the brief gives it
         check = b["brief"].split("Check: ")[1].split(" ;")[0].split()
-        assert check[:2] == ["python", ".claude/skills/batch-orchestrator/scripts/validate_batch.py"]
+        # the Python as PATH finds it (conftest puts this venv first, as an activated venv does)
+        assert check[:2] == ["python3", ".claude/skills/batch-orchestrator/scripts/validate_batch.py"]
         p = subprocess.run([sys.executable, *check[1:]], cwd=project, capture_output=True, text=True, env=run_env, timeout=120)
         verdict = "OK 10 valid" if b["batch_id"] == 1 else "FAIL 4 valid, 1 invalid"
         assert p.returncode == (0 if b["batch_id"] == 1 else 1) and verdict in p.stdout.splitlines()[-1], p.stdout

@@ -356,27 +356,31 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, note: str = "")
     put in front (for example about a batch offered again).
 
     Every path in it works from the folder the subagent starts in (the current directory, which is
-    the workspace when Claude Code runs there): relative when inside it, absolute otherwise. When
+    the workspace when Claude Code runs there): relative when inside it, absolute otherwise. (No
+    "cd there first": in a Claude Code subagent a `cd` does not carry over to the next command.) When
     these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
     beside them as references/{generator}.md (the generator skill itself may not be installed), so
-    the brief points the subagent at that file. Long install paths (a plugin's cache folder, a
-    workspace far away) are handled by shorter forms, in this order: the plugin's own generator skill
-    by name instead of the file; then the workspace named once and its files relative to it."""
-    variants = [(ws.display, ws.display, "", False)]
-    if plugin_name() and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file():
-        variants.append((ws.display, ws.display, "", True))
-    variants.append((_in_workspace(ws), str, f"Work in {ws.root} (cd there first). ", bool(plugin_name())))
-    texts = [_brief(ws, cfg, batch_id, n, show, show_tool, note + prefix, by_skill) for show, show_tool, prefix, by_skill in variants]
-    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=len))
+    the brief points the subagent at that file. Long install paths (a plugin's cache folder below a
+    long home folder) are handled by shorter forms, in this order: the plugin's own generator skill
+    by name instead of the file; then the skill's folder written from ~. A workspace outside the
+    current directory makes the batch files absolute: with a path of more than about 50 characters
+    the brief can exceed 600 bytes (the shortest form is returned)."""
+    by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
+    variants = [(ws.display, False), (ws.display, by_skill), (_from_home, by_skill)]
+    texts = [_brief(ws, cfg, batch_id, n, ws.display, show_tool, note, skill) for show_tool, skill in variants]
+    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=lambda t: len(t.encode())))
 
 
-def _in_workspace(ws: Workspace):
-    def show(path: Path) -> str:
-        try:
-            return str(path.relative_to(ws.root))
-        except ValueError:
-            return str(path)
-    return show
+def _from_home(path: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _shell_word(text: str) -> str:
+    """One shell word; a leading ~/ stays unquoted so that the shell expands it."""
+    return "~/" + shlex.quote(text[2:]) if text.startswith("~/") else shlex.quote(text)
 
 
 # an installed skill keeps its scripts in <skill>/scripts; a plugin keeps its skills in <plugin>/skills
@@ -411,17 +415,16 @@ def python_command() -> str:
     return str(here)
 
 
-def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, prefix: str, by_skill: bool) -> str:
+def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, note: str, by_skill: bool) -> str:
     inp = show(ws.batch_path(cfg.name, batch_id, "input"))
     out = show(ws.batch_path(cfg.name, batch_id, "output"))
     python = python_command()
-    check = shlex.join([python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out])
+    check = " ".join(_shell_word(w) for w in (python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out))
     how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
     return (
-        f"{prefix}{how} for the {n} images in {inp}: look at each image, critique it, write all records "
-        "as one JSON array to the file checked below. For an image you cannot open write "
-        '{"filepath": ..., "skipped": "<reason>"}; never critique an unseen image. '
-        f"Check: {check} ; fix what it reports (at most 3 rounds). Reply with its last line only."
+        f"{note}{how} for the {n} images in {inp}: look at each image (never critique one unseen), write all "
+        'records as one JSON array to the checked file ({"filepath": ..., "skipped": "<reason>"} for an image '
+        f"you cannot open). Check: {check} ; fix what it reports, at most 3 rounds. Reply with its last line only."
     )
 
 
@@ -440,9 +443,9 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python:
             return f"Follow {show_tool(reference)}"
         return f"Use the {cfg.generator} skill"
     command = [python, show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
-    if ws.root != Path.cwd().resolve() and show_tool is not str:
+    if ws.root != Path.cwd().resolve():
         command += ["--workspace", str(ws.root)]
-    return f"Run {shlex.join(command)} and follow what it prints"
+    return f"Run {' '.join(_shell_word(w) for w in command)} and follow what it prints"
 
 
 def rebuild(ws: Workspace, culture: str) -> dict:
