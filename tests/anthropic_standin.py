@@ -23,7 +23,7 @@ class StandIn:
         self.play = play
         self.requests: list[dict] = []  # every /v1/messages body, in arrival order
         self.errors: list[str] = []  # a player that failed: the test reports these
-        self.other: list[str] = []  # any other request (method and path)
+        self.other: list[str] = []  # any other request (method and path), and CONNECTs as a proxy
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -99,6 +99,10 @@ class StandIn:
                 self.send(404, "application/json", b'{"type":"error","error":{"type":"not_found_error","message":"stand-in"}}')
 
             do_HEAD = do_GET
+
+            def do_CONNECT(self):  # set as HTTPS_PROXY, it sees every attempt to reach another host
+                standin.other.append(f"CONNECT {self.path}")
+                self.send(403, "text/plain", b"offline")
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

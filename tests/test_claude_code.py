@@ -14,7 +14,8 @@ repository installed as users install it:
   from GitHub) and for the skills CLI installs (copy and linked).
 
 Everything runs offline: the CLI talks only to the stand-in (non-essential traffic, telemetry, the
-auto-updater and error reporting are turned off). Skipped when the CLI is not installed, unless
+auto-updater and error reporting are turned off). The stand-in is also the CLI's HTTPS proxy, so any
+attempt to reach another host would show as a CONNECT there; the tests assert there is none. Skipped when the CLI is not installed, unless
 CRITIQUE_BATCH_REQUIRE_CLAUDE_CLI is set (CI sets it): then it fails."""
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def claude_env(home: Path, base_url: str = "http://127.0.0.1:9") -> dict:
         "LANG": "C.UTF-8",
         "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
         "ANTHROPIC_BASE_URL": base_url,
+        # as the proxy, the stand-in also sees any attempt to reach another host
+        "HTTPS_PROXY": base_url, "HTTP_PROXY": base_url, "NO_PROXY": "127.0.0.1,localhost",
         "ANTHROPIC_API_KEY": "sk-ant-standin",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
