@@ -9,8 +9,11 @@ always a fold over them (see progress.py).
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -387,10 +390,9 @@ def _shell_word(text: str) -> str:
 SKILLS_DIR = SCRIPTS_DIR.parent.parent
 
 
+@functools.lru_cache(maxsize=1)
 def plugin_name() -> str | None:
     """The Claude Code plugin these scripts are installed in (its .claude-plugin/plugin.json), if any."""
-    import json
-
     manifest = SKILLS_DIR.parent / ".claude-plugin" / "plugin.json"
     if SCRIPTS_DIR.name != "scripts" or SKILLS_DIR.name != "skills" or not manifest.is_file():
         return None
@@ -404,8 +406,6 @@ def plugin_name() -> str | None:
 def python_command() -> str:
     """How the subagent should call the Python that runs these scripts: `python3` or `python` when
     that name finds this same interpreter on PATH (many systems have no `python`), else its path."""
-    import shutil
-
     here = Path(sys.executable)
     for name in ("python3", "python"):
         found = shutil.which(name)
