@@ -72,6 +72,12 @@ def claude() -> Path:
     return found
 
 
+def test_the_pin_is_the_same_in_the_installer():
+    script = (ROOT / "tools" / "install-claude.sh").read_text()
+    assert f'CLAUDE_VERSION="{CLAUDE_VERSION}"' in script
+    assert "bash tools/install-claude.sh" in (ROOT / ".ci" / "run").read_text()
+
+
 def claude_env(home: Path, base_url: str = "http://127.0.0.1:9") -> dict:
     """A clean environment: nothing of an outer Claude Code session or the real home leaks in. The
     venv's bin comes first on PATH, as for a user with an activated venv: SKILL.md runs `python3`."""
