@@ -3,6 +3,7 @@ as a user does (a subprocess per call)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import support  # noqa: E402
+
+# scripts run as under an activated venv: `python3` on PATH is this interpreter (briefs name it so)
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 from hypothesis import settings  # noqa: E402
 
 # the same examples on every run and machine: a failure in CI reproduces locally

@@ -229,6 +229,7 @@ def test_drift_is_detected(tmp_path):
     for part in ("schemas", "checkpoints", "scripts", "tools", "skills", ".claude-plugin"):  # all that generate.py reads
         shutil.copytree(support.ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__", ".valid", ".locks", "*_progress.json"))
     shutil.copy2(support.ROOT / "pyproject.toml", repo / "pyproject.toml")
+    shutil.copy2(support.ROOT / "LICENSE", repo / "LICENSE")
     copy = repo / "scripts" / "critique_batch" / "schemas" / "plan.schema.json"
     copy.write_text(copy.read_text().replace("Expansion plan", "Edited by hand"))
     proc = subprocess.run([sys.executable, str(repo / "tools" / "generate.py"), "--check"], capture_output=True, text=True)

@@ -28,7 +28,9 @@ GENERATE = ROOT / "tools" / "generate.py"
 HAND_WRITTEN = {"batch-orchestrator", "lancedb-merger"}
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-SCRIPT_CALL = re.compile(r'python "\$\{CLAUDE_SKILL_DIR\}/scripts/([\w.]+\.py)"')
+SCRIPT_CALL = re.compile(r'python3 "\$\{CLAUDE_SKILL_DIR\}/scripts/([\w.]+\.py)"')
+# a script named in inline code without its full command (`batch_status.py --culture korean`)
+BARE_SCRIPT = re.compile(r'`(?!python3 "\$\{CLAUDE_SKILL_DIR\}/scripts/)[^`\n]*?\b[\w]+\.py\b[^`\n]*`')
 NODE_VERSION = "22.23.3"  # as pinned in tools/install-node.sh
 SKILLS_CLI_VERSION = "1.7.4"
 NODE_MIN = (22, 20)
@@ -81,17 +83,48 @@ def test_skill_md_follows_the_spec(skill):
     for script in called:
         assert (SKILLS / skill / "scripts" / script).is_file(), f"{skill} calls scripts/{script}, which it does not ship"
     assert "python scripts/" not in body  # never the repo layout: an installed skill has only its own folder
+    # commands work where there is no `python` (python3 only), and every script has its full command
+    assert 'python "$' not in body and "python3 scripts/" not in body
+    inline = re.sub(r"```.*?```", "", body, flags=re.S)  # fenced blocks hold whole commands
+    assert not BARE_SCRIPT.findall(inline), BARE_SCRIPT.findall(inline)
+    # ${CLAUDE_SKILL_DIR}: the Claude Code version that fills it in, and what other agents do instead
+    assert "Claude Code 2.1.69 or newer" in compat and "${CLAUDE_SKILL_DIR}" in compat
+    assert ("agent that leaves the `CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in"
+            in " ".join(body.split()))
+    assert "Where there is no `python3` command (Windows), use `python`" in " ".join(body.split())
+    assert "seed" not in body  # words a reader of the skill cannot know ("the seed's rule")
+    # the licence text ships in the folder (the skills CLI copies only the folder)
+    assert (SKILLS / skill / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
 
 
 def test_orchestrator_description_triggers():
     front, body = split_skill(SKILLS / "batch-orchestrator" / "SKILL.md")
     desc = front["description"]
-    for phrase in ("continue the Korean expansion", "继续韩国扩展", "检查进度", "checking progress", "running batch tasks",
-                   "continuing an interrupted expansion"):
+    for phrase in ("continue the Korean expansion", "继续韩国扩展", "检查扩展进度", "checking progress of the critique expansion",
+                   "running critique batch tasks", "continuing an interrupted expansion"):
         assert phrase in desc
     for step in ("batch_status.py", "run_next_batch.py\" --culture korean --count 4", "--count 0", "sync_to_lancedb.py",
-                 "requeue_parked.py", "Task tool", "in one message", "Session start", "Session end", "Never read a checkpoint file whole"):
+                 "requeue_parked.py", "Agent tool", "in one message", "`run_in_background: false`", "completion notice",
+                 "Session start", "Session end", "Never read a checkpoint file whole"):
         assert step in body, step
+
+
+def description_phrases(skill: str) -> set[str]:
+    """The example requests a skill's description lists after "Examples:"."""
+    desc = split_skill(SKILLS / skill / "SKILL.md")[0]["description"]
+    examples = desc.split("Examples:")[1].split(". ")[0]
+    return {p.strip().rstrip(".。").lower() for p in examples.split(",")}
+
+
+def test_each_trigger_phrase_belongs_to_one_skill():
+    """Requests go to one skill: syncing to the merger, the loop to the orchestrator; and generic
+    requests name this dataset's things, so a global install does not fire on unrelated work."""
+    orchestrator, merger = description_phrases("batch-orchestrator"), description_phrases("lancedb-merger")
+    assert not orchestrator & merger, orchestrator & merger
+    assert "同步到lancedb" in merger and not any("lancedb" in p or "同步" in p for p in orchestrator)
+    dataset_words = ("korean", "western", "indian", "critique", "lancedb", "韩国", "扩展", "评论", "批")
+    for phrase in orchestrator | merger:
+        assert any(w in phrase for w in dataset_words), f"{phrase!r} names nothing of this dataset"
 
 
 def test_no_symlinks_in_skills():
@@ -171,7 +204,8 @@ def copy_repo(dest: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", ".valid", ".locks", "*_progress.json")
     for part in ("schemas", "checkpoints", "scripts", "tools", "skills", ".claude-plugin"):
         shutil.copytree(ROOT / part, dest / part, ignore=ignore)
-    shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    for name in ("pyproject.toml", "LICENSE"):
+        shutil.copy2(ROOT / name, dest / name)
     return dest
 
 
@@ -204,10 +238,12 @@ def test_skill_copy_drift_is_detected_and_repaired(tmp_path):
     deleted = repo / "skills" / "mural-batch-generator" / "scripts" / "critique_batch" / "schemas" / "plan.schema.json"
     deleted.unlink()
     manifest = repo / ".claude-plugin" / "marketplace.json"
-    manifest.write_text(manifest.read_text().replace('"./skills/lancedb-merger",', ""))
+    manifest.write_text(manifest.read_text().replace('"source": "./"', '"source": "./", "strict": false'))
+    licence = repo / "skills" / "lancedb-merger" / "LICENSE"
+    licence.write_text("edited")
     proc = generate(repo, "--check")
     assert proc.returncode == 1
-    for path in (edited_script, edited_skill, edited_ref, stray, deleted, manifest):
+    for path in (edited_script, edited_skill, edited_ref, stray, deleted, manifest, licence):
         assert f"drifted: {path.relative_to(repo)}" in proc.stdout, proc.stdout
     assert "run: python tools/generate.py" in proc.stdout
     assert generate(repo).returncode == 0
@@ -244,7 +280,7 @@ def test_a_culture_added_to_the_plan_gets_its_generator_skill(tmp_path):
     assert "- L5 Philosophical aesthetics: Dimension 5." in body  # a perspective stated from the catalogue
     assert (skill / "scripts" / "validate_batch.py").is_file()
     assert (repo / "skills" / "batch-orchestrator" / "references" / "japanese-batch-generator.md").is_file()
-    assert "./skills/japanese-batch-generator" in (repo / ".claude-plugin" / "marketplace.json").read_text()
+    assert (skill / "LICENSE").read_bytes() == (repo / "LICENSE").read_bytes()
     # and a culture removed again takes its generated files with it
     plan["cultures"].pop("japanese")
     plan_path.write_text(json.dumps(plan, ensure_ascii=False))
@@ -256,14 +292,18 @@ def test_a_culture_added_to_the_plan_gets_its_generator_skill(tmp_path):
 def test_plugin_manifests():
     plugin = json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())
     market = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text())
-    # Claude Code rejects unknown keys in plugin.json; with strict: false it must not declare components
+    # Claude Code rejects unknown keys in plugin.json. Components are declared in one place only: the
+    # plugin's default skills/ folder. A marketplace entry that lists skills as well (strict: false)
+    # makes Claude Code refuse the plugin as "conflicting manifests" (test_claude_code.py installs it).
     assert set(plugin) <= {"name", "version", "description", "author", "homepage", "repository", "license", "keywords"}
     assert NAME.match(plugin["name"]) and plugin["version"]
+    assert plugin["repository"].startswith("https://github.com/") and plugin["license"] == "MIT"
+    assert plugin["author"]["name"] in (ROOT / "LICENSE").read_text()  # the copyright holder, not a placeholder
     assert NAME.match(market["name"]) and market["owner"]["name"]
     [entry] = market["plugins"]
-    assert entry["name"] == plugin["name"] and entry["source"] == "./" and entry["strict"] is False
-    assert sorted(entry["skills"]) == sorted(f"./skills/{p.name}" for p in skill_dirs())
-    assert entry["skills"][0] == "./skills/batch-orchestrator"
+    assert entry["name"] == plugin["name"] and entry["source"] == "./"
+    assert not {"skills", "commands", "agents", "hooks", "mcpServers", "strict"} & set(entry)
+    assert (ROOT / "README.md").read_text().count(plugin["repository"].removeprefix("https://")) == 1
 
 
 # --- the real skills CLI ------------------------------------------------------------------------------
@@ -371,7 +411,8 @@ def test_skills_cli_installs_batch_orchestrator_alone_and_the_loop_runs(tmp_path
         support.write_output(project, "korean", b["batch_id"], records)
         # the subagent's check, exactly as the brief gives it
         check = b["brief"].split("Check: ")[1].split(" ;")[0].split()
-        assert check[:2] == ["python", ".claude/skills/batch-orchestrator/scripts/validate_batch.py"]
+        # the Python as PATH finds it (conftest puts this venv first, as an activated venv does)
+        assert check[:2] == ["python3", ".claude/skills/batch-orchestrator/scripts/validate_batch.py"]
         p = subprocess.run([sys.executable, *check[1:]], cwd=project, capture_output=True, text=True, env=run_env, timeout=120)
         verdict = "OK 10 valid" if b["batch_id"] == 1 else "FAIL 4 valid, 1 invalid"
         assert p.returncode == (0 if b["batch_id"] == 1 else 1) and verdict in p.stdout.splitlines()[-1], p.stdout

@@ -14,11 +14,12 @@ Sources -> generated files:
                                                       rendered by critique_batch.instructions
   scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
                                         skill's folder, and symlinks are not followed
-  skills/ + pyproject.toml           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
+  LICENSE                            -> skills/*/LICENSE   (the skills CLI copies only a skill's folder)
+  pyproject.toml (version)           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
 
 Every generated text file is marked: a "$comment" in JSON, a "# GENERATED" line in Python, an HTML comment
 in Markdown (after the frontmatter in a SKILL.md). The plugin manifests carry no marker: Claude Code rejects
-unknown keys in plugin.json. Edit the sources, never the copies. Hand-written skills (batch-orchestrator,
+unknown keys in plugin.json, and the LICENSE copies none (the licence text stays as it is). Edit the sources, never the copies. Hand-written skills (batch-orchestrator,
 lancedb-merger) keep their SKILL.md as a source; only their scripts/ (and references/) are generated.
 """
 
@@ -55,11 +56,13 @@ PLUGIN_DESCRIPTION = (
     "batches to subagents, validate what comes back, keep resumable progress on disk, and merge accepted "
     "critiques into LanceDB."
 )
-AUTHOR = {"name": "critique-batch maintainers"}
+AUTHOR = {"name": "The critique-batch-orchestrator authors"}  # the copyright holder named in LICENSE
+# Where this project is published: the one address to change when it moves (README.md says so too)
+REPOSITORY = "https://github.com/OWNER/critique-batch-orchestrator"
 KEYWORDS = ["art-critique", "batch", "subagents", "lancedb", "dataset", "bilingual", "vulca-bench"]
 GENERATOR_COMPATIBILITY = (
-    "Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
-    "optional exemplar search (pip install jsonschema filelock pyarrow lancedb). Needs an agent that can view images."
+    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), or another agent that can view images. Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
+    "optional exemplar search (pip install jsonschema filelock pyarrow lancedb)."
 )
 
 
@@ -215,12 +218,11 @@ def generator_reference(plan, cfg) -> bytes:
 def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
     plan = load_plan()
     files: dict[Path, bytes] = {}
-    names = {}
     for name, scripts in SKILL_SCRIPTS.items():
         if not (SKILLS / name / "SKILL.md").is_file():
             raise SourceError(f"missing skills/{name}/SKILL.md (a hand-written source)")
         files.update(scripts_copy(SKILLS / name, scripts, package))
-        names[name] = SKILLS / name
+        files[SKILLS / name / "LICENSE"] = license_text()
     for cfg in plan.cultures.values():
         if not cfg.generator:  # no generator skill: its subagents run generator_instructions.py
             continue
@@ -229,27 +231,34 @@ def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
         folder = SKILLS / cfg.generator
         files[folder / "SKILL.md"] = generator_skill(plan, cfg)
         files.update(scripts_copy(folder, GENERATOR_SCRIPTS, package))
+        files[folder / "LICENSE"] = license_text()
         files[SKILLS / ORCHESTRATOR / "references" / f"{cfg.generator}.md"] = generator_reference(plan, cfg)
-        names[cfg.generator] = folder
-    files.update(plugin_manifests(sorted(names)))
+    files.update(plugin_manifests())
     return files
 
 
-def plugin_manifests(skill_names: list[str]) -> dict[Path, bytes]:
+def license_text() -> bytes:
+    if not (ROOT / "LICENSE").is_file():
+        raise SourceError("missing LICENSE (copied into every skill folder)")
+    return (ROOT / "LICENSE").read_bytes()
+
+
+def plugin_manifests() -> dict[Path, bytes]:
     m = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
     version = m.group(1) if m else "0.0.0"
-    # the orchestrator first: it is the way in
-    ordered = [ORCHESTRATOR] + [n for n in skill_names if n != ORCHESTRATOR]
     plugin = {
         "name": PLUGIN,
         "version": version,
         "description": PLUGIN_DESCRIPTION,
         "author": AUTHOR,
+        "repository": REPOSITORY,
         "license": LICENSE,
         "keywords": KEYWORDS,
     }
-    # like anthropics/skills: the marketplace entry names the skills (strict: false); plugin.json then
-    # must not declare components itself, and its default skills/ folder holds the same skills
+    # plugin.json is the plugin's manifest and Claude Code finds its skills in the default skills/
+    # folder. The marketplace entry must not list components as well: with plugin.json present,
+    # `skills` plus `strict: false` there makes Claude Code 2.1.332 refuse the plugin ("conflicting
+    # manifests"), although `claude plugin validate` passes.
     marketplace = {
         "name": PLUGIN,
         "owner": AUTHOR,
@@ -259,12 +268,11 @@ def plugin_manifests(skill_names: list[str]) -> dict[Path, bytes]:
             "description": PLUGIN_DESCRIPTION,
             "version": version,
             "author": AUTHOR,
+            "repository": REPOSITORY,
             "license": LICENSE,
             "keywords": KEYWORDS,
             "category": "productivity",
             "source": "./",
-            "strict": False,
-            "skills": [f"./skills/{n}" for n in ordered],
         }],
     }
     dump = lambda doc: (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")  # noqa: E731
@@ -282,6 +290,9 @@ def stale_files(files: dict[Path, bytes]) -> list[Path]:
         for skill in SKILLS.iterdir():
             if (skill / "SKILL.md").is_file() and skill / "SKILL.md" not in files and is_generated(skill / "SKILL.md"):
                 stale.add(skill / "SKILL.md")
+            # every skill's LICENSE is a copy: one left in a folder that lost its skill goes too
+            if (skill / "LICENSE").is_file() and skill / "LICENSE" not in files:
+                stale.add(skill / "LICENSE")
             # a skill's scripts/ is generated whole: anything else in it would ship to users unchecked
             if (skill / "scripts").is_dir():
                 stale |= {p for p in walk(skill / "scripts") if p not in files}

@@ -79,7 +79,7 @@ def run(args) -> int:
             if len(shown) < len(c["returned"]):
                 print(f"  ... {len(c['returned']) - len(shown)} more (--verbose)")
         if batches:
-            print(f"claimed {len(batches)} batch(es). Start one subagent per batch, all in one message, each given its brief:")
+            print(f"claimed {len(batches)} batch(es). Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
             for b in batches:
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{' (resumed: lease had expired)' if b['resumed'] else ''}")
                 print(b["brief"])

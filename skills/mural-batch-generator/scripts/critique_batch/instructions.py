@@ -154,27 +154,30 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
     workspace_note = ("Run every command from the workspace folder (the folder you were started in, which holds "
                       "`checkpoints/`).")
     if mode == "skill":
-        scripts_note = "The scripts named below ship inside this skill. " + workspace_note
+        scripts_note = ("The scripts named below ship inside this skill. Claude Code 2.1.69 and later fill in this "
+                        "skill's folder wherever the commands below name it; an agent that leaves the "
+                        "`CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in. Where "
+                        "there is no `python3` command (Windows), use `python`. " + workspace_note)
         check_text = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
                       "batch number):\n\n```bash\n"
-                      f'python "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
+                      f'python3 "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
                       "```\n\nIt only reads the file.")
-        search = 'python "${CLAUDE_SKILL_DIR}/scripts/search_critiques.py"'
+        search = 'python3 "${CLAUDE_SKILL_DIR}/scripts/search_critiques.py"'
     elif mode == "reference":
         scripts_note = (f"These are the instructions of the `{cfg.generator}` skill, shipped inside the "
                         "batch-orchestrator skill so that a subagent can follow them when that skill is not "
                         "installed. The scripts named below are in the `scripts/` folder beside this file's "
                         "`references/` folder: the folder of the `validate_batch.py` in your brief's Check "
                         "command. Below, SCRIPTS stands for that folder; write its path out in full. " + workspace_note)
-        check_text = ("Run the Check command from your brief exactly as written: `python SCRIPTS/validate_batch.py` "
+        check_text = ("Run the Check command from your brief exactly as written: `python3 SCRIPTS/validate_batch.py` "
                       "followed by the output file. It only reads the file.")
-        search = "python SCRIPTS/search_critiques.py"
+        search = "python3 SCRIPTS/search_critiques.py"
     elif mode == "runtime":
         scripts_note = (f"These instructions were printed from this workspace's expansion plan, for the "
                         f"`{cfg.name}` culture. " + workspace_note)
         check_text = ("Run the Check command from your brief exactly as written"
                       + (f":\n\n```bash\n{check}\n```\n\n" if check else ". ") + "It only reads the file.")
-        search = f"python {scripts}/search_critiques.py"
+        search = f"python3 {scripts}/search_critiques.py"
     else:
         raise ValueError(mode)
     return {
