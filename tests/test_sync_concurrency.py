@@ -93,7 +93,6 @@ def test_sigkill_during_twenty_syncs(tmp_path):
     env = {"CRITIQUE_BATCH_OPTIMIZE_EVERY": "3"}
     (root / "checkpoints" / ".locks").mkdir(exist_ok=True)
     killed = 0
-    t0 = time.monotonic()
     for i in range(20):
         sup.produce(root, "korean", rng.randint(0, 3))
         sup.produce(root, "chinese", rng.randint(0, 2))
@@ -115,4 +114,3 @@ def test_sigkill_during_twenty_syncs(tmp_path):
     for c in ("korean", "chinese"):
         assert sorted(sup.progress(root, c)["merged_batches"]) == sorted(sup.progress(root, c)["completed_batches"])
     assert out["rows"] == sum(len(sup.accepted(root, c)) for c in ("korean", "chinese"))
-    assert time.monotonic() - t0 < 60
