@@ -1,0 +1,201 @@
+# GENERATED from scripts/critique_batch/similarity.py by tools/generate.py; edit the source, not this copy
+"""Near-duplicate critiques: two records whose critique_zh (or critique_en) is a near copy.
+
+Similarity is the Jaccard index of shingle sets: 3-character shingles of critique_zh (whitespace
+and punctuation dropped, so no word segmenter is needed) and 3-word shingles of critique_en
+(lower-cased words). A copy with a few words changed keeps most shingles (10 of 150 English words
+changed: about 0.67); two distinct critiques of works by one artist share little more than names
+and stock phrases (typically below 0.15). Pairs at or above the threshold (plan:
+`quality.near_duplicate_threshold`, default 0.5) are near copies.
+
+- `find_near_duplicates` (the report): MinHash + LSH (datasketch) proposes candidate pairs among
+  the new records and between new and published baseline records; each candidate's exact Jaccard
+  decides. Baseline records are never compared with each other.
+- `screen` (collection, when `quality.reject_near_duplicates` is on): a batch's few new records
+  are compared exactly with every accepted record of the culture; the later one goes back to the
+  pool with the reason and the other filepath. Off: returns at once, imports nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+FIELDS = ("critique_zh", "critique_en")
+ZH_SHINGLE = 3  # characters
+EN_SHINGLE = 3  # words
+NUM_PERM = 128
+LSH_SLACK = 0.8  # LSH is asked for pairs down to 0.8 x the threshold: fewer misses, exact check after
+
+_ZH_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
+_EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def shingles(text: str, field: str) -> set[int]:
+    """The shingle set of one critique, as 32-bit hashes (stable across runs and machines)."""
+    if not isinstance(text, str):
+        return set()
+    if field == "critique_zh":
+        s = _ZH_DROP.sub("", text)
+        k = ZH_SHINGLE
+        grams = (s[i:i + k] for i in range(max(len(s) - k + 1, 1))) if s else ()
+    else:
+        words = _EN_WORD.findall(text.lower())
+        k = EN_SHINGLE
+        grams = (" ".join(words[i:i + k]) for i in range(max(len(words) - k + 1, 1))) if words else ()
+    return {zlib.crc32(g.encode("utf-8")) for g in grams}
+
+
+def jaccard(a: set, b: set) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    a: str  # filepath of the earlier record (or the baseline's)
+    b: str
+    field: str
+    similarity: float
+    b_in_baseline: bool = False  # `b` is a published baseline record
+
+    def as_dict(self) -> dict:
+        d = {"a": self.a, "b": self.b, "field": self.field, "similarity": round(self.similarity, 4)}
+        if self.b_in_baseline:
+            d["baseline"] = True
+        return d
+
+
+def _minhashes(sets: list[set[int]]):
+    from datasketch import MinHash
+
+    # the shingles are hashed already: hand datasketch the 32-bit values as they are
+    return MinHash.generator([list(s) for s in sets], num_perm=NUM_PERM, hashfunc=int)
+
+
+def find_near_duplicates(
+    records: list[tuple[str, dict]],
+    threshold: float,
+    baseline: Iterable[tuple[str, dict]] | None = None,
+    fields: tuple[str, ...] = FIELDS,
+) -> list[NearDuplicate]:
+    """Near-copy pairs among `records` ((filepath, record), oldest first), and between them and
+    `baseline`. A filepath present in both (a re-critique of a published image) is not a pair."""
+    from datasketch import MinHashLSH
+
+    base = list(baseline or ())
+    found: list[NearDuplicate] = []
+    for field in fields:
+        new_sets = [shingles(r.get(field), field) for _, r in records]
+        base_sets = [shingles(r.get(field), field) for _, r in base]
+        lsh = MinHashLSH(threshold=max(threshold * LSH_SLACK, 0.05), num_perm=NUM_PERM)
+        new_mh = []
+        with lsh.insertion_session() as session:
+            for i, mh in enumerate(_minhashes(new_sets)):
+                new_mh.append(mh)
+                if new_sets[i]:
+                    session.insert(("n", i), mh, check_duplication=False)
+            for i, mh in enumerate(_minhashes(base_sets)):
+                if base_sets[i]:
+                    session.insert(("b", i), mh, check_duplication=False)
+        for i, mh in enumerate(new_mh):
+            if not new_sets[i]:
+                continue
+            for kind, j in lsh.query(mh):
+                if kind == "n" and j >= i:
+                    continue  # each new pair once, from its later record
+                other = new_sets[j] if kind == "n" else base_sets[j]
+                fp_other = records[j][0] if kind == "n" else base[j][0]
+                if fp_other == records[i][0]:
+                    continue
+                sim = jaccard(new_sets[i], other)
+                if sim >= threshold:
+                    found.append(NearDuplicate(fp_other, records[i][0], field, sim, False) if kind == "n"
+                                 else NearDuplicate(records[i][0], fp_other, field, sim, True))
+    found.sort(key=lambda d: (-d.similarity, d.field, d.a, d.b))
+    return found
+
+
+def iter_accepted(ws, culture: str) -> Iterator[tuple[str, dict]]:
+    """Accepted records of one culture from its result files, in batch order."""
+    from .engine import read_batch
+
+    for bid in ws.batch_ids(culture, "result"):
+        result = read_batch(ws, culture, bid, "result")
+        for rec in result["records"]:
+            yield rec["filepath"], rec
+
+
+def screen(ws, cfg, plan, verdicts: list[dict], records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Collection hook: with `quality.reject_near_duplicates` on, return each record that is a near
+    copy of an accepted one (earlier batches, the baseline when set, or an earlier record of this
+    batch) to the pool with the reason. Off: the input unchanged, at no cost."""
+    q = cfg.quality
+    if not q.reject_near_duplicates or not records:
+        return verdicts, records
+    threshold = q.near_duplicate_threshold
+    pool: list[tuple[str, str, dict[str, set[int]]]] = []  # (filepath, where, field -> shingles)
+
+    def add(fp: str, where: str, rec: dict) -> None:
+        pool.append((fp, where, {f: shingles(rec.get(f), f) for f in FIELDS}))
+
+    for fp, rec in iter_accepted(ws, cfg.name):
+        add(fp, f"accepted in batch {rec.get('batch_id', '?')}", rec)
+    for fp, rec in baseline_records(ws, cfg.name):
+        add(fp, "in the published baseline", rec)
+    kept, reasons = [], {}
+    for rec in records:
+        mine = {f: shingles(rec.get(f), f) for f in FIELDS}
+        hit = _closest(rec["filepath"], mine, pool, threshold)
+        if hit:
+            field, sim, other, where = hit
+            reasons[rec["filepath"]] = (
+                f"{field}: near copy (similarity {sim:.2f}) of {other}, {where}; write an original critique of this image"
+            )
+        else:
+            kept.append(rec)
+            add(rec["filepath"], "earlier in this batch", {**rec})
+    if not reasons:
+        return verdicts, records
+    out = [{"filepath": v["filepath"], "verdict": "rejected", "reason": reasons[v["filepath"]]}
+           if v["filepath"] in reasons else v for v in verdicts]
+    return out, kept
+
+
+def _closest(fp: str, mine: dict[str, set[int]], pool, threshold: float):
+    best = None
+    for other_fp, where, theirs in pool:
+        if other_fp == fp:
+            continue  # an earlier critique of the same image is replaced, not copied
+        for field in FIELDS:
+            a, b = mine[field], theirs[field]
+            if not a or not b or min(len(a), len(b)) < threshold * max(len(a), len(b)):
+                continue  # sizes alone rule it out
+            sim = jaccard(a, b)
+            if sim >= threshold and (best is None or sim > best[1]):
+                best = (field, sim, other_fp, where)
+    return best
+
+
+def baseline_records(ws, culture: str | None) -> Iterator[tuple[str, dict]]:
+    """The published baseline's records, when the baseline module exists and one is set."""
+    baseline = load_baseline(ws)
+    if baseline is not None:
+        yield from baseline.iter_records(culture=culture)
+
+
+def load_baseline(ws):
+    """The workspace's published baseline, or None when none is set (or this copy of the scripts
+    has no baseline support)."""
+    import importlib
+    import importlib.util
+
+    name = f"{__package__}.baseline"
+    if importlib.util.find_spec(name) is None:
+        return None
+    load = getattr(importlib.import_module(name), "load_baseline", None)
+    return load(ws) if load is not None else None
