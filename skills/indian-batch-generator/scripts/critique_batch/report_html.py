@@ -121,7 +121,7 @@ def chart_dimensions(section: dict) -> str:
 
 def chart_reasons(section: dict) -> str:
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 2.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 2.4))
     for ax, key, title in ((axes[0], "returns", "returned items by reason"), (axes[1], "parks", "parked items by reason")):
         counts = section[key]
         if counts:
@@ -147,6 +147,7 @@ def chart_throughput(section: dict) -> str:
         step = max(1, len(days) // 12)
         ax.set_xticks(range(0, len(days), step))
         ax.set_xticklabels(days[::step], rotation=30, fontsize=8, ha="right")
+        ax.set_xlim(-0.6, max(len(days), 14) - 0.4)  # a day's bar stays a bar, not the whole width
     else:
         ax.text(0.5, 0.5, "no batch collected yet", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("throughput: records accepted per day", fontsize=10)

@@ -39,8 +39,11 @@ def shingles(text: str, field: str) -> set[int]:
         return set()
     if field == "critique_zh":
         s = _ZH_DROP.sub("", text)
-        k = ZH_SHINGLE
-        grams = (s[i:i + k] for i in range(max(len(s) - k + 1, 1))) if s else ()
+        if not s:
+            return set()
+        b = s.encode("utf-32-le")  # 4 bytes a character: a shingle is a plain slice, no encoding per shingle
+        width = 4 * ZH_SHINGLE
+        return {zlib.crc32(b[i:i + width]) for i in range(0, max(len(b) - width + 4, 4), 4)}
     else:
         words = _EN_WORD.findall(text.lower())
         k = EN_SHINGLE
