@@ -235,6 +235,8 @@ def test_collection_returns_a_near_copy_of_an_accepted_record_when_the_plan_says
         {"critique_zh": ZH_A_COPY * 2},  # zh copied from batch 1 (English: the fixture's own)
     ]
     support.write_output(ws, "korean", 2, [{**support.good_record("korean", fp), **r, "filepath": fp} for fp, r in zip(items, recs)])
+    check = support.run_json("validate_batch.py", "korean", "2", ws=ws, expect=1)  # the subagent's check says what collection will do
+    assert {p["filepath"] for p in check["problems"]} == {items[0], items[2]}
     out = support.run_json("run_next_batch.py", "--culture", "korean", "--count", "0", ws=ws)
     returned = {r["filepath"]: r["reason"] for r in out["collected"][0]["returned"]}
     assert set(returned) == {items[0], items[2]}

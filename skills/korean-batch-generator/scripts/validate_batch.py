@@ -23,6 +23,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from critique_batch.engine import read_batch
+    from critique_batch.similarity import mark_near_copies
     from critique_batch.validation import check_output_bytes
     from critique_batch.workspace import BATCH_FILE, Workspace, batch_tag, parse_batch_id
 
@@ -52,6 +53,7 @@ def run(args) -> int:
         check = None
     else:
         check = check_output_bytes(data, path, cfg, ws.plan, items)
+        mark_near_copies(ws, cfg, check)  # only when the plan rejects near copies: what collection would return
 
     if args.json:
         if check is None:

@@ -137,10 +137,31 @@ def screen(ws, cfg, plan, verdicts: list[dict], records: list[dict]) -> tuple[li
     """Collection hook: with `quality.reject_near_duplicates` on, return each record that is a near
     copy of an accepted one (earlier batches, the baseline when set, or an earlier record of this
     batch) to the pool with the reason. Off: the input unchanged, at no cost."""
-    q = cfg.quality
-    if not q.reject_near_duplicates or not records:
+    if not cfg.quality.reject_near_duplicates or not records:
         return verdicts, records
-    threshold = q.near_duplicate_threshold
+    reasons = near_copy_reasons(ws, cfg, records)
+    if not reasons:
+        return verdicts, records
+    out = [{"filepath": v["filepath"], "verdict": "rejected", "reason": reasons[v["filepath"]]}
+           if v["filepath"] in reasons else v for v in verdicts]
+    return out, [r for r in records if r["filepath"] not in reasons]
+
+
+def mark_near_copies(ws, cfg, check) -> None:
+    """validate_batch.py's hook: the same verdict as collection, as a problem of the record, so a
+    subagent's check-and-fix loop sees it. Off: nothing."""
+    if not cfg.quality.reject_near_duplicates or check.error:
+        return
+    valid = {rc.filepath: rc for rc in check.valid}
+    records = [check.raw[rc.index] for rc in valid.values()]
+    for fp, reason in near_copy_reasons(ws, cfg, records).items():
+        valid[fp].problems.append(reason)
+
+
+def near_copy_reasons(ws, cfg, records: list[dict]) -> dict[str, str]:
+    """{filepath: reason} for each of `records` (in order) that is a near copy of an accepted
+    record of the culture, of the baseline's, or of an earlier one of `records` that stands."""
+    threshold = cfg.quality.near_duplicate_threshold
     pool: list[tuple[str, str, dict[str, set[int]]]] = []  # (filepath, where, field -> shingles)
 
     def add(fp: str, where: str, rec: dict) -> None:
@@ -150,7 +171,7 @@ def screen(ws, cfg, plan, verdicts: list[dict], records: list[dict]) -> tuple[li
         add(fp, f"accepted in batch {rec.get('batch_id', '?')}", rec)
     for fp, rec in baseline_records(ws, cfg.name):
         add(fp, "in the published baseline", rec)
-    kept, reasons = [], {}
+    reasons = {}
     for rec in records:
         mine = {f: shingles(rec.get(f), f) for f in FIELDS}
         hit = _closest(rec["filepath"], mine, pool, threshold)
@@ -160,13 +181,8 @@ def screen(ws, cfg, plan, verdicts: list[dict], records: list[dict]) -> tuple[li
                 f"{field}: near copy (similarity {sim:.2f}) of {other}, {where}; write an original critique of this image"
             )
         else:
-            kept.append(rec)
-            add(rec["filepath"], "earlier in this batch", {**rec})
-    if not reasons:
-        return verdicts, records
-    out = [{"filepath": v["filepath"], "verdict": "rejected", "reason": reasons[v["filepath"]]}
-           if v["filepath"] in reasons else v for v in verdicts]
-    return out, kept
+            add(rec["filepath"], "earlier in this batch", rec)
+    return reasons
 
 
 def _closest(fp: str, mine: dict[str, set[int]], pool, threshold: float):
