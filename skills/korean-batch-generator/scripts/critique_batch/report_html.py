@@ -44,10 +44,13 @@ def _hist(ax, new: list, base: list | None, rule: float | None, title: str, xlab
     if rule is not None:
         lo, hi = min(lo, rule), max(hi, rule)
     rng = (lo, hi if hi > lo else lo + 1)
+    def share(values):  # with a baseline, both as shares of their own records, so the shapes compare
+        return [1 / len(values)] * len(values) if base else None
+
     if new:
-        ax.hist(new, bins=bins, range=rng, color=NEW, alpha=0.75, label=f"new ({len(new)})", density=bool(base))
+        ax.hist(new, bins=bins, range=rng, color=NEW, alpha=0.75, label=f"new ({len(new)})", weights=share(new))
     if base:
-        ax.hist(base, bins=bins, range=rng, color=PUBLISHED, alpha=0.5, label=f"published ({len(base)})", density=True,
+        ax.hist(base, bins=bins, range=rng, color=PUBLISHED, alpha=0.5, label=f"published ({len(base)})", weights=share(base),
                 histtype="stepfilled")
     if rule is not None:
         ax.axvline(rule, color="crimson", linestyle="--", linewidth=1.5, label=f"rule: >= {rule:g}")
