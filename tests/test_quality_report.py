@@ -185,6 +185,11 @@ def test_script_writes_the_page_and_json_lists_near_duplicates_returns_and_parks
     assert any("near-duplicate" in w for w in out["warnings"])
     bad = support.run("quality_report.py", "--culture", "klingon", "--json", ws=ws)
     assert bad.returncode == 2 and json.loads(bad.stdout)["ok"] is False
+    result = ws / "checkpoints" / "korean_batch_002_result.json"
+    result.write_text(result.read_text(encoding="utf-8").replace('"items"', '"itemz"', 1), encoding="utf-8")
+    bad = support.run("quality_report.py", ws=ws)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert "korean_batch_002_result.json" in bad.stderr
 
 
 def test_without_matplotlib_the_script_exits_2_with_one_line_and_the_core_does_not_need_it(korean_ws):
