@@ -287,7 +287,7 @@ def render(summary: dict, generated_at: str) -> str:
     body += [_section(k, s, summary["baseline_set"]) for k, s in sections]
     body.append(f'<section id="near-duplicates"><h2>Near-duplicate critiques ({len(dups)})</h2>'
                 "<p>Pairs whose critique_zh (3-character shingles) or critique_en (3-word shingles) has a Jaccard similarity at or"
-                " above the threshold; b is the later record.</p>"
+                " above the threshold; b is the later record, or the published one a nearly copies.</p>"
                 + (_table(["a", "b", "field", "similarity"], dup_rows) if dups else "<p>None.</p>")
                 + (f"<p>(first {MAX_LISTED} shown; --json lists all)</p>" if len(dups) > MAX_LISTED else "") + "</section>")
     body.append(f'<section id="thin-claims"><h2>Claimed layers with thin evidence ({len(thin)})</h2>'

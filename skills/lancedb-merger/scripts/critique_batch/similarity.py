@@ -60,11 +60,11 @@ def jaccard(a: set, b: set) -> float:
 
 @dataclass(frozen=True)
 class NearDuplicate:
-    a: str  # filepath of the earlier record (or the baseline's)
-    b: str
+    a: str  # the earlier record's filepath
+    b: str  # the later record's, or (b_in_baseline) the published record that `a` nearly copies
     field: str
-    similarity: float
-    b_in_baseline: bool = False  # `b` is a published baseline record
+    similarity: float  # exact Jaccard of the two shingle sets
+    b_in_baseline: bool = False
 
     def as_dict(self) -> dict:
         d = {"a": self.a, "b": self.b, "field": self.field, "similarity": round(self.similarity, 4)}
@@ -73,11 +73,20 @@ class NearDuplicate:
         return d
 
 
-def _minhashes(sets: list[set[int]]):
+def _minhashes(texts: Iterable, field: str):
+    """One MinHash per text (None for an empty one), shingled as it goes: only the sketches stay
+    in memory (100,000 shingle sets would take gigabytes)."""
     from datasketch import MinHash
 
-    # the shingles are hashed already: hand datasketch the 32-bit values as they are
-    return MinHash.generator([list(s) for s in sets], num_perm=NUM_PERM, hashfunc=int)
+    proto = MinHash(num_perm=NUM_PERM, hashfunc=int)  # the shingles are 32-bit hashes already
+    for text in texts:
+        s = shingles(text, field)
+        if not s:
+            yield None
+            continue
+        m = proto.copy()
+        m.update_batch(list(s))
+        yield m
 
 
 def find_near_duplicates(
@@ -93,29 +102,28 @@ def find_near_duplicates(
     base = list(baseline or ())
     found: list[NearDuplicate] = []
     for field in fields:
-        new_sets = [shingles(r.get(field), field) for _, r in records]
-        base_sets = [shingles(r.get(field), field) for _, r in base]
         lsh = MinHashLSH(threshold=max(threshold * LSH_SLACK, 0.05), num_perm=NUM_PERM)
-        new_mh = []
+        new_mh = list(_minhashes((r.get(field) for _, r in records), field))
         with lsh.insertion_session() as session:
-            for i, mh in enumerate(_minhashes(new_sets)):
-                new_mh.append(mh)
-                if new_sets[i]:
+            for i, mh in enumerate(new_mh):
+                if mh is not None:
                     session.insert(("n", i), mh, check_duplication=False)
-            for i, mh in enumerate(_minhashes(base_sets)):
-                if base_sets[i]:
+            for i, mh in enumerate(_minhashes((r.get(field) for _, r in base), field)):
+                if mh is not None:
                     session.insert(("b", i), mh, check_duplication=False)
         for i, mh in enumerate(new_mh):
-            if not new_sets[i]:
+            if mh is None:
                 continue
+            mine = None
             for kind, j in lsh.query(mh):
                 if kind == "n" and j >= i:
                     continue  # each new pair once, from its later record
-                other = new_sets[j] if kind == "n" else base_sets[j]
-                fp_other = records[j][0] if kind == "n" else base[j][0]
+                fp_other, other = records[j] if kind == "n" else base[j]
                 if fp_other == records[i][0]:
                     continue
-                sim = jaccard(new_sets[i], other)
+                # the exact similarity decides (candidates are few: shingle them again)
+                mine = mine if mine is not None else shingles(records[i][1].get(field), field)
+                sim = jaccard(mine, shingles(other.get(field), field))
                 if sim >= threshold:
                     found.append(NearDuplicate(fp_other, records[i][0], field, sim, False) if kind == "n"
                                  else NearDuplicate(records[i][0], fp_other, field, sim, True))
