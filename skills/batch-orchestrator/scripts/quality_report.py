@@ -35,7 +35,7 @@ def run(args) -> int:
         cli.emit_json({"report": str(page), **report.public(summary)})
         return 0
     o = summary["overall"]
-    print(f"wrote {ws.display(page)}: {o['new']['records']} records"
+    print(f"wrote {ws.display(page)}: {o['new']['records']:,} records"
           + ("" if summary["baseline_set"] else " (no baseline set)")
           + f"; {len(summary['near_duplicates'])} near-duplicate pair(s); {len(summary['thin_claims'])} record(s) with thin layer claims")
     for line in summary["warnings"]:

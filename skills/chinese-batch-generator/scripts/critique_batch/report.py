@@ -166,9 +166,8 @@ def build(ws: Workspace, culture: str | None = None, baseline=None) -> dict:
             "near_duplicates": len(dups),
             "thin_claims": len(culture_thin),
         }
-    overall_rules = None
-    if len(names) == 1:
-        overall_rules = cultures[names[0]]["rules"]
+    rules = [c["rules"] for c in cultures.values()]
+    overall_rules = rules[0] if rules and all(r == rules[0] for r in rules) else None  # rule lines only when shared
     total_per_day: Counter = Counter()
     returns: Counter = Counter()
     parks: Counter = Counter()
