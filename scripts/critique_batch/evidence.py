@@ -6,7 +6,8 @@ critique (Chinese and English together) uses at least `min_layer_evidence` disti
 layer. The terms of a layer are the generic ones below, the layer's own name from the plan, the
 names of the culture's catalogue dimensions in that layer, and any the plan adds per culture
 (`quality.layer_terms`: {"L3": {"zh": [...], "en": [...]}}). English terms match at a word start
-("symbol" matches "symbolism"), Chinese ones anywhere. Pure Python, no dependency: the report uses
+("symbol" matches "symbolism"; terms of 4 letters or fewer only as a word or its plural),
+Chinese ones anywhere. Pure Python, no dependency: the report uses
 it, and validation when `quality.require_layer_evidence` is on.
 """
 
@@ -117,8 +118,12 @@ _EN_PATTERNS: dict[frozenset[str], re.Pattern] = {}
 def _en_pattern(terms: frozenset[str]) -> re.Pattern:
     pat = _EN_PATTERNS.get(terms)
     if pat is None:
-        alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-        pat = _EN_PATTERNS[terms] = re.compile(rf"\b({alternatives})", re.IGNORECASE)
+        # a long term matches at a word start ("symbol": "symbolism"); a short one only as a word or
+        # its plural, so "line" does not match "lineage" nor "form" "former"
+        ordered = sorted(terms, key=len, reverse=True)
+        prefixes = "|".join(re.escape(t) for t in ordered if len(t) > 4) or "(?!)"
+        words = "|".join(re.escape(t) for t in ordered if len(t) <= 4) or "(?!)"
+        pat = _EN_PATTERNS[terms] = re.compile(rf"\b(?:({prefixes})|({words})(?:e?s)?\b)", re.IGNORECASE)
     return pat
 
 
@@ -134,7 +139,7 @@ def layer_hits(record: dict, terms: dict[str, tuple[frozenset[str], frozenset[st
         zh_terms, en_terms = terms[layer]
         found = {t for t in zh_terms if t in zh}
         if en_terms:
-            found.update(m.lower() for m in _en_pattern(en_terms).findall(en))
+            found.update((a or b).lower() for a, b in _en_pattern(en_terms).findall(en))
         out[layer] = sorted(found)
     return out
 
