@@ -26,6 +26,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from critique_batch.engine import collected, read_batch
+    from critique_batch.similarity import mark_near_copies
     from critique_batch.validation import check_output_bytes
     from critique_batch.workspace import BATCH_FILE, Workspace, batch_tag, parse_batch_id
 
@@ -55,6 +56,7 @@ def run(args) -> int:
         check = None
     else:
         check = check_output_bytes(data, path, cfg, ws.plan, items)
+        mark_near_copies(ws, cfg, check)  # only when the plan rejects near copies: what collection would return
     # after collection the output file is never read again: a rewrite is lost, and must say so
     done = collected(ws, culture, bid, data)
     late = done is not None and done["changed_since"] is not False

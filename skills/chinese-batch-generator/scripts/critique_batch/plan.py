@@ -29,6 +29,12 @@ BUILTIN_QUALITY = {
     "min_en_words": 100,  # the published paper's floor (the seed sets none)
     "min_dimensions": 18,
     "min_quality_score": 0,
+    # off by default: quality_report.py shows these; the plan can make collection / validation enforce them
+    "reject_near_duplicates": False,
+    "near_duplicate_threshold": 0.5,
+    "require_layer_evidence": False,
+    "min_layer_evidence": 2,
+    "layer_terms": {},
 }
 
 
@@ -39,6 +45,11 @@ class Quality:
     min_en_words: int
     min_dimensions: int
     min_quality_score: float
+    reject_near_duplicates: bool = False  # collection returns a near copy of an accepted critique
+    near_duplicate_threshold: float = 0.5  # Jaccard of shingle sets (similarity.py)
+    require_layer_evidence: bool = False  # validation requires text support for each claimed layer
+    min_layer_evidence: int = 2  # distinct layer terms in the text (evidence.py)
+    layer_terms: dict = field(default_factory=dict)  # {"L3": {"zh": [...], "en": [...]}} added to evidence.py's
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,7 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
         check.problems.append(f"quality_score: {score} is below this culture's minimum {q.min_quality_score}")
     if "culture" in rec and rec["culture"] != culture.name:
         check.problems.append(f"culture: expected {culture.name!r}, got {rec['culture']!r}")
+    if q.require_layer_evidence and isinstance(zh, str) and isinstance(en, str) and isinstance(dims, list):
+        from .evidence import check as layer_evidence  # only when the plan asks
+
+        check.problems += layer_evidence(rec, culture, plan)

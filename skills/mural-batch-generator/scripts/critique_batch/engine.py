@@ -26,6 +26,7 @@ from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .published import GENERATOR_FIELDS
+from .similarity import screen as screen_near_duplicates
 from .validation import check_output_bytes
 from .workspace import BATCH_FILE, Workspace, batch_tag
 
@@ -273,7 +274,7 @@ class Session:
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
                 records.append(rec)
         verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]
-        return verdicts, records
+        return screen_near_duplicates(self.ws, self.cfg, self.ws.plan, verdicts, records)  # a no-op unless the plan asks
 
     # --- claiming --------------------------------------------------------------------------
     def claimable(self) -> int:
