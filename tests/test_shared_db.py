@@ -186,6 +186,28 @@ def test_duplicates_removed_newest_kept(tmp_path):
     assert out["duplicates_removed"] == 0 and not out["primary_key_added"]
 
 
+def test_table_from_before_the_id_columns_is_repaired(tmp_path):
+    """A table of an older version (no workspace_id/sync_id, no primary key) where two workspaces
+    left two rows for one filepath: the first sync adds the columns and the key, keeps the newest."""
+    import lancedb
+    import pyarrow as pa
+    from datetime import datetime, timedelta, timezone
+
+    root = sup.make_ws(tmp_path / "ws", {"korean": 10})
+    sup.produce(root, "korean", 1)
+    old = pa.schema([f for f in store.arrow_schema() if f.name not in ("workspace_id", "sync_id")])
+    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    base = {f.name: None for f in old}
+    rows = [{**base, "filepath": "old/1.jpg", "culture": "korean", "critique_zh": zh, "accepted_at": t0 + timedelta(seconds=s), "batch_id": 1}
+            for zh, s in (("older", 0), ("newer", 5))]
+    lancedb.connect(str(root / "lancedb")).create_table("critiques", data=pa.Table.from_pylist(rows, schema=old))
+    out = store.sync(Workspace(root), force=True)
+    assert sorted(out["columns_added"]) == ["sync_id", "workspace_id"] and out["primary_key_added"]
+    assert out["duplicates_removed"] == 1 and out["inserted"] == 5
+    kept = [r["critique_zh"] for r in rows_of(str(root / "lancedb"), {}) if r["filepath"] == "old/1.jpg"]
+    assert kept == ["newer"]
+
+
 def test_rollback_keeps_search_and_versions_agree(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 30})
     ws = Workspace(root)
