@@ -149,10 +149,8 @@ def build_table(root: Path, existing: int, texts: Texts) -> None:
         "accepted_at": [now] * existing,
         "merged_at": [now] * existing,
     }
-    for name in ("art_form", "art_style", "art_genre", "medium", "extra"):
-        cols[name] = [None] * existing
-    data = pa.table({f.name: pa.array(cols[f.name], type=f.type) for f in schema}, schema=schema)
-    table = lancedb.connect(str(root / "lancedb")).create_table(store.TABLE, schema=schema)
+    data = pa.table({f.name: pa.array(cols.get(f.name, [None] * existing), type=f.type) for f in schema}, schema=schema)  # other columns empty
+    table = lancedb.connect(str(root / "lancedb")).create_table(store.TABLE, schema=store.table_schema())
     table.add(data)
     target = store.resolve_target(Workspace(root))
     store._ensure_indices(table, target)

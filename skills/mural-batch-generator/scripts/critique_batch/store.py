@@ -670,6 +670,8 @@ def _key_rows(table, target: Target, filepaths: list[str] | None) -> list[dict]:
 def remove_duplicates(table, target: Target, filepaths: list[str] | None = None) -> int:
     """Keep one row per filepath (the newest) among these filepaths (None: the whole table).
     Returns the number of rows removed. No write at all when there is no duplicate."""
+    if not set(ROW_ORDER_COLUMNS) <= set(table.schema.names):
+        return 0  # a table from before these columns: checked once the sync has added them
     groups: dict[str, list[dict]] = {}
     for r in _key_rows(table, target, filepaths):
         groups.setdefault(r["filepath"], []).append(r)
