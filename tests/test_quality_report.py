@@ -207,7 +207,9 @@ def test_without_matplotlib_the_script_exits_2_with_one_line_and_the_core_does_n
         from dataclasses import replace
         cfg = plan.load_plan(plan.DEFAULT_PLAN).culture("korean")
         cfg = replace(cfg, quality=replace(cfg.quality, reject_near_duplicates=True))
-        class NoResults:
+        class NoResults:  # a workspace without result files or a baseline
+            checkpoints = __import__("pathlib").Path("/nonexistent/checkpoints")
+
             def batch_ids(self, culture, kind):
                 return []
         recs = [{"filepath": f, "critique_en": "the same words here and there", "critique_zh": "相同的文字在此"} for f in "ab"]

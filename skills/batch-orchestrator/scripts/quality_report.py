@@ -23,7 +23,7 @@ from critique_batch import cli  # noqa: E402
 def run(args) -> int:
     from critique_batch import report
     from critique_batch.clock import iso, now
-    from critique_batch.similarity import load_baseline
+    from critique_batch.baseline import load_baseline
     from critique_batch.workspace import Workspace
 
     report.require_dependencies()

@@ -209,20 +209,9 @@ def _closest(fp: str, mine: dict[str, set[int]], pool, threshold: float):
 
 
 def baseline_records(ws, culture: str | None) -> Iterator[tuple[str, dict]]:
-    """The published baseline's records, when the baseline module exists and one is set."""
+    """The published baseline's records (set_baseline.py), none when no baseline is set."""
+    from .baseline import load_baseline
+
     baseline = load_baseline(ws)
     if baseline is not None:
         yield from baseline.iter_records(culture=culture)
-
-
-def load_baseline(ws):
-    """The workspace's published baseline, or None when none is set (or this copy of the scripts
-    has no baseline support)."""
-    import importlib
-    import importlib.util
-
-    name = f"{__package__}.baseline"
-    if importlib.util.find_spec(name) is None:
-        return None
-    load = getattr(importlib.import_module(name), "load_baseline", None)
-    return load(ws) if load is not None else None
