@@ -23,7 +23,7 @@ from typing import Iterator
 
 from .clock import iso, now as clock_now
 from .errors import InputError
-from .jsonfiles import read_json, write_json
+from .jsonfiles import read_json, read_text_file, write_json
 from .published import check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
 from .workspace import Workspace
 
@@ -57,21 +57,6 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def _read_source(path: Path) -> tuple[bytes, str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("published file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder; expected a published .jsonl file", file=path) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=path)
-    try:
-        return data, data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-
-
 def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
     """Read and check published JSONL files. Bad input anywhere is an InputError naming the file,
     the line and the field; nothing is kept from a scan that fails. `cultures`: the plan's cultures
@@ -82,7 +67,7 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
     for index, path in enumerate(paths):
         if path.suffix.lower() not in (".jsonl", ".ndjson"):
             raise InputError("expected a published .jsonl file (one JSON object per line)", file=path)
-        data, text = _read_source(path)
+        data, text = read_text_file(path, "a published .jsonl file")
         lines = 0
         for n, line in jsonl_lines(text):
             lines += 1

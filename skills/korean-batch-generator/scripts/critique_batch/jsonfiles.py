@@ -112,16 +112,32 @@ def raise_schema_errors(errors: list[tuple[str, str]], file: Path | str) -> None
     raise InputError(message + more, file=file, where=where)
 
 
-def parse_json_bytes(data: bytes, file: Path | str) -> Any:
-    """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
+def decode_text(data: bytes, file: Path | str) -> str:
+    """UTF-8 bytes as text; a byte-order mark or bad UTF-8 is an InputError naming the file."""
     if data.startswith(b"\xef\xbb\xbf"):
         raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=file)
-    if not data.strip():
-        raise InputError("file is empty; expected JSON", file=file)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+
+
+def read_text_file(path: Path, what: str) -> tuple[bytes, str]:
+    """(bytes, text) of a UTF-8 file the user gave; `what` names what was expected, for the errors."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"file not found; expected {what}", file=path) from None
+    except IsADirectoryError:
+        raise InputError(f"is a folder; expected {what}", file=path) from None
+    return data, decode_text(data, path)
+
+
+def parse_json_bytes(data: bytes, file: Path | str) -> Any:
+    """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
+    if not data.strip():
+        raise InputError("file is empty; expected JSON", file=file)
+    text = decode_text(data, file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

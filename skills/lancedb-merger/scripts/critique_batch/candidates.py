@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
-from .jsonfiles import parse_json_bytes, read_json, write_json
+from .jsonfiles import parse_json_bytes, read_json, read_text_file, write_json
 from .published import (
-    GENERATOR_FIELDS, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath, pair_number, parse_jsonl_object,
+    DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath,
+    pair_number, parse_jsonl_object,
 )
 from .workspace import Workspace
 
@@ -127,27 +128,12 @@ def scan_folder(ws: Workspace, folder: Path) -> Manifest:
     return out
 
 
-def _text(path: Path) -> tuple[bytes, str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a manifest file", file=path) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise InputError("starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM", file=path)
-    try:
-        return data, data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-
-
 def _rows(path: Path) -> list[tuple[str, object]]:
     """(where, row) for every record of a manifest, in order."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
         raise InputError("expected a folder, or a manifest ending in .csv, .jsonl or .json", file=path)
-    data, text = _text(path)
+    data, text = read_text_file(path, "a manifest file")
     rows: list[tuple[str, object]] = []
     if suffix == ".csv":
         # the csv module reads the text itself: a quoted field may hold a newline, kept as written
@@ -234,9 +220,9 @@ def candidate_of(row: dict, fp: str) -> dict:
         image.update({k: v for k, v in row.items() if k not in GENERATOR_FIELDS and k != "filepath"})
         image.setdefault("artist", "Unknown")  # absent from the line: published_keys says so
         image.setdefault("title", Path(fp).stem)
-        image["published_keys"] = list(row)
+        image[KEYS_FIELD] = list(row)
         if isinstance(row.get("covered_dimensions"), str):
-            image["published_dims_as_text"] = True
+            image[DIMS_TEXT_FIELD] = True
         return image
     image = {"filepath": fp, "artist": row.get("artist") or "Unknown", "title": row.get("title") or Path(fp).stem}
     image.update({k: v for k, v in row.items() if k not in image and k not in GENERATOR_FIELDS and v not in ("", None)})
@@ -256,12 +242,7 @@ def read_done_list(path: Path) -> set[str]:
     format, a published JSONL included (its image_path values, all cultures)."""
     if path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json"):
         return {img["filepath"] for img in read_manifest(path)}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path, where="--done") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path, where="--done") from None
+    _, text = read_text_file(path, "a --done file (one filepath a line, or a manifest)")
     return {normalise_filepath(line) for line in text.split("\n") if line.strip()}
 
 
