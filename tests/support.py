@@ -94,7 +94,8 @@ def batch_items(ws: Path, culture: str, batch_id: int) -> list[str]:
     return [img["filepath"] for img in doc["images"]]
 
 
-def run(script: str, *args, ws: Path | None = None, env: dict | None = None, check: bool = False, timeout: float = 60):
+def run(script: str, *args, ws: Path | None = None, env: dict | None = None, check: bool = False, timeout: float = 60,
+        cwd: Path | None = None):
     """Run one script as a user does; returns CompletedProcess with text stdout/stderr."""
     cmd = [sys.executable, str(SCRIPTS / script), *map(str, args)]
     if ws is not None:
@@ -102,14 +103,14 @@ def run(script: str, *args, ws: Path | None = None, env: dict | None = None, che
     full_env = dict(os.environ)
     full_env.pop("CRITIQUE_BATCH_DEBUG", None)
     full_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"{script} {args} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
 
 
-def run_json(script: str, *args, ws: Path, env: dict | None = None, expect: int | None = 0) -> dict:
-    proc = run(script, *args, "--json", ws=ws, env=env)
+def run_json(script: str, *args, ws: Path, env: dict | None = None, expect: int | None = 0, cwd: Path | None = None) -> dict:
+    proc = run(script, *args, "--json", ws=ws, env=env, cwd=cwd)
     if expect is not None:
         assert proc.returncode == expect, f"{script} {args}: exit {proc.returncode}, expected {expect}\n{proc.stdout}\n{proc.stderr}"
     return json.loads(proc.stdout)

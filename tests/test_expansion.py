@@ -26,7 +26,8 @@ def test_250_image_korean_expansion(ws):
         kr = next(c for c in status if c["culture"] == "korean")
         if kr["completed"] == 250:
             break
-        got = support.run_json("run_next_batch.py", "--culture", "korean", "--count", "4", ws=ws, env=env, expect=None)
+        # from the workspace, as Claude Code runs there: the briefs' paths are relative, the brief at most 600 bytes
+        got = support.run_json("run_next_batch.py", "--culture", "korean", "--count", "4", ws=ws, env=env, expect=None, cwd=ws)
         if not got["batches"]:
             if kr["in_flight"]:  # only abandoned claims left: let their leases expire
                 clock += timedelta(minutes=61)
