@@ -47,6 +47,20 @@ def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> No
         print(json.dumps(payload, ensure_ascii=False))
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 batch`, `2 batches`, `0 images`: the count with the word in the right number."""
+    if n == 1:
+        return f"{n} {word}"
+    if many is None:
+        many = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{n} {many}"
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters; a cut text ends with `…` so that it shows it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def emit_json(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None))
 

@@ -1,0 +1,213 @@
+"""Issue 12, the first hour: missing image files cost no subagent, take-over of an earlier
+session's claims, messages that are right (run as a user does, through the scripts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import support
+from critique_batch import engine
+from critique_batch import progress as prog
+from critique_batch.cli import cut, plural
+from critique_batch.workspace import Workspace
+
+T0 = "2026-11-01T10:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    monkeypatch.setenv("CRITIQUE_BATCH_NOW", T0)
+
+
+def _remove(ws, images, indices):
+    for i in indices:
+        (ws / images[i]["filepath"]).unlink()
+
+
+def _rebuild_matches(ws, culture="korean"):
+    r = support.run("batch_status.py", "--rebuild", "--check", "--culture", culture, ws=ws)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "matches" in r.stdout
+
+
+# --- missing image files -------------------------------------------------------------------
+
+def test_claim_parks_missing_images_without_a_subagent(ws):
+    images = support.write_candidates(ws, "korean", 12)
+    _remove(ws, images, [0, 2, 3, 7])
+    r = support.run("run_next_batch.py", "--culture", "korean", "--size", "5", ws=ws)
+    assert r.returncode == 0, r.stderr
+    assert "parked 4 images of korean without a subagent: image file not found" in r.stdout
+    assert "claimed 1 batch." in r.stdout
+    batch = json.loads((ws / "checkpoints" / "korean_batch_001_input.json").read_text())
+    assert [img["filepath"] for img in batch["images"]] == [images[i]["filepath"] for i in (1, 4, 5, 6, 8)]
+    p = support.progress(ws, "korean")
+    f = p["failures"][images[0]["filepath"]]
+    assert prog.attempts(f) == 0 and f["skips"] == 1  # like a skip: no attempt counted
+    assert f["reason"] == f"image file not found: {ws / images[0]['filepath']}"
+    r = support.run_json("run_next_batch.py", "--culture", "korean", "--size", "5", ws=ws)
+    assert r["parked_missing"] == []
+    assert len(r["batches"]) == 1 and r["batches"][0]["images"] == 3
+    _rebuild_matches(ws)
+    status = support.run("batch_status.py", "--culture", "korean", ws=ws).stdout
+    assert "image file not found" in status
+
+
+def test_requeue_keeps_missing_file_parked_until_it_exists(ws):
+    images = support.write_candidates(ws, "korean", 3)
+    _remove(ws, images, [1])
+    support.run("run_next_batch.py", "--culture", "korean", "--size", "5", ws=ws, check=True)
+    r = support.run("requeue_parked.py", "korean", ws=ws)
+    assert r.returncode == 0
+    assert "1 parked item left parked: the image file is still missing" in r.stdout
+    assert images[1]["filepath"] in r.stdout
+    assert prog.parked(support.progress(ws, "korean"), 3)
+    support.touch_images(ws, [images[1]])
+    r = support.run("requeue_parked.py", "korean", ws=ws)
+    assert "re-queued 1 parked item" in r.stdout and "still missing" not in r.stdout
+    _rebuild_matches(ws)
+    r = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert r["batches"][0]["images"] == 1 and not r["parked_missing"]
+    _rebuild_matches(ws)
+
+
+def test_only_missing_images_left_claims_nothing_and_says_why(ws):
+    images = support.write_candidates(ws, "korean", 4)
+    _remove(ws, images, range(4))
+    r = support.run("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert r.returncode == 1
+    assert "parked 4 images of korean" in r.stdout
+    assert "only parked items left (4)" in r.stdout
+    assert not (ws / "checkpoints" / "korean_batch_001_input.json").exists()
+    _rebuild_matches(ws)
+
+
+def test_urls_are_not_checked(ws):
+    images = [dict(support.image("korean", i), filepath=f"https://example.org/img/{i}.jpg") for i in range(2)]
+    images.append(dict(support.image("korean", 2), filepath="s3://bucket/korean/2.jpg"))
+    path = ws / "checkpoints" / "korean_expansion_candidates.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"culture": "korean", "images": images}), encoding="utf-8")
+    r = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert r["batches"][0]["images"] == 3 and not r["parked_missing"]
+
+
+def test_crash_after_missing_park_is_reconciled(ws):
+    images = support.write_candidates(ws, "korean", 6)
+    _remove(ws, images, [0])
+    support.run("run_next_batch.py", "--culture", "korean", "--size", "2", ws=ws, check=True)
+    (ws / "checkpoints" / "korean_expansion_progress.json").unlink()  # as if never saved
+    w = Workspace(ws)
+    kept = engine.run_session(w, "korean", lambda s: dict(s.p))
+    assert prog.parked(kept, 3) == {images[0]["filepath"]: kept["failures"][images[0]["filepath"]]}
+    _rebuild_matches(ws)
+
+
+def test_add_candidates_reports_missing_files(ws, tmp_path):
+    (ws / "images").mkdir()
+    (ws / "images" / "a.jpg").write_bytes(b"x")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("filepath,artist,title\nimages/a.jpg,A,T\nimages/b.jpg,B,T\n/mnt/i/vulca/c.jpg,C,T\nhttps://x.org/d.jpg,D,T\n")
+    r = support.run("add_candidates.py", "korean", str(manifest), "--dry-run", ws=ws)
+    assert r.returncode == 0, r.stderr
+    assert "candidates would be 4" in r.stdout
+    assert "2 of the 4 added images have no file" in r.stdout
+    assert "/mnt/i/vulca/c.jpg" in r.stdout
+    out = support.run_json("add_candidates.py", "korean", str(manifest), ws=ws)
+    assert out["missing_files"] == 2
+
+
+# --- messages ------------------------------------------------------------------------------
+
+def test_plural_and_cut():
+    assert plural(1, "batch") == "1 batch" and plural(2, "batch") == "2 batches"
+    assert plural(0, "image") == "0 images" and plural(1, "word") == "1 word"
+    assert cut("abcdef", 4) == "abc…" and cut("abc", 4) == "abc"
+
+
+def test_check_without_rebuild_is_refused(ws):
+    r = support.run("batch_status.py", "--check", ws=ws)
+    assert r.returncode == 2
+    assert "--rebuild" in r.stderr
+
+
+# --- take-over of an earlier session's claims ------------------------------------------------
+
+def _claim(ws, *args, now=T0, session="A"):
+    return support.run_json("run_next_batch.py", "--culture", "korean", "--session", session, *args, ws=ws,
+                            env={"CRITIQUE_BATCH_NOW": now}, expect=None)
+
+
+def test_take_over_earlier_sessions_claims(ws):
+    support.write_candidates(ws, "korean", 30)
+    first = _claim(ws, "--count", "2", "--size", "5", session="A")
+    assert [b["batch_id"] for b in first["batches"]] == [1, 2]
+    assert json.loads((ws / "checkpoints" / "korean_batch_001_input.json").read_text())["session"] == "A"
+    support.write_output(ws, "korean", 1, [support.good_record("korean", fp) for fp in support.batch_items(ws, "korean", 1)])
+    # a new session, 30 minutes later (the leases last longer): batch 2 is taken over at once
+    later = "2026-11-01T10:30:00Z"
+    got = _claim(ws, "--take-over", "--count", "1", now=later, session="B")
+    assert [c["batch_id"] for c in got["collected"]] == [1]
+    assert [(b["batch_id"], b["taken_over"]) for b in got["batches"]] == [(2, True)]
+    batch = json.loads((ws / "checkpoints" / "korean_batch_002_input.json").read_text())
+    assert batch["session"] == "B" and batch["claims"] == 2
+    # its own claims are never taken over by itself
+    again = _claim(ws, "--take-over", "--count", "1", now=later, session="B")
+    assert [b["batch_id"] for b in again["batches"]] == [3]
+    support.run("batch_status.py", "--rebuild", "--check", "--culture", "korean", ws=ws, check=True,
+                env={"CRITIQUE_BATCH_NOW": later})
+
+
+def test_take_over_of_a_recent_claim_asks_for_yes(ws):
+    support.write_candidates(ws, "korean", 30)
+    _claim(ws, "--size", "5", session="A")
+    soon = "2026-11-01T10:03:00Z"
+    r = support.run("run_next_batch.py", "--culture", "korean", "--session", "B", "--take-over", "--count", "1",
+                    "--size", "5", ws=ws, env={"CRITIQUE_BATCH_NOW": soon})
+    assert "not taken over: korean 001 was claimed 3 min ago by session A, which may still be running" in r.stdout
+    assert "--take-over --yes" in r.stdout
+    assert "--- korean 002" in r.stdout  # a new batch instead
+    r = support.run_json("run_next_batch.py", "--culture", "korean", "--session", "B", "--take-over", "--yes",
+                         ws=ws, env={"CRITIQUE_BATCH_NOW": soon})
+    assert [(b["batch_id"], b["taken_over"]) for b in r["batches"]] == [(1, True)]
+    r = support.run("run_next_batch.py", "--yes", ws=ws)
+    assert r.returncode == 2 and "--take-over" in r.stderr
+
+
+def test_session_default_is_generated_and_printed(ws):
+    support.write_candidates(ws, "korean", 10)
+    r = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws, env={"CLAUDE_SESSION_ID": "abc-123"})
+    assert r["session"] == "abc-123"
+    assert json.loads((ws / "checkpoints" / "korean_batch_001_input.json").read_text())["session"] == "abc-123"
+    other = ws / "other"
+    other.mkdir()
+    support.write_candidates(other, "korean", 10)
+    env = {"CLAUDE_SESSION_ID": "", "CLAUDE_CODE_SESSION_ID": ""}
+    r = support.run("run_next_batch.py", "--culture", "korean", ws=other, env=env)
+    assert "pass --session s-" in r.stdout
+
+
+def test_status_shows_lease_end_and_session(ws):
+    support.write_candidates(ws, "korean", 30)
+    _claim(ws, "--count", "2", "--size", "5", session="A")
+    out = support.run("batch_status.py", "--culture", "korean", ws=ws, env={"CRITIQUE_BATCH_NOW": "2026-11-01T10:18:00Z"}).stdout
+    assert "001 (lease ends in 42 min, session A)" in out
+    out = support.run("batch_status.py", "--culture", "korean", ws=ws, env={"CRITIQUE_BATCH_NOW": "2026-11-01T12:00:00Z"}).stdout
+    assert "001 (lease expired, session A)" in out
+    assert "remaining    4 batches of 10 (2 in flight)" in out
+
+
+def test_nothing_claimed_names_batches_in_flight(ws):
+    images = support.write_candidates(ws, "korean", 8)
+    _claim(ws, "--size", "5", session="A")
+    _remove(ws, images, [5, 6, 7])
+    r = support.run("run_next_batch.py", "--culture", "korean", "--session", "A", ws=ws)
+    assert r.returncode == 1
+    assert "only parked items left (3), besides 1 batch in flight" in r.stdout
+
+
+def test_empty_workspace_status_names_next_step(ws):
+    out = support.run("batch_status.py", ws=ws).stdout
+    assert "add_candidates.py" in out
