@@ -176,7 +176,7 @@ def test_take_over_of_a_recent_claim_asks_for_yes(ws):
     assert r.returncode == 2 and "--take-over" in r.stderr
 
 
-def test_session_default_is_generated_and_printed(ws):
+def test_session_default_from_the_environment(ws):
     support.write_candidates(ws, "korean", 10)
     r = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws, env={"CLAUDE_SESSION_ID": "abc-123"})
     assert r["session"] == "abc-123"
@@ -184,9 +184,11 @@ def test_session_default_is_generated_and_printed(ws):
     other = ws / "other"
     other.mkdir()
     support.write_candidates(other, "korean", 10)
-    env = {"CLAUDE_SESSION_ID": "", "CLAUDE_CODE_SESSION_ID": ""}
-    r = support.run("run_next_batch.py", "--culture", "korean", ws=other, env=env)
-    assert "pass --session s-" in r.stdout
+    # a skill's ${CLAUDE_SESSION_ID} left unfilled: no session recorded, no error
+    r = support.run_json("run_next_batch.py", "--culture", "korean", "--session", "", ws=other,
+                         env={"CLAUDE_SESSION_ID": "", "CLAUDE_CODE_SESSION_ID": ""})
+    assert r["session"] is None and len(r["batches"]) == 1
+    assert "session" not in json.loads((other / "checkpoints" / "korean_batch_001_input.json").read_text())
 
 
 def test_status_shows_lease_end_and_session(ws):
@@ -211,3 +213,13 @@ def test_nothing_claimed_names_batches_in_flight(ws):
 def test_empty_workspace_status_names_next_step(ws):
     out = support.run("batch_status.py", ws=ws).stdout
     assert "add_candidates.py" in out
+
+
+def test_sync_force_with_nothing_waiting_gives_no_force_hint(ws):
+    support.write_candidates(ws, "korean", 5)
+    plain = support.run("sync_to_lancedb.py", "--dry-run", ws=ws)
+    assert plain.returncode == 0 and "--force merges any amount" in plain.stdout
+    for args in (["--force", "--dry-run"], ["--force"]):
+        r = support.run("sync_to_lancedb.py", *args, ws=ws)
+        assert r.returncode == 0, r.stderr
+        assert "nothing" in r.stdout and "--force merges any amount" not in r.stdout, r.stdout

@@ -13,8 +13,9 @@ missing items to the pending pool with the reason. Claims carry a lease; an expi
 offered again as it is (same batch id and input file).
 
 Sessions: each claim records the orchestrator session that made it (--session ID; default: the
-CLAUDE_SESSION_ID or CLAUDE_CODE_SESSION_ID environment variable, else a new id that is printed:
-pass it back with --session on this session's later calls). Subagents never outlive the Claude
+CLAUDE_SESSION_ID or CLAUDE_CODE_SESSION_ID environment variable; the batch-orchestrator skill
+passes Claude Code's ${CLAUDE_SESSION_ID}; without any, no session is recorded and any take-over
+treats the claim as another session's). Subagents never outlive the Claude
 Code session that started them, so a batch claimed by an earlier session without output is dead:
 --take-over offers it again at once, as an expired lease would be (same batch id and input file).
 A claim of another session made less than 10 minutes ago is taken over only with --yes (that
@@ -45,7 +46,7 @@ def run(args) -> int:
         raise cli.InputError(f"expected a number >= 1, got {args.size}", where="--size")
     if args.yes and not args.take_over:
         raise cli.InputError("--yes confirms a take-over: use it with --take-over", where="--yes")
-    session, generated = _session(args.session)
+    session = _session(args.session)
     ws = Workspace(args.workspace)
     names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
     if args.culture and not ws.candidates_path(args.culture).exists():
@@ -108,8 +109,6 @@ def run(args) -> int:
             print(f"not taken over: {h['culture']} {batch_tag(h['batch_id'])} was claimed "
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
-        if generated and batches:
-            print(f"session {session}: pass --session {session} to this session's later run_next_batch.py calls")
         if batches:
             print(f"claimed {cli.plural(len(batches), 'batch')}. Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
             for b in batches:
@@ -126,15 +125,14 @@ def run(args) -> int:
     return 1 if args.count and not batches else 0
 
 
-def _session(given: str | None) -> tuple[str, bool]:
-    """The orchestrator session id, and whether it was made up here (then it is printed)."""
+def _session(given: str | None) -> str | None:
+    """The orchestrator session id: --session (the skill passes Claude Code's ${CLAUDE_SESSION_ID},
+    which Claude Code fills into skill text), else the environment, else none (not recorded)."""
     for value in (given, os.environ.get("CLAUDE_SESSION_ID"), os.environ.get("CLAUDE_CODE_SESSION_ID")):
-        # an empty value: a skill's ${CLAUDE_SESSION_ID} that this Claude Code version did not substitute
+        # empty or "${...}": a skill's ${CLAUDE_SESSION_ID} that this Claude Code version did not fill in
         if value and value.strip() and not value.startswith("${"):
-            return value.strip(), False
-    import uuid
-
-    return "s-" + uuid.uuid4().hex[:12], True
+            return value.strip()
+    return None
 
 
 def _print_missing(parked: list[dict]) -> None:
@@ -164,8 +162,8 @@ if __name__ == "__main__":
     p.add_argument("--count", type=int, default=1, metavar="N", help="claim up to N batches (default 1; 0 = collect only)")
     p.add_argument("--size", type=int, metavar="K", help="images per new batch (default: the plan's batch_size)")
     p.add_argument("--verbose", action="store_true", help="list every returned item with its full reason")
-    p.add_argument("--session", metavar="ID", help="the orchestrator session claiming (default: $CLAUDE_SESSION_ID or "
-                   "$CLAUDE_CODE_SESSION_ID, else a new id, printed)")
+    p.add_argument("--session", metavar="ID", help="the orchestrator session claiming (default: $CLAUDE_SESSION_ID, else "
+                   "$CLAUDE_CODE_SESSION_ID, else none recorded)")
     p.add_argument("--take-over", action="store_true", help="also offer again, at once, batches in flight without output "
                    "claimed by another session (at a new session's start: the earlier session's subagents are gone)")
     p.add_argument("--yes", action="store_true", help="with --take-over: also take over claims of another session made "
