@@ -223,3 +223,32 @@ def test_sync_force_with_nothing_waiting_gives_no_force_hint(ws):
         r = support.run("sync_to_lancedb.py", *args, ws=ws)
         assert r.returncode == 0, r.stderr
         assert "nothing" in r.stdout and "--force merges any amount" not in r.stdout, r.stdout
+
+
+def test_unknown_culture_points_at_the_workspace_plan(ws):
+    r = support.run("run_next_batch.py", "--culture", "klingon", ws=ws)
+    assert r.returncode == 2
+    first = r.stderr.splitlines()[0]
+    assert str(ws / "checkpoints" / "expansion_plan.json") in first and "copy the bundled plan" in first
+    assert "critique_batch/data" not in first.split("copy the bundled plan")[0]
+
+
+def test_validate_reports_each_problem_once(ws):
+    support.write_candidates(ws, "korean", 2)
+    support.run("run_next_batch.py", "--culture", "korean", ws=ws, check=True)
+    items = support.batch_items(ws, "korean", 1)
+    rec = support.good_record("korean", items[1])
+    rec["covered_dimensions"] = rec["covered_dimensions"][:-1] + ["bad id"]
+    support.write_output(ws, "korean", 1, [{"filepath": items[0], "skipped": ""}, rec])
+    out = support.run("validate_batch.py", "korean", "1", ws=ws).stdout
+    assert out.count("skipped:") == 1, out
+    assert out.count("bad id") == 1, out
+
+
+def test_plan_changing_only_throughput_keeps_the_short_brief(ws):
+    support.write_candidates(ws, "korean", 20)
+    plan = json.loads((support.ROOT / "checkpoints" / "expansion_plan.json").read_text())
+    plan["cultures"]["korean"].update(max_parallel=2, batch_size=5)
+    (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False))
+    [b] = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)["batches"]
+    assert b["brief"].startswith("Use the korean-batch-generator skill") and b["images"] == 5

@@ -146,6 +146,14 @@ class Workspace:
 
     def culture(self, name: str):
         check_culture_name(name)
+        if self.plan_path == DEFAULT_PLAN and name not in self.plan.cultures:
+            # the bundled plan lives inside the scripts folder: point at the workspace's own plan instead
+            own = self.checkpoints / "expansion_plan.json"
+            raise InputError(
+                f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.plan.cultures))}); to add it, "
+                f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"",
+                file=own,
+            )
         return self.plan.culture(name)
 
     def configured_cultures(self) -> list[str]:

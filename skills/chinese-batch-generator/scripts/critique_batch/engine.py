@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import progress as prog
+from .cli import plural
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
@@ -561,7 +562,7 @@ def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, 
     check = " ".join(_shell_word(w) for w in (python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out))
     how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
     return (
-        f"{note}{how} for the {n} images in {inp}: look at each image (never critique one unseen), write all "
+        f"{note}{how} for the {plural(n, 'image')} in {inp}: look at each image (never critique one unseen), write all "
         'records as one JSON array to the checked file ({"filepath": ..., "skipped": "<reason>"} for an image '
         f"you cannot open). Check: {check} ; fix what it reports, at most 3 rounds. Reply with its last line only."
     )
