@@ -252,3 +252,83 @@ def test_plan_changing_only_throughput_keeps_the_short_brief(ws):
     (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False))
     [b] = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)["batches"]
     assert b["brief"].startswith("Use the korean-batch-generator skill") and b["images"] == 5
+
+
+# --- help and docs in one voice ----------------------------------------------------------------
+
+BLOCK = '''import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"jsonschema", "filelock", "pyarrow", "lancedb"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _Block())
+'''
+
+SCRIPT_CALLS = [
+    ("add_candidates.py", "korean", "m.csv"), ("batch_status.py",), ("batch_status.py", "korean"), ("run_next_batch.py",),
+    ("validate_batch.py", "korean", "1"), ("requeue_parked.py", "korean"), ("generator_instructions.py", "korean"),
+    ("sync_to_lancedb.py", "--force"), ("search_critiques.py", "x"), ("export_critiques.py",), ("set_baseline.py", "m.jsonl"),
+]
+
+
+def test_every_script_without_its_dependencies_prints_one_line_and_exits_2(ws, tmp_path):
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(BLOCK)
+    scripts = sorted(p.name for p in support.SCRIPTS.glob("*.py"))
+    assert sorted({c[0] for c in SCRIPT_CALLS}) == scripts
+    for script, *args in SCRIPT_CALLS:
+        r = support.run(script, *args, ws=ws, env={"PYTHONPATH": str(block)})
+        assert r.returncode == 2, (script, r.stdout, r.stderr)
+        assert len(r.stderr.splitlines()) == 1 and "pip install" in r.stderr, (script, r.stderr)
+
+
+def test_culture_both_ways_everywhere(ws, tmp_path):
+    support.write_candidates(ws, "korean", 3)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("filepath,artist,title\nimages/x.jpg,A,T\n")
+    for a, b in [(("batch_status.py", "korean"), ("batch_status.py", "--culture", "korean")),
+                 (("generator_instructions.py", "korean"), ("generator_instructions.py", "--culture", "korean")),
+                 (("add_candidates.py", "korean", manifest, "--dry-run"), ("add_candidates.py", "--culture", "korean", manifest, "--dry-run")),
+                 (("requeue_parked.py", "korean"), ("requeue_parked.py", "--culture", "korean")),
+                 (("sync_to_lancedb.py", "korean", "--dry-run"), ("sync_to_lancedb.py", "--culture", "korean", "--dry-run"))]:
+        first, second = support.run(*a, ws=ws), support.run(*b, ws=ws)
+        assert first.returncode == second.returncode == 0, (a, first.stderr, second.stderr)
+        assert first.stdout == second.stdout
+    r = support.run("batch_status.py", "korean", "--culture", "western", ws=ws)
+    assert r.returncode == 2 and "two cultures" in r.stderr
+    r = support.run("add_candidates.py", ws=ws)
+    assert r.returncode == 2 and "--culture CULTURE" in r.stderr
+
+
+def test_every_help_names_the_exit_codes():
+    for script in sorted(support.SCRIPTS.glob("*.py")):
+        out = support.run(script.name, "--help").stdout
+        assert "Exit codes: 0 done; 1 " in out and "; 2 a bad command" in out, script.name
+
+
+def test_every_option_of_every_script_is_in_the_readme():
+    """In the style of sqlite-utils' test_docs.py: the README's section of each script names all its options."""
+    import re
+
+    readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^### (\w+\.py)\n(.*?)(?=^## |^### |\Z)", readme, flags=re.S | re.M))
+    common = {"--help", "--workspace", "--json"}
+    missing = []
+    for script in sorted(support.SCRIPTS.glob("*.py")):
+        assert script.name in sections, f"README has no section ### {script.name}"
+        help_text = support.run(script.name, "--help").stdout
+        listed = help_text.split("options:", 1)[1].split("\n\n", 1)[0]  # the option list, not the epilog
+        options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", listed)) - common
+        missing += [f"{script.name} {o}" for o in sorted(options) if o not in sections[script.name]]
+    assert not missing, missing
+    for option in common - {"--help"}:
+        assert option in readme
+
+
+def test_package_docstring_lists_every_module():
+    import critique_batch
+
+    modules = sorted(p.stem for p in (support.SCRIPTS / "critique_batch").glob("*.py") if p.stem != "__init__")
+    listed = [line.split()[0] for line in critique_batch.__doc__.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == modules

@@ -76,9 +76,9 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("culture", help="a culture of the plan")
-    p.add_argument("source", help="a folder of images, or a .csv / .jsonl / .json manifest (published VULCA-Bench files as they are)")
+    cli.add_culture(p, "a culture of the plan")
+    p.add_argument("source", nargs="?", help="a folder of images, or a .csv / .jsonl / .json manifest (published VULCA-Bench files as they are)")
     p.add_argument("--done", metavar="FILE", help="filepaths already in the dataset (text, one per line, or a manifest or published JSONL)")
     p.add_argument("--regenerate", action="store_true", help="also import images of the published baseline, to critique them again")
     p.add_argument("--dry-run", action="store_true", help="report what would be added, change nothing")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args(), ("source",), required=True))

@@ -158,7 +158,7 @@ def _why(row: dict, cfg) -> str:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="only this culture (default: by priority)")
+    cli.add_culture(p, "only this culture (default: by priority)")
     p.add_argument("--count", type=int, default=1, metavar="N", help="claim up to N batches (default 1; 0 = collect only)")
     p.add_argument("--size", type=int, metavar="K", help="images per new batch (default: the plan's batch_size)")
     p.add_argument("--verbose", action="store_true", help="list every returned item with its full reason")
@@ -168,4 +168,4 @@ if __name__ == "__main__":
                    "claimed by another session (at a new session's start: the earlier session's subagents are gone)")
     p.add_argument("--yes", action="store_true", help="with --take-over: also take over claims of another session made "
                    "less than 10 minutes ago (confirm that no other session works in this workspace)")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args()))

@@ -133,7 +133,7 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="merge this culture only")
+    cli.add_culture(p, "merge this culture only")
     p.add_argument("--force", action="store_true", help="merge whatever waits, below the threshold too")
     p.add_argument("--dry-run", action="store_true", help="say what would be merged; change nothing")
     p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
@@ -141,4 +141,4 @@ if __name__ == "__main__":
     p.add_argument("--list", action="store_true", help="list the table's tags and versions")
     p.add_argument("--optimize", action="store_true", help="compact the table and update its indices now")
     p.add_argument("--baseline", action="store_true", help="merge the published baseline's records into the table, unchanged")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args()))

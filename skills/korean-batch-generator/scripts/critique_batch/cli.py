@@ -28,11 +28,44 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+EXIT_CODES = ("Exit codes: 0 done; 1 the thing checked is invalid or the work could not complete (the output\n"
+              "says why); 2 a bad command or a bad input file (one line naming the file, record and field).")
+
+
 def parser(description: str, epilog: str | None = None) -> Parser:
+    epilog = f"{epilog.rstrip()}\n\n{EXIT_CODES}" if epilog else EXIT_CODES
     p = Parser(description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: the current directory)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
     return p
+
+
+def add_culture(p: argparse.ArgumentParser, help: str) -> None:
+    """The culture, accepted both ways: `SCRIPT korean ...` and `SCRIPT --culture korean ...`
+    (call take_culture after parsing)."""
+    p.add_argument("culture", nargs="?", metavar="CULTURE", help=f"{help} (or --culture CULTURE)")
+    p.add_argument("--culture", dest="culture_flag", metavar="CULTURE", help=f"{help} (the same as the positional CULTURE)")
+
+
+def take_culture(p: argparse.ArgumentParser, args: argparse.Namespace, rest: tuple[str, ...] = (),
+                 required: bool = False) -> argparse.Namespace:
+    """Set args.culture from either form. With --culture, positional values move on to the
+    arguments named in `rest` (`add_candidates.py --culture korean images/` puts images/ in source)."""
+    flag = args.culture_flag
+    if flag is not None and args.culture is not None and args.culture != flag:
+        values = [args.culture] + [getattr(args, name) for name in rest]
+        if not rest or values[-1] is not None:
+            p.error(f"two cultures given: {args.culture!r} and --culture {flag!r}")
+        for name, value in zip(rest, values):
+            setattr(args, name, value)
+    if flag is not None:
+        args.culture = flag
+    if required and args.culture is None:
+        p.error(f"a culture is required: {p.prog} CULTURE ... or {p.prog} --culture CULTURE ...")
+    missing = [name for name in rest if getattr(args, name) is None]
+    if required and missing:
+        p.error(f"the following arguments are required: {', '.join(missing)}")
+    return args
 
 
 def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> None:
