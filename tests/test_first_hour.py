@@ -332,3 +332,22 @@ def test_package_docstring_lists_every_module():
     modules = sorted(p.stem for p in (support.SCRIPTS / "critique_batch").glob("*.py") if p.stem != "__init__")
     listed = [line.split()[0] for line in critique_batch.__doc__.splitlines() if line.startswith("  ")]
     assert sorted(listed) == modules
+
+
+def test_usage_errors_keep_their_usage_line(ws):
+    r = support.run("run_next_batch.py", "--count", "x", ws=ws)
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("usage: run_next_batch.py") and lines[-1].startswith("run_next_batch.py: error:")
+    r = support.run("run_next_batch.py", "--count", "x", "--json", ws=ws)
+    assert r.returncode == 2 and json.loads(r.stdout)["ok"] is False and "usage:" not in r.stderr.split("error:")[0]
+
+
+def test_environment_variables_in_help_are_in_the_readme():
+    import re
+
+    readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+    named = set()
+    for script in sorted(support.SCRIPTS.glob("*.py")):
+        named |= set(re.findall(r"\$([A-Z][A-Z0-9_]{3,})", support.run(script.name, "--help").stdout))
+    assert named and not [v for v in sorted(named) if v not in readme]

@@ -21,9 +21,12 @@ INSTALL_HINT = f"install the dependencies: pip install {REQUIREMENTS}  (or with 
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with one line (and as JSON with --json)."""
+    """argparse, but usage errors exit 2 with the usage line and one error line (with --json: one
+    JSON object on stdout and the error line)."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
+        if "--json" not in sys.argv[1:]:
+            sys.stderr.write(self.format_usage())
         emit_error(InputError(message, where="usage"), "--json" in sys.argv[1:], prog=self.prog)
         sys.exit(EXIT_BAD_INPUT)
 
