@@ -199,6 +199,10 @@ def test_status_shows_lease_end_and_session(ws):
     out = support.run("batch_status.py", "--culture", "korean", ws=ws, env={"CRITIQUE_BATCH_NOW": "2026-11-01T12:00:00Z"}).stdout
     assert "001 (lease expired, session A)" in out
     assert "remaining    4 batches of 10 (2 in flight)" in out
+    assert "dataset      64/150 = 43% of the target" in out and "0.0% of the candidates" in out
+    assert "not reachable with the images not yet accepted" in out  # M1 needs 43 new, 30 candidates
+    overview = support.run("batch_status.py", ws=ws).stdout
+    assert " 43% " in overview
 
 
 def test_nothing_claimed_names_batches_in_flight(ws):

@@ -149,7 +149,8 @@ def _print_missing(parked: list[dict]) -> None:
 
 def _why(row: dict, cfg) -> str:
     if row["in_flight"] >= cfg.max_parallel:
-        return f"{row['culture']}: {row['in_flight']} batches in flight (max_parallel {cfg.max_parallel}); wait for them or let their leases expire"
+        return (f"{row['culture']}: {cli.plural(row['in_flight'], 'batch')} in flight (max_parallel {cfg.max_parallel}); "
+                "wait for them or let their leases expire (a new session: --take-over)")
     flying = f", besides {cli.plural(row['in_flight'], 'batch')} in flight" if row["in_flight"] else ""
     if row["parked"] and not row["pending"]:
         return f"{row['culture']}: only parked items left ({row['parked']}){flying}; see batch_status.py --culture {row['culture']}"
