@@ -355,3 +355,18 @@ def test_environment_variables_in_help_are_in_the_readme():
     for script in sorted(support.SCRIPTS.glob("*.py")):
         named |= set(re.findall(r"\$([A-Z][A-Z0-9_]{3,})", support.run(script.name, "--help").stdout))
     assert named and not [v for v in sorted(named) if v not in readme]
+
+
+def test_many_missing_images_are_parked_in_one_write(ws, monkeypatch):
+    from critique_batch import jsonfiles
+
+    images = support.write_candidates(ws, "korean", 300)
+    _remove(ws, images, range(295))
+    writes = []
+    real = engine.write_json
+    monkeypatch.setattr(engine, "write_json", lambda path, doc, schema: (writes.append(schema), real(path, doc, schema))[1])
+    got = engine.run_session(Workspace(ws), "korean", lambda s: (s.claim(1, 10), s.parked_missing))
+    assert len(got[1]) == 295 and got[0][0]["images"] == 5
+    assert writes.count("missing_images") == 1
+    assert jsonfiles.read_json(ws / "checkpoints" / "korean_missing_images.json", "missing_images")["events"][-1]["seq"] == 295
+    _rebuild_matches(ws)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import store_support as sup
+from support import touch_images
 from critique_batch import store
 from critique_batch.workspace import Workspace
 
@@ -48,6 +49,7 @@ def images_from(root: Path, culture: str, first: int, n: int) -> None:
     """Candidates images first..first+n-1 (two workspaces may share some filepaths)."""
     doc = {"culture": culture, "images": [sup.image(culture, i) for i in range(first, first + n)]}
     (root / "checkpoints" / f"{culture}_expansion_candidates.json").write_text(json.dumps(doc), encoding="utf-8")
+    touch_images(root, doc["images"])  # a claim parks an image without a file
 
 
 def unmerged(root: Path, env: dict | None = None) -> int:

@@ -130,6 +130,7 @@ class Session:
         self.cands = load_candidates(ws, culture)
         self.dirty = False
         self._missing_doc: dict | None = None
+        self._missing_unsaved = False
         self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
         self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
         self._present: set[str] = set()
@@ -206,21 +207,25 @@ class Session:
             prog.mark_handed_out(self.p, [i], self.cands.images)
 
     def _park_missing(self, found: list[tuple[dict, Path]]) -> None:
-        """Park images whose file does not exist: written to the missing-images file first (the
-        rebuild reads it), then applied to progress, as a skip of each (no attempt counted)."""
+        """Park images whose file does not exist, as a skip of each (no attempt counted). Applied to
+        progress now (so the next pick passes them by); written to the missing-images file by
+        _save_missing before anything else is written (the rebuild reads that file)."""
         events = self.missing_events()
-        seq = self.p["last_seq"]
-        new = []
         for img, path in found:
-            seq += 1
-            new.append({"seq": seq, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)})
-        write_json(self.ws.missing_images_path(self.name), {"culture": self.name, "events": events + new}, "missing_images")
-        events += new
-        for event in new:
+            event = {"seq": self.p["last_seq"] + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
+            events.append(event)
             self._unpick(event["filepath"])
             prog.apply_missing(self.p, event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
+        self._missing_unsaved = True
         self.dirty = True
+
+    def _save_missing(self) -> None:
+        """One write however many were parked (a candidates file whose images are all missing is
+        parked in one claim). Lost in a crash before it: those images are simply checked again."""
+        if self._missing_unsaved:
+            write_json(self.ws.missing_images_path(self.name), self._missing_doc, "missing_images")
+            self._missing_unsaved = False
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
@@ -232,6 +237,7 @@ class Session:
         self.dirty = True
 
     def save(self) -> None:
+        self._save_missing()  # before progress: progress is a fold over the files
         if self.dirty:
             self.p["last_updated"] = iso(self.now)
             write_json(self.ws.progress_path(self.name), self.p, "progress")
@@ -403,6 +409,7 @@ class Session:
                 else:
                     missing.append((img, path))
             if not missing:
+                self._save_missing()
                 return picked
             self._park_missing(missing)
 
