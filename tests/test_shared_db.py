@@ -178,7 +178,7 @@ def test_duplicates_removed_newest_kept(tmp_path):
     assert not store.has_primary_key(legacy)
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root)
     assert proc.returncode == 0, proc.stderr
-    assert "removed 5 duplicate row(s)" in proc.stdout
+    assert "removed 5 duplicate rows" in proc.stdout  # issue 12: plural
     table = lancedb.connect(str(root / "lancedb")).open_table("critiques")
     assert store.has_primary_key(table)
     kept = {r["filepath"]: r["critique_zh"] for r in table.to_arrow().to_pylist() if not r["filepath"].startswith("images/")}
