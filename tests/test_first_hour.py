@@ -370,3 +370,79 @@ def test_many_missing_images_are_parked_in_one_write(ws, monkeypatch):
     assert writes.count("missing_images") == 1
     assert jsonfiles.read_json(ws / "checkpoints" / "korean_missing_images.json", "missing_images")["events"][-1]["seq"] == 295
     _rebuild_matches(ws)
+
+
+# --- a state machine: files come and go between claims; progress stays a fold over the files ------
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+N_IMAGES = 14
+
+
+class MissingFiles(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        import os
+        import tempfile
+        from pathlib import Path
+
+        os.environ["CRITIQUE_BATCH_NOW"] = T0
+        self.dir = Path(tempfile.mkdtemp())
+        self.images = support.write_candidates(self.dir, "korean", N_IMAGES)
+
+    def teardown(self):
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def session(self, fn):
+        return engine.run_session(Workspace(self.dir), "korean", fn)
+
+    @rule(i=st.integers(0, N_IMAGES - 1))
+    def remove(self, i):
+        (self.dir / self.images[i]["filepath"]).unlink(missing_ok=True)
+
+    @rule(i=st.integers(0, N_IMAGES - 1))
+    def restore(self, i):
+        support.touch_images(self.dir, [self.images[i]])
+
+    @rule(count=st.integers(1, 2), size=st.integers(1, 4))
+    def claim(self, count, size):
+        claimed, parked = self.session(lambda s: (s.claim(count, size), s.parked_missing))
+        for b in claimed:
+            for fp in support.batch_items(self.dir, "korean", b["batch_id"]):
+                if not b["resumed"]:
+                    assert (self.dir / fp).exists(), f"{fp} handed out without its file"
+        for m in parked:
+            assert not (self.dir / m["filepath"]).exists()
+
+    @rule()
+    def answer_and_collect(self):
+        p = self.session(lambda s: s.p)
+        for key in p["in_flight"]:
+            items = support.batch_items(self.dir, "korean", int(key))
+            support.write_output(self.dir, "korean", int(key), [support.good_record("korean", fp) for fp in items])
+        self.session(lambda s: s.collect())
+
+    @rule()
+    def requeue(self):
+        requeued, still = self.session(lambda s: (s.requeue(None), s.still_missing))
+        for m in still:
+            assert not (self.dir / m["filepath"]).exists()
+
+    @invariant()
+    def progress_is_a_fold(self):
+        kept = self.session(lambda s: s.p)
+        fresh = engine.rebuild(Workspace(self.dir), "korean")
+        assert prog.comparable(fresh) == prog.comparable(kept)
+        parked = set(prog.parked(kept, 3))
+        flying = prog.in_flight_items(kept)
+        assert not parked & flying
+        assert kept["completed"] + len(parked) + len(flying) + prog.pending(kept, 3) == N_IMAGES
+
+
+TestMissingFiles = MissingFiles.TestCase
+TestMissingFiles.settings = settings(max_examples=20, stateful_step_count=12, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
