@@ -299,6 +299,9 @@ def test_culture_both_ways_everywhere(ws, tmp_path):
         first, second = support.run(*a, ws=ws), support.run(*b, ws=ws)
         assert first.returncode == second.returncode == 0, (a, first.stderr, second.stderr)
         assert first.stdout == second.stdout
+    support.run("run_next_batch.py", "--culture", "korean", ws=ws, check=True)
+    a, b = support.run("validate_batch.py", "korean", "1", ws=ws), support.run("validate_batch.py", "--culture", "korean", "1", ws=ws)
+    assert a.returncode == b.returncode == 1 and a.stdout == b.stdout
     r = support.run("batch_status.py", "korean", "--culture", "western", ws=ws)
     assert r.returncode == 2 and "two cultures" in r.stderr
     r = support.run("add_candidates.py", ws=ws)
