@@ -17,12 +17,20 @@ cd "$RUN"
 S="$REPO/scripts"
 
 if [ -t 1 ]; then B=$'\033[1m'; N=$'\033[0m'; else B=""; N=""; fi
-step() { printf '\n%s$ %s%s\n' "$B" "$*" "$N" | sed "s#$S/##g; s#$PY#python#g"; "$@" || echo "(exit $?)"; }
+# each command is shown as it would be typed in the run folder (paths relative to it, shell quoting),
+# so that it can be pasted there as it is
+shown() { "$PY" -c 'import os, shlex, sys
+print(shlex.join(os.path.relpath(a) if os.path.isabs(a) and os.path.exists(a) else a for a in sys.argv[1:]))' "$@"; }
+step() { printf '\n%s$ %s%s\n' "$B" "$(shown "$@")" "$N"; "$@" || echo "(exit $?)"; }
 replay() {  # what a generator subagent does: write the batch's output file
     printf '\n%s# subagent for batch %s writes %s (replayed from examples/korean-demo/recorded/)%s\n' "$B" "$1" "checkpoints/korean_batch_$1_output.json" "$N"
     cp "$DEMO/recorded/korean_batch_$1_output.json" checkpoints/
 }
 
+printf '%s# the commands below run in %s: cd there to paste them%s\n' "$B" "${RUN#"$REPO"/}" "$N"
+# the example ships no images: empty placeholder files stand in for them (a claim parks an image
+# whose file does not exist, without a subagent); the recorded outputs below were written from the real ones
+cut -d, -f1 manifest.csv | tail -n +2 | while read -r f; do mkdir -p "$(dirname "$f")"; : > "$f"; done
 step "$PY" "$S/add_candidates.py" korean manifest.csv
 step "$PY" "$S/batch_status.py"
 step "$PY" "$S/run_next_batch.py" --culture korean --count 2 --size 3

@@ -64,6 +64,9 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
             for i in range(n_candidates)
         ]
         (cp / f"{culture}_expansion_candidates.json").write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False, indent=1))
+        for img in images:  # a claim checks each picked image's file (and parks it when missing)
+            (ws / img["filepath"]).parent.mkdir(parents=True, exist_ok=True)
+            (ws / img["filepath"]).touch()
         index_of = {img["filepath"]: i for i, img in enumerate(images)}
         p = prog.empty(culture)
         prog.apply_candidates(p, images, None)

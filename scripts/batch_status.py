@@ -27,6 +27,8 @@ def run(args) -> int:
     from critique_batch.jsonfiles import write_json
     from critique_batch.workspace import Workspace
 
+    if args.check and not args.rebuild:
+        raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)", where="--check")
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
@@ -79,8 +81,8 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="show one culture in detail")
+    cli.add_culture(p, "show one culture in detail")
     p.add_argument("--rebuild", action="store_true", help="recompute progress from the batch files on disk")
     p.add_argument("--check", action="store_true", help="with --rebuild: compare only, change nothing")
     p.add_argument("--verbose", action="store_true", help="list every stuck item with its full reason")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args()))

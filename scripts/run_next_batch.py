@@ -5,10 +5,22 @@
   run_next_batch.py --count 4          claim up to 4 (each culture at most max_parallel in flight)
   run_next_batch.py --culture korean --count 2 --size 5
   run_next_batch.py --count 0          collect only
+  run_next_batch.py --take-over --count 4   at a new session's start: take over an earlier session's batches
 
 Collection validates each finished output file, accepts its valid records and returns invalid or
 missing items to the pending pool with the reason. Claims carry a lease; an expired claim is
-offered again as it is (same batch id and input file). A culture whose plan entry has no target
+offered again as it is (same batch id and input file).
+
+Sessions: each claim records the orchestrator session that made it (--session ID; default: the
+CLAUDE_SESSION_ID or CLAUDE_CODE_SESSION_ID environment variable; the batch-orchestrator skill
+passes Claude Code's ${CLAUDE_SESSION_ID}; without any, no session is recorded and any take-over
+treats the claim as another session's). Subagents never outlive the Claude
+Code session that started them, so a batch claimed by an earlier session without output is dead:
+--take-over offers it again at once, as an expired lease would be (same batch id and input file).
+A claim of another session made less than 10 minutes ago is taken over only with --yes (that
+session may still be running: confirm that no other session works in this workspace).
+
+A culture whose plan entry has no target
 (japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. Exit 1 if
 N > 0 and nothing could be claimed.
 Never imports lancedb.
@@ -20,6 +32,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from critique_batch import cli  # noqa: E402
 
+SHOWN = 3
+
 
 def run(args) -> int:
     from critique_batch import engine, status
@@ -29,6 +43,9 @@ def run(args) -> int:
         raise cli.InputError(f"expected a number >= 0, got {args.count}", where="--count")
     if args.size is not None and args.size < 1:
         raise cli.InputError(f"expected a number >= 1, got {args.size}", where="--size")
+    if args.yes and not args.take_over:
+        raise cli.InputError("--yes confirms a take-over: use it with --take-over", where="--yes")
+    session = _session(args.session)
     ws = Workspace(args.workspace)
     names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
     if args.culture and not ws.candidates_path(args.culture).exists():
@@ -41,6 +58,8 @@ def run(args) -> int:
 
     batches = []
     why_none = []
+    held_back = []  # another session's recent claims a take-over left alone (no --yes)
+    parked_missing = []  # images parked by these claims because their file does not exist
     failure = None
     if args.count:
         rows = {r["culture"]: r for r in status.overview(ws)}
@@ -53,34 +72,47 @@ def run(args) -> int:
                                 "in checkpoints/expansion_plan.json to expand it")
                 continue
             try:
-                got = engine.run_session(ws, name, lambda s: s.claim(args.count - len(batches), args.size))
+                got, missing, held = engine.run_session(ws, name, lambda s: (s.claim(args.count - len(batches), args.size, session=session,
+                                                                                      take_over=args.take_over, confirmed=args.yes), s.parked_missing, s.held_back))
             except cli.BatchError as exc:
                 if not batches:
                     raise
                 failure = exc  # print the briefs already claimed (they are saved), then the error
                 break
             batches += got
+            parked_missing += [{"culture": name, **m} for m in missing]
+            held_back += held
             if not got:
-                r = rows.get(name) or status.culture_row(ws, ws.culture(name))
+                r = status.culture_row(ws, ws.culture(name))  # as the claim left it (it may have parked images)
                 why_none.append(_why(r, ws.culture(name)))
         if not order:
             why_none.append("no culture has images left to claim")
 
     if args.json:
-        cli.emit_json({"collected": collected, "batches": batches, **({"error": str(failure)} if failure else {})})
+        cli.emit_json({"collected": collected, "batches": batches, "parked_missing": parked_missing, "session": session,
+                       "held_back": held_back,
+                       **({"error": str(failure)} if failure else {})})
     else:
         for c in collected:
             head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
-            print(head + (f" (batch failed: {c['error'][:120]})" if c["status"] == "failed" else ""))
+            print(head + (f" (batch failed: {cli.cut(c['error'], 120)})" if c["status"] == "failed" else ""))
             shown = c["returned"] if args.verbose else c["returned"][:3]
             for r in shown:
-                print(f"  returned {r['filepath']}: {r['reason'] if args.verbose else r['reason'][:140]}")
+                print(f"  returned {r['filepath']}: {r['reason'] if args.verbose else cli.cut(r['reason'], 140)}")
             if len(shown) < len(c["returned"]):
                 print(f"  ... {len(c['returned']) - len(shown)} more (--verbose)")
+        if parked_missing:
+            _print_missing(parked_missing)
+        for h in held_back:
+            who = f"session {h['session']}" if h["session"] else "a session not recorded"
+            print(f"not taken over: {h['culture']} {batch_tag(h['batch_id'])} was claimed "
+                  f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
+                  "if no other session works in this workspace, run again with --take-over --yes")
         if batches:
-            print(f"claimed {len(batches)} batch(es). Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
+            print(f"claimed {cli.plural(len(batches), 'batch')}. Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
             for b in batches:
-                print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{' (resumed: lease had expired)' if b['resumed'] else ''}")
+                how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
+                print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
                 print(b["brief"])
         elif args.count:
             print("nothing claimed: " + "; ".join(why_none))
@@ -92,18 +124,48 @@ def run(args) -> int:
     return 1 if args.count and not batches else 0
 
 
+def _session(given: str | None) -> str | None:
+    """The orchestrator session id: --session (the skill passes Claude Code's ${CLAUDE_SESSION_ID},
+    which Claude Code fills into skill text), else the environment, else none (not recorded)."""
+    for value in (given, os.environ.get("CLAUDE_SESSION_ID"), os.environ.get("CLAUDE_CODE_SESSION_ID")):
+        # empty or "${...}": a skill's ${CLAUDE_SESSION_ID} that this Claude Code version did not fill in
+        if value and value.strip() and not value.startswith("${"):
+            return value.strip()
+    return None
+
+
+def _print_missing(parked: list[dict]) -> None:
+    """Images parked without a subagent: say how many, name a few, and how to bring them back."""
+    for culture in dict.fromkeys(m["culture"] for m in parked):
+        mine = [m for m in parked if m["culture"] == culture]
+        print(f"parked {cli.plural(len(mine), 'image')} of {culture} without a subagent: image file not found "
+              f"(put the files there, or import the candidates with corrected paths; then requeue_parked.py {culture})")
+        for m in mine[:SHOWN]:
+            print(f"  {m['filepath']}: {m['reason']}")
+        if len(mine) > SHOWN:
+            print(f"  ... {len(mine) - SHOWN} more (batch_status.py --culture {culture})")
+
+
 def _why(row: dict, cfg) -> str:
     if row["in_flight"] >= cfg.max_parallel:
-        return f"{row['culture']}: {row['in_flight']} batches in flight (max_parallel {cfg.max_parallel}); wait for them or let their leases expire"
+        return (f"{row['culture']}: {cli.plural(row['in_flight'], 'batch')} in flight (max_parallel {cfg.max_parallel}); "
+                "wait for them or let their leases expire (a new session: --take-over)")
+    flying = f", besides {cli.plural(row['in_flight'], 'batch')} in flight" if row["in_flight"] else ""
     if row["parked"] and not row["pending"]:
-        return f"{row['culture']}: only parked items left ({row['parked']}); see batch_status.py --culture {row['culture']}"
-    return f"{row['culture']}: no images left to claim ({row['completed']}/{row['total']} accepted, {row['in_flight']} batches in flight)"
+        return f"{row['culture']}: only parked items left ({row['parked']}){flying}; see batch_status.py --culture {row['culture']}"
+    return f"{row['culture']}: no images left to claim ({row['completed']}/{row['total']} accepted{flying})"
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="only this culture (default: by priority)")
+    cli.add_culture(p, "only this culture (default: by priority)")
     p.add_argument("--count", type=int, default=1, metavar="N", help="claim up to N batches (default 1; 0 = collect only)")
     p.add_argument("--size", type=int, metavar="K", help="images per new batch (default: the plan's batch_size)")
     p.add_argument("--verbose", action="store_true", help="list every returned item with its full reason")
-    cli.main(run, p.parse_args())
+    p.add_argument("--session", metavar="ID", help="the orchestrator session claiming (default: $CLAUDE_SESSION_ID, else "
+                   "$CLAUDE_CODE_SESSION_ID, else none recorded)")
+    p.add_argument("--take-over", action="store_true", help="also offer again, at once, batches in flight without output "
+                   "claimed by another session (at a new session's start: the earlier session's subagents are gone)")
+    p.add_argument("--yes", action="store_true", help="with --take-over: also take over claims of another session made "
+                   "less than 10 minutes ago (confirm that no other session works in this workspace)")
+    cli.main(run, cli.take_culture(p, p.parse_args()))

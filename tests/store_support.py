@@ -65,6 +65,9 @@ def image(culture: str, i: int) -> dict:
 def write_candidates(root: Path, culture: str, n: int) -> None:
     doc = {"culture": culture, "images": [image(culture, i) for i in range(n)]}
     (root / "checkpoints" / f"{culture}_expansion_candidates.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    from support import touch_images
+
+    touch_images(root, doc["images"])
 
 
 def record(culture: str, filepath: str, version: int = 0) -> dict:

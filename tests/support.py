@@ -40,7 +40,16 @@ def write_candidates(ws: Path, culture: str, n: int, start: int = 0) -> list[dic
     path = ws / "checkpoints" / f"{culture}_expansion_candidates.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False, indent=1), encoding="utf-8")
+    touch_images(ws, images)
     return images
+
+
+def touch_images(ws: Path, images: list[dict]) -> None:
+    """Create the (empty) image files: a claim parks an image whose file does not exist."""
+    for img in images:
+        f = ws / img["filepath"]
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.touch()
 
 
 def good_record(culture: str, filepath: str, *, seed: int = 0, n_dims: int | None = None) -> dict:

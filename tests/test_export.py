@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import store_support as sup
+from support import touch_images
 from critique_batch import published, store
 from critique_batch.jsonfiles import atomic_write_lines
 from critique_batch.workspace import Workspace
@@ -69,6 +70,7 @@ def test_a_regenerated_published_image_keeps_its_lines_keys_values_and_ids(tmp_p
     cands = [published_candidate(i) for i in range(3)] + [sup.image("korean", 7)]
     (root / "checkpoints" / "korean_expansion_candidates.json").write_text(
         json.dumps({"culture": "korean", "images": cands}, ensure_ascii=False), encoding="utf-8")
+    touch_images(root, cands)  # a claim parks an image without a file
     ws = Workspace(root)
     sup.produce(root, "korean", 1, size=4)
     store.sync(ws, force=True)

@@ -193,6 +193,7 @@ def check_nothing_disappears(ws: Path, culture: str, env: dict) -> dict:
 def _write_images(ws: Path, culture: str, images: list[dict]) -> None:
     path = ws / "checkpoints" / f"{culture}_expansion_candidates.json"
     path.write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False))
+    support.touch_images(ws, images)  # a claim parks an image without a file
 
 
 CYCLE = ["delete_input", "insert_top", "delete_progress", "shuffle_unclaimed", "insert_middle", "remove_unclaimed", "append"]
@@ -310,6 +311,7 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
     for k, root in enumerate(roots):  # images 20.. are in both workspaces
         doc = {"culture": "korean", "images": [sup.image("korean", i) for i in range(20 * k, 20 * k + 4 * 3 * rounds)]}
         (root / "checkpoints" / "korean_expansion_candidates.json").write_text(json.dumps(doc), encoding="utf-8")
+        support.touch_images(root, doc["images"])
     kills = 0
     for round_ in range(rounds):
         for k, root in enumerate(roots):

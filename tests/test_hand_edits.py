@@ -102,6 +102,7 @@ def test_image_inserted_at_top_is_claimed_after_rebuild(korean_ws):
     path = korean_ws / CP / "korean_expansion_candidates.json"
     doc = json.loads(path.read_text())
     new = {"filepath": "images/korean/new_first.jpg", "artist": "Newcomer", "title": "First"}
+    support.touch_images(korean_ws, [new])  # a claim parks an image without a file
     doc["images"].insert(0, new)
     path.write_text(json.dumps(doc))
     proc = support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, env=LIVE)

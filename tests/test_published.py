@@ -223,7 +223,10 @@ def test_baseline_file_moved_or_changed_is_a_clear_error(ws):
 
 
 def test_published_images_are_done_unless_regenerated_and_never_counted_twice(ws):
-    lines = [published_line("korean", i) for i in range(1, 5)]
+    # absolute image paths, as published, of files that exist (a claim parks an image without a file)
+    lines = [published_line("korean", i, path=str(ws / "published" / f"work_{i}.jpg")) for i in range(1, 5)]
+    support.touch_images(ws, [{"filepath": line["image_path"]} for line in lines]
+                         + [{"filepath": f"images/korean/new_{i}.jpg"} for i in range(3)])
     src = write_jsonl(ws / "korean.jsonl", lines)
     support.run("set_baseline.py", src, ws=ws, check=True)
     new_images = ws / "new.csv"

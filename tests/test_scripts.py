@@ -100,7 +100,7 @@ def test_eta_from_observed_durations(korean_ws):
     support.run("run_next_batch.py", "--count", "0", ws=korean_ws, env=env, check=True)
     d = support.run_json("batch_status.py", "--culture", "korean", ws=korean_ws, env=env)["cultures"][0]
     assert d["median_batch_seconds"] == 600 and d["remaining_batches"] == 2
-    assert d["eta_seconds"] == 300  # 2 batches x 600 s / 4 in parallel
+    assert d["eta_seconds"] == 600  # 2 batches, 4 in parallel: one wave of 600 s (issue 12: never less than one batch)
 
 
 def test_brief_is_short_and_exact(korean_ws):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import store_support as sup
+from support import touch_images
 from critique_batch import store
 from critique_batch.workspace import Workspace
 
@@ -48,6 +49,7 @@ def images_from(root: Path, culture: str, first: int, n: int) -> None:
     """Candidates images first..first+n-1 (two workspaces may share some filepaths)."""
     doc = {"culture": culture, "images": [sup.image(culture, i) for i in range(first, first + n)]}
     (root / "checkpoints" / f"{culture}_expansion_candidates.json").write_text(json.dumps(doc), encoding="utf-8")
+    touch_images(root, doc["images"])  # a claim parks an image without a file
 
 
 def unmerged(root: Path, env: dict | None = None) -> int:
@@ -176,7 +178,7 @@ def test_duplicates_removed_newest_kept(tmp_path):
     assert not store.has_primary_key(legacy)
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root)
     assert proc.returncode == 0, proc.stderr
-    assert "removed 5 duplicate row(s)" in proc.stdout
+    assert "removed 5 duplicate rows" in proc.stdout  # issue 12: plural
     table = lancedb.connect(str(root / "lancedb")).open_table("critiques")
     assert store.has_primary_key(table)
     kept = {r["filepath"]: r["critique_zh"] for r in table.to_arrow().to_pylist() if not r["filepath"].startswith("images/")}

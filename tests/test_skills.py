@@ -188,6 +188,7 @@ def test_example_record_passes_validate_batch(gen, tmp_path):
     (ws / "checkpoints").mkdir(parents=True)
     images = [{"filepath": record["filepath"], "artist": "from the candidates", "title": "example"}]
     (ws / "checkpoints" / f"{cfg.name}_expansion_candidates.json").write_text(json.dumps({"culture": cfg.name, "images": images}))
+    support.touch_images(ws, images)  # a claim parks an image without a file
     support.run("run_next_batch.py", "--culture", cfg.name, ws=ws, check=True)
     support.write_output(ws, cfg.name, 1, [record])
     proc = subprocess.run([sys.executable, str(skill / "scripts" / "validate_batch.py"), cfg.name, "1", "--workspace", str(ws)],

@@ -362,7 +362,7 @@ def test_dry_run_changes_nothing(tmp_path):
     sup.produce(root, "korean", 1)
     before = tree(root)
     proc = sup.run("sync_to_lancedb.py", "--dry-run", "--force", ws=root)
-    assert proc.returncode == 0 and "would merge 5 records from 1 batches" in proc.stdout
+    assert proc.returncode == 0 and "would merge 5 records (korean 5)" in proc.stdout and "recording 1 batch as merged" in proc.stdout  # issue 12: wording
     assert tree(root) == before
 
 
@@ -385,7 +385,8 @@ def test_scripts_end_to_end(tmp_path):
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("merged 20 records (korean 10, chinese 10) from 4 batches: 20 inserted")
+    assert len(lines) == 2 and lines[0].startswith("merged 20 records (korean 10, chinese 10): 20 inserted")  # issue 12: wording
+    assert lines[0].endswith("; 4 batches recorded as merged")
     assert ", tag sync-" in lines[1] and "20 rows" in lines[1]
     out = sup.run_json("search_critiques.py", "唐代仕女", "--culture", "korean", "--limit", "3", ws=root)
     assert 0 < len(out["results"]) <= 3 and all("唐代仕女" in r["critique_zh"] for r in out["results"][:1])

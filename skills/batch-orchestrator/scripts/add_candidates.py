@@ -18,6 +18,11 @@ Appends new images only: entries already in the candidates file, repeated in the
 is kept; each skipped line is named), listed in --done (images already in the dataset), or in the
 published baseline (set_baseline.py; --regenerate imports those too) are skipped and counted. Extra
 columns are kept and carried through to the database. Exit 2 on bad input (nothing is changed).
+
+Reports how many added images have no local file (filepaths are relative to the workspace, or
+absolute; URLs such as http://, https://, s3:// or gs:// are not checked). Published VULCA-Bench
+image_path values are often absolute paths of another machine (/mnt/...): put the images there, or
+import a manifest with corrected paths. A claim parks such an image at once, without a subagent.
 """
 
 import os
@@ -45,8 +50,14 @@ def run(args) -> int:
     skipped = [f"{report.duplicates} duplicates", f"{report.done} already done"]
     if report.published:
         skipped.append(f"{report.published} already published (--regenerate imports them)")
-    print(f"{args.culture}: {verb} {report.added} of {report.found} images from {args.source}; "
-          f"skipped {', '.join(skipped)}; candidates now {report.total}")
+    now = "candidates would be" if args.dry_run else "candidates now"
+    print(f"{args.culture}: {verb} {report.added} of {cli.plural(report.found, 'image')} from {args.source}; "
+          f"skipped {', '.join(skipped)}; {now} {report.total}")
+    if report.missing_files:
+        print(f"  {report.missing_files} of the {cli.plural(report.added, 'added image')} have no file "
+              f"(looked for relative to the workspace {ws.root}, or as absolute paths), e.g. {', '.join(report.missing_examples)}; "
+              "a claim parks them without a subagent: put the files there, or import with corrected paths, "
+              f"then requeue_parked.py {args.culture}")
     if report.spellings_merged:
         print(f"  {report.spellings_merged} spellings merged (one image written two ways: Unicode form, \\ or ./)")
     if report.other_cultures:
@@ -65,9 +76,9 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("culture", help="a culture of the plan")
-    p.add_argument("source", help="a folder of images, or a .csv / .jsonl / .json manifest (published VULCA-Bench files as they are)")
+    cli.add_culture(p, "a culture of the plan")
+    p.add_argument("source", nargs="?", help="a folder of images, or a .csv / .jsonl / .json manifest (published VULCA-Bench files as they are)")
     p.add_argument("--done", metavar="FILE", help="filepaths already in the dataset (text, one per line, or a manifest or published JSONL)")
     p.add_argument("--regenerate", action="store_true", help="also import images of the published baseline, to critique them again")
     p.add_argument("--dry-run", action="store_true", help="report what would be added, change nothing")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args(), ("source",), required=True))

@@ -44,10 +44,10 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="only this culture")
+    cli.add_culture(p, "only this culture")
     p.add_argument("--output", metavar="FILE", help="where to write (default <workspace>/exports/critiques[_C].jsonl; - for stdout)")
     p.add_argument("--version", metavar="TAG_OR_VERSION", help="export the table as it was at this tag or version")
     p.add_argument("--new", action="store_true", help="only records critiqued in this expansion (no unchanged published record)")
     p.add_argument("--dims-as-text", action="store_true", help="write covered_dimensions as a JSON string (the older published form)")
     p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args()))

@@ -43,6 +43,6 @@ def run(args) -> int:
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("culture", help="a culture of the plan")
+    cli.add_culture(p, "a culture of the plan")
     p.add_argument("--batch", metavar="BATCH_ID", help="show the exact check command for this batch")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args(), required=True))

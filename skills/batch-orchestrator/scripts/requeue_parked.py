@@ -5,7 +5,9 @@
   requeue_parked.py korean                         every parked korean item
   requeue_parked.py korean --item images/a.jpg     only these items (repeat --item)
 
-See what is parked, and why, with batch_status.py --culture korean.
+An image parked because its file does not exist (a claim checks each image it picks, and parks it
+without a subagent) is re-queued only once the file is there; while it is still missing it stays
+parked and is listed. See what is parked, and why, with batch_status.py --culture korean.
 """
 
 import os
@@ -14,6 +16,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from critique_batch import cli  # noqa: E402
 
+SHOWN = 3
+
 
 def run(args) -> int:
     from critique_batch import engine
@@ -21,16 +25,26 @@ def run(args) -> int:
 
     ws = Workspace(args.workspace)
     ws.culture(args.culture)
-    items = engine.run_session(ws, args.culture, lambda s: s.requeue(args.item))
+    items, still_missing = engine.run_session(ws, args.culture, lambda s: (s.requeue(args.item), s.still_missing))
     if args.json:
-        cli.emit_json({"culture": args.culture, "requeued": items})
-    else:
-        print(f"{args.culture}: re-queued {len(items)} parked item(s)" if items else f"{args.culture}: no parked items")
+        cli.emit_json({"culture": args.culture, "requeued": items, "still_missing": still_missing})
+        return 0
+    if items:
+        print(f"{args.culture}: re-queued {cli.plural(len(items), 'parked item')}")
+    elif not still_missing:
+        print(f"{args.culture}: no parked items")
+    if still_missing:
+        print(f"{args.culture}: {cli.plural(len(still_missing), 'parked item')} left parked: the image file is still missing "
+              "(put the file there, or import the candidates with corrected paths):")
+        for m in still_missing[:SHOWN]:
+            print(f"  {m['filepath']}: {m['reason']}")
+        if len(still_missing) > SHOWN:
+            print(f"  ... {len(still_missing) - SHOWN} more (--json lists them)")
     return 0
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("culture", help="a culture of the plan")
+    cli.add_culture(p, "a culture of the plan")
     p.add_argument("--item", action="append", metavar="FILEPATH", help="re-queue only this item (repeatable)")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args(), required=True))

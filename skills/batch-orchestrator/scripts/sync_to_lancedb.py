@@ -18,7 +18,7 @@ Each sync that writes is a new table version with a tag sync-<UTC time>-v<versio
 are recorded in the progress files only after the commit, so a crash is healed by the next run.
 Several workspaces may sync into one database at once: each row carries its workspace's id
 (checkpoints/workspace_id.json), and duplicates of the filepaths just merged are removed (newest kept).
-Database: --db, else $CRITIQUE_BATCH_DB, else <workspace>/lancedb. Object stores read their
+Database: --db, else $CRITIQUE_BATCH_DB, else the plan's database.uri, else <workspace>/lancedb. Object stores read their
 settings from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_REGION, AWS_ALLOW_HTTP, ...) or $CRITIQUE_BATCH_STORAGE_OPTIONS (a JSON object).
 """
@@ -39,11 +39,16 @@ def reconciled_lines(changes) -> list[str]:
     for ch in changes:
         parts = []
         if ch["now_unmerged"]:
-            parts.append(f"{len(ch['now_unmerged'])} batch(es) to re-merge")
+            parts.append(f"{cli.plural(len(ch['now_unmerged']), 'batch')} to re-merge")
         if ch["now_merged"]:
-            parts.append(f"{len(ch['now_merged'])} batch(es) found in the table")
+            parts.append(f"{cli.plural(len(ch['now_merged']), 'batch')} found in the table")
         lines.append(f"note: {ch['culture']} merged_batches corrected from the table: " + ", ".join(parts))
     return lines
+
+
+def force_hint(args) -> str:
+    """The --force hint, only where --force would change something."""
+    return "" if args.force else "; --force merges any amount"
 
 
 def run(args) -> int:
@@ -101,30 +106,34 @@ def run(args) -> int:
     if args.dry_run:
         if out["would_merge"]:
             per = ", ".join(f"{c['culture']} {c['waiting']}" for c in out["cultures"] if c["culture"] in out["would_merge"])
-            print(f"dry run: would merge {out['records']} records from {out['batches']} batches ({per}) into {out['db']}; nothing changed")
+            print(f"dry run: would merge {cli.plural(out['records'], 'record')} ({per}) into {out['db']}, "
+                  f"recording {cli.plural(out['batches'], 'batch')} as merged; nothing changed")
         else:
-            print(f"dry run: nothing would be merged ({waiting_text(out['cultures'])}); --force merges any amount")
+            print(f"dry run: nothing would be merged ({waiting_text(out['cultures'])}){force_hint(args)}")
         return 0
     if out["merged"]:
         per = ", ".join(f"{c['culture']} {c['merging']}" for c in out["cultures"] if c.get("merging"))
-        dup = f", {out['duplicates']} older duplicate(s) skipped" if out["duplicates"] else ""
-        print(f"merged {out['records']} records ({per}) from {out['batches']} batches: "
-              f"{out['inserted']} inserted, {out['updated']} updated, {out['unchanged']} unchanged{dup}")
+        dup = f", {cli.plural(out['duplicates'], 'older duplicate')} skipped" if out["duplicates"] else ""
+        # batches without accepted records are recorded as merged too: the count is of batches, not of sources
+        print(f"merged {cli.plural(out['records'], 'record')} ({per}): "
+              f"{out['inserted']} inserted, {out['updated']} updated, {out['unchanged']} unchanged{dup}; "
+              f"{cli.plural(out['batches'], 'batch')} recorded as merged")
         tag = f", tag {out['tag']}" if out["tag"] else ""
         print(f"{out['db']}: version {out['version']}{tag}; {out['rows']} rows" + ("; optimized" if out["optimized"] else ""))
     elif out["batches"]:
-        print(f"recorded {out['batches']} batch(es) without accepted records as merged; nothing to write")
+        print(f"recorded {cli.plural(out['batches'], 'batch')} without accepted records as merged; nothing to write")
+    elif args.optimize:
+        print(f"nothing to merge ({waiting_text(out['cultures'])})" + ("; optimized" if out["optimized"] else "; nothing to optimize"))
     else:
-        print(f"nothing to merge: {waiting_text(out['cultures'])}; --force merges any amount"
-              + ("; optimized" if out["optimized"] else ""))
+        print(f"nothing to merge: {waiting_text(out['cultures'])}{force_hint(args)}")
     if out["duplicates_removed"]:  # another workspace's writer inserted the same filepaths at the same moment
-        print(f"removed {out['duplicates_removed']} duplicate row(s): one row per filepath, the newest kept")
+        print(f"removed {cli.plural(out['duplicates_removed'], 'duplicate row')}: one row per filepath, the newest kept")
     return 0
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
-    p.add_argument("--culture", metavar="C", help="merge this culture only")
+    cli.add_culture(p, "merge this culture only")
     p.add_argument("--force", action="store_true", help="merge whatever waits, below the threshold too")
     p.add_argument("--dry-run", action="store_true", help="say what would be merged; change nothing")
     p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
@@ -132,4 +141,4 @@ if __name__ == "__main__":
     p.add_argument("--list", action="store_true", help="list the table's tags and versions")
     p.add_argument("--optimize", action="store_true", help="compact the table and update its indices now")
     p.add_argument("--baseline", action="store_true", help="merge the published baseline's records into the table, unchanged")
-    cli.main(run, p.parse_args())
+    cli.main(run, cli.take_culture(p, p.parse_args()))

@@ -3,6 +3,7 @@
 """Check one batch output file and list every problem per record (read-only).
 
   validate_batch.py korean 7
+  validate_batch.py --culture korean 7
   validate_batch.py checkpoints/korean_batch_007_output.json
 
 Checks the record shape (JSON Schema) and the culture's rules from the plan: critique_zh length
@@ -108,4 +109,12 @@ if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0], __doc__.split("\n", 2)[2])
     p.add_argument("target", metavar="CULTURE_OR_PATH", help="a culture name (then BATCH_ID), or the output file's path")
     p.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="the batch number, e.g. 7 or 007")
-    cli.main(run, p.parse_args())
+    p.add_argument("--culture", dest="culture_flag", metavar="CULTURE", help="the culture, then the positional is "
+                   "the BATCH_ID (validate_batch.py --culture korean 7 is validate_batch.py korean 7)")
+    args = p.parse_args()
+    if args.culture_flag is not None:
+        if args.batch_id is None:  # --culture korean 7
+            args.target, args.batch_id = args.culture_flag, args.target
+        elif args.target != args.culture_flag:
+            p.error(f"two cultures given: {args.target!r} and --culture {args.culture_flag!r}")
+    cli.main(run, args)

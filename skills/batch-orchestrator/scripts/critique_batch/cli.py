@@ -21,18 +21,54 @@ INSTALL_HINT = f"install the dependencies: pip install {REQUIREMENTS}  (or with 
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with one line (and as JSON with --json)."""
+    """argparse, but usage errors exit 2 with the usage line and one error line (with --json: one
+    JSON object on stdout and the error line)."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
+        if "--json" not in sys.argv[1:]:
+            sys.stderr.write(self.format_usage())
         emit_error(InputError(message, where="usage"), "--json" in sys.argv[1:], prog=self.prog)
         sys.exit(EXIT_BAD_INPUT)
 
 
+EXIT_CODES = ("Exit codes: 0 done; 1 the thing checked is invalid or the work could not complete (the output\n"
+              "says why); 2 a bad command or a bad input file (one line naming the file, record and field).")
+
+
 def parser(description: str, epilog: str | None = None) -> Parser:
+    epilog = f"{epilog.rstrip()}\n\n{EXIT_CODES}" if epilog else EXIT_CODES
     p = Parser(description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: the current directory)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
     return p
+
+
+def add_culture(p: argparse.ArgumentParser, help: str) -> None:
+    """The culture, accepted both ways: `SCRIPT korean ...` and `SCRIPT --culture korean ...`
+    (call take_culture after parsing)."""
+    p.add_argument("culture", nargs="?", metavar="CULTURE", help=f"{help} (or --culture CULTURE)")
+    p.add_argument("--culture", dest="culture_flag", metavar="CULTURE", help=f"{help} (the same as the positional CULTURE)")
+
+
+def take_culture(p: argparse.ArgumentParser, args: argparse.Namespace, rest: tuple[str, ...] = (),
+                 required: bool = False) -> argparse.Namespace:
+    """Set args.culture from either form. With --culture, positional values move on to the
+    arguments named in `rest` (`add_candidates.py --culture korean images/` puts images/ in source)."""
+    flag = args.culture_flag
+    if flag is not None and args.culture is not None and args.culture != flag:
+        values = [args.culture] + [getattr(args, name) for name in rest]
+        if not rest or values[-1] is not None:
+            p.error(f"two cultures given: {args.culture!r} and --culture {flag!r}")
+        for name, value in zip(rest, values):
+            setattr(args, name, value)
+    if flag is not None:
+        args.culture = flag
+    if required and args.culture is None:
+        p.error(f"a culture is required: {p.prog} CULTURE ... or {p.prog} --culture CULTURE ...")
+    missing = [name for name in rest if getattr(args, name) is None]
+    if required and missing:
+        p.error(f"the following arguments are required: {', '.join(missing)}")
+    return args
 
 
 def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> None:
@@ -45,6 +81,20 @@ def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> No
         if isinstance(exc, InputError):
             payload.update(file=exc.file, where=exc.where, detail=exc.detail)
         print(json.dumps(payload, ensure_ascii=False))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 batch`, `2 batches`, `0 images`: the count with the word in the right number."""
+    if n == 1:
+        return f"{n} {word}"
+    if many is None:
+        many = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{n} {many}"
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters; a cut text ends with `…` so that it shows it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def emit_json(obj: dict) -> None:

@@ -218,4 +218,12 @@ def bundled_matches(ws_plan: Plan, default_plan: Plan, culture: str) -> bool:
     if ws_plan is default_plan:
         return True
     theirs = default_plan.cultures.get(culture)
-    return theirs is not None and theirs == ws_plan.cultures[culture] and ws_plan.layers == default_plan.layers
+    if theirs is None or ws_plan.layers != default_plan.layers:
+        return False
+    # only settings that change what a generator writes: batch_size, max_parallel, leases, targets,
+    # milestones or the sync threshold leave the instructions as they are
+    ours = ws_plan.cultures[culture]
+    return all(getattr(theirs, f) == getattr(ours, f) for f in WRITER_FIELDS)
+
+
+WRITER_FIELDS = ("name", "prefix", "generator", "quality", "dimensions", "perspective")

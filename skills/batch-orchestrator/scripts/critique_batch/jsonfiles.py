@@ -101,7 +101,7 @@ def _describe(err) -> str:
 
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def raise_schema_errors(errors: list[tuple[str, str]], file: Path | str) -> None:

@@ -56,6 +56,10 @@ class ImportReport:
     symlinks_skipped: list = field(default_factory=list)
     total: int = 0
     examples: list[str] = field(default_factory=list)
+    # added images whose local file does not exist (relative to the workspace, or absolute; URLs
+    # are not checked): a claim parks them without a subagent
+    missing_files: int = 0
+    missing_examples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -289,6 +293,11 @@ def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str],
                 report.added += 1
                 if len(report.examples) < 3:
                     report.examples.append(fp)
+                missing = ws.image_missing(fp)
+                if missing is not None:
+                    report.missing_files += 1
+                    if len(report.missing_examples) < 3:
+                        report.missing_examples.append(str(missing))
         report.total = len(doc["images"])
         if report.added and not dry_run:
             write_json(path, doc, "candidates")

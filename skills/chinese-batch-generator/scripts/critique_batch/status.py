@@ -10,6 +10,8 @@ import math
 import statistics
 
 from . import progress as prog
+from .cli import cut, plural
+from .clock import parse_time
 from .engine import load_candidates, progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
@@ -99,26 +101,32 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
     d = public(row)
     last = p["last_artist"]
     d["last_artist"] = {"artist": last, **p["artists_status"].get(last, {"total": 0, "completed": 0})} if last else None
-    remaining_items = row["pending"] + row["in_flight_items"]
-    d["remaining_batches"] = math.ceil(remaining_items / cfg.batch_size)
+    # the batches in flight, plus the new batches the pending images make
+    d["remaining_batches"] = row["in_flight"] + math.ceil(row["pending"] / cfg.batch_size)
     d["batch_size"] = cfg.batch_size
     d["max_parallel"] = cfg.max_parallel
     durations = p["recent_durations"]
     if durations:
         per_batch = statistics.median(durations)
         d["median_batch_seconds"] = per_batch
-        d["eta_seconds"] = round(d["remaining_batches"] * per_batch / cfg.max_parallel)
+        # in waves of max_parallel batches: never less than one batch while any is left
+        d["eta_seconds"] = round(math.ceil(d["remaining_batches"] / cfg.max_parallel) * per_batch)
     else:
         d["median_batch_seconds"] = None
         d["eta_seconds"] = None
+    # new records the images not yet accepted could still bring (republished images are not new)
+    could_add = row["pending"] + row["in_flight_items"]
     d["milestones"] = [
-        {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n), "reached": row["new"] >= n}
+        {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n), "reached": row["new"] >= n,
+         "reachable": row["new"] + could_add >= n}
         for name, n in cfg.milestones
     ]
     d["next_milestone"] = next((m for m in d["milestones"] if not m["reached"]), None)
     d["in_flight_batches"] = [
         {"batch_id": int(b), "items": len(e["items"]), "lease_expires_at": e["lease_expires_at"], "claims": e["claims"],
-         "expired": prog.lease_expired(e, now)}
+         "expired": prog.lease_expired(e, now),
+         "lease_seconds_left": max(round((parse_time(e["lease_expires_at"]) - now).total_seconds()), 0),
+         "session": e.get("session")}
         for b, e in sorted(p["in_flight"].items(), key=lambda kv: int(kv[0]))
     ]
     d["failed_batches"] = p["failed_batches"][-5:]
@@ -166,6 +174,8 @@ def render_overview(rows: list[dict]) -> str:
     if any(r["current_from"] == "baseline" for r in rows):
         lines.append("now = published (baseline) + new accepted; published images critiqued again are not counted twice")
     lines.append("priority: " + (" > ".join(order) if order else "nothing left to claim"))
+    if not any(r["configured"] for r in rows):
+        lines.append("next: add candidates first: add_candidates.py CULTURE FOLDER_OR_MANIFEST (see --help)")
     waiting = [r for r in rows if r["sync_due"]]
     hints = []
     if order:
@@ -182,6 +192,13 @@ def render_overview(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _lease(b: dict) -> str:
+    who = f", session {b['session']}" if b.get("session") else ""
+    if b["expired"]:
+        return "lease expired" + who
+    return f"lease ends in {fmt_duration(b['lease_seconds_left'])}{who}"
+
+
 def render_detail(d: dict, verbose: bool = False) -> str:
     c = d["culture"]
     if not d["configured"]:
@@ -189,13 +206,13 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     frac = d["completed"] / d["total"] if d["total"] else 0.0
     was = f"{d['current']} published" if d["current_from"] == "baseline" else f"{d['current']}"
     regen = f"; {d['regenerated']} of them published images critiqued again" if d["regenerated"] else ""
-    dataset = (f"{d['reached']}/{d['target']} (was {was}, gap {d['gap']})" if d["target"]
+    dataset = (f"{d['reached']}/{d['target']} = {d['reached'] / d['target'] * 100:.0f}% of the target (was {was}, gap {d['gap']})" if d["target"]
                else f"{d['reached']} (was {was}); no target in the plan: not expanded")
     lines = [
         f"{c} expansion (generator: {d['generator'] or 'none: generator_instructions.py'})",
-        f"  total        {d['total']} images; completed {d['completed']}{regen} {bar(frac)} {frac * 100:.1f}%",
+        f"  candidates   {plural(d['total'], 'image')}; accepted {d['completed']}{regen} {bar(frac)} {frac * 100:.1f}% of the candidates",
         f"  dataset      {dataset}",
-        f"  next batch   {batch_tag(d['next_batch'])}; pending {d['pending']} images, {d['retrying']} of them retries",
+        f"  next batch   {batch_tag(d['next_batch'])}; pending {plural(d['pending'], 'image')}, {d['retrying']} of them retries",
     ]
     if d["rebuild_needed"]:
         lines.append(f"  candidates   edited other than by appending: claims wait for batch_status.py --rebuild --culture {c}")
@@ -204,27 +221,29 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append(f"  last artist  {la['artist']} ({la['completed']}/{la['total']})")
     eta = f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel" if d["eta_seconds"] is not None else ""
     if d["remaining_batches"]:
-        lines.append(f"  remaining    {d['remaining_batches']} batches of {d['batch_size']}{eta}")
+        flying = f" ({d['in_flight']} in flight)" if d["in_flight"] else ""
+        lines.append(f"  remaining    {plural(d['remaining_batches'], 'batch')} of {d['batch_size']}{flying}{eta}")
     else:
         lines.append("  remaining    none: every image is accepted" + (" or parked" if d["parked"] else ""))
     m = d["next_milestone"]
     if not d["target"]:
         lines.append("  milestone    none: the plan gives no target")
     elif m:
-        lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']})")
+        reach = "" if m["reachable"] else "; not reachable with the images not yet accepted: add candidates"
+        lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']}){reach}")
     else:
         lines.append("  milestone    all reached")
     if d["in_flight_batches"]:
-        flights = ", ".join(f"{batch_tag(b['batch_id'])}{' (lease expired)' if b['expired'] else ''}" for b in d["in_flight_batches"])
+        flights = ", ".join(f"{batch_tag(b['batch_id'])} ({_lease(b)})" for b in d["in_flight_batches"])
         lines.append(f"  in flight    {flights}")
-    lines.append(f"  merged       {d['merged_batches']} batches; {d['unmerged']} records waiting (sync at {d['sync_threshold']})")
+    lines.append(f"  merged       {plural(d['merged_batches'], 'batch')}; {plural(d['unmerged'], 'record')} waiting (sync at {d['sync_threshold']})")
     if d["failed"]:
-        lines.append(f"  failed       {d['failed']} batches, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {f['error'][:80]}" for f in d["failed_batches"][-2:]))
+        lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {cut(f['error'], 80)}" for f in d["failed_batches"][-2:]))
     if d["stuck"]:
         shown = d["stuck"] if verbose else d["stuck"][:5]
-        lines.append(f"  parked       {len(d['stuck'])} items (requeue_parked.py {c} re-queues them):")
+        lines.append(f"  parked       {plural(len(d['stuck']), 'item')} (requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
         for s in shown:
-            reason = s["reason"] if verbose else s["reason"][:100]
+            reason = s["reason"] if verbose else cut(s["reason"], 100)
             lines.append(f"    {s['filepath']}: {reason}")
         if len(shown) < len(d["stuck"]):
             lines.append(f"    ... {len(d['stuck']) - len(shown)} more (--verbose)")

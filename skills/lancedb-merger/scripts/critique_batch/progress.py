@@ -9,6 +9,8 @@ need. Every field is a function of the files on disk:
     input files ->  in_flight, next_batch, cursor       (apply_claim)
     result files -> completed, *_batches, failures, regenerated ...  (apply_result, in collection order `seq`)
     requeue file -> forgiven failures                    (apply_requeue)
+    missing-images file -> images parked at claim time because their file does not exist
+                   (apply_missing: one skip each, in the same `seq` order as the result files)
 
 so the incremental state and `rebuild()` run the very same functions; only the order of reading
 differs. merged_batches is the one exception: it records what the database holds, and is carried
@@ -91,12 +93,20 @@ def apply_claim(p: dict, batch: dict, index_of: dict[str, int], images: list[dic
         "lease_expires_at": batch["lease_expires_at"],
         "claims": batch["claims"],
     }
+    if batch.get("session"):  # kept only when known, so older files stay equal
+        p["in_flight"][str(bid)]["session"] = batch["session"]
     p["next_batch"] = max(p["next_batch"], bid + 1)
-    indices = [index_of[fp] for fp in items if fp in index_of]
+    mark_handed_out(p, [index_of[fp] for fp in items if fp in index_of], images)
+
+
+def mark_handed_out(p: dict, indices: list[int], images: list[dict]) -> None:
+    """Candidates at these indices are no longer gaps, and the cursor moves past them; images it
+    passes that are not among them become gaps (as set_handed_out computes them in a rebuild)."""
     if p["gaps"]:
         p["gaps"] = _remove_from_ranges(p["gaps"], indices)
     top = max(indices, default=-1)
     if top + 1 > p["cursor"]:
+        p["gaps"] += _remove_from_ranges([[p["cursor"], top + 1]], indices)
         p["cursor"] = top + 1
         p["cursor_filepath"] = images[top]["filepath"]
         p["cursor_digest"] = prefix_digest(images, top + 1)
@@ -201,6 +211,25 @@ def apply_result(p: dict, result: dict) -> None:
         p["failed_batches"].append({"batch_id": bid, "error": result["error"] or "failed", "timestamp": result["collected_at"]})
     took = (parse_time(result["collected_at"]) - parse_time(result["claimed_at"])).total_seconds()
     p["recent_durations"] = (p["recent_durations"] + [round(max(took, 0.0), 3)])[-MAX_DURATIONS:]
+
+
+MISSING_REASON = "image file not found: "
+NO_BATCH = 0  # failures[...]["batch_id"] of an image parked at claim time: it was in no batch
+
+
+def apply_missing(p: dict, event: dict) -> None:
+    """An image parked by a claim because its file does not exist: one skip, no attempt."""
+    f = p["failures"].setdefault(
+        event["filepath"], {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": NO_BATCH}
+    )
+    f["skips"] += 1
+    f["reason"] = MISSING_REASON + event["path"]
+    f["batch_id"] = NO_BATCH
+    p["last_seq"] = max(p["last_seq"], event["seq"])
+
+
+def missing_file_park(f: dict) -> bool:
+    return f["reason"].startswith(MISSING_REASON)
 
 
 def apply_requeue(p: dict, requeue: dict | None) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cli import plural
 from .errors import InputError
 from .jsonfiles import parse_json_bytes, schema_errors
 from .plan import Culture, Plan
@@ -109,8 +110,11 @@ def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, ba
         if not isinstance(rec, dict):
             check.problems.append(f"(record): expected an object, got {type(rec).__name__}")
             continue
+        reported = set()
         for where, message in schema_errors(rec, "critique_record"):
-            check.problems.append(f"{where}: {message}")
+            if where not in reported:  # one problem per field: "" fails both minLength and the non-blank pattern
+                reported.add(where)
+                check.problems.append(f"{where}: {message}")
         if check.filepath is not None:
             item = in_batch.get(normalise_filepath(check.filepath))
             if item is None:
@@ -140,14 +144,14 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
     if isinstance(zh, str):
         chars, cjk = count_zh(zh)
         if chars < q.min_zh_chars:
-            check.problems.append(f"critique_zh: {chars} characters, need >= {q.min_zh_chars}")
+            check.problems.append(f"critique_zh: {plural(chars, 'character')}, need >= {q.min_zh_chars}")
         elif chars and cjk / max(chars - _id_chars(zh), 1) < q.min_zh_cjk_ratio:
             check.problems.append(f"critique_zh: only {cjk} of {chars} characters are Chinese; write it in Chinese")
     en = rec.get("critique_en")
     if isinstance(en, str):
         words = len(en.split())
         if words < q.min_en_words:
-            check.problems.append(f"critique_en: {words} words, need >= {q.min_en_words}")
+            check.problems.append(f"critique_en: {plural(words, 'word')}, need >= {q.min_en_words}")
         elif CJK.search(en) and len(CJK.findall(en)) > words:
             check.problems.append("critique_en: mostly Chinese characters; write it in English")
     dims = rec.get("covered_dimensions")
@@ -162,7 +166,9 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
             if d in known:
                 continue
             m = DIMENSION_ID.match(d)
-            owner = plan.prefix_owner(m["prefix"]) if m else None
+            if m is None:
+                continue  # the schema's pattern check already reports it
+            owner = plan.prefix_owner(m["prefix"])
             (foreign if owner and owner != culture.name else unknown).append((d, owner))
         if foreign:
             check.problems.append(

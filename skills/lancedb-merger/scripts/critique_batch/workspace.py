@@ -9,6 +9,7 @@ Layout (seed-compatible names), all under `<workspace>/checkpoints/`:
   {culture}_batch_{NNN}_output.json        what the subagent wrote (array of records)
   {culture}_batch_{NNN}_result.json        written once at collection: verdicts + accepted records
   {culture}_requeued.json                  failures forgiven by requeue_parked.py
+  {culture}_missing_images.json            images parked by a claim because their file does not exist
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
+# a filepath with a scheme (http://, https://, s3://, gs://, file://...) is not a local file: claims do not check it
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 BATCH_FILE = re.compile(r"^(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>\d{3,})_(?P<kind>input|output|result)\.json$")
 
 
@@ -64,6 +67,21 @@ class Workspace:
     def requeue_path(self, culture: str) -> Path:
         return self.checkpoints / f"{culture}_requeued.json"
 
+    def missing_images_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_missing_images.json"
+
+    def image_file(self, filepath: str) -> Path | None:
+        """The local file of a candidate's filepath (relative to the workspace, or absolute), or
+        None when it names no local file (a URL or an object store such as s3:// or gs://)."""
+        if URL.match(filepath):
+            return None
+        return self.root / filepath
+
+    def image_missing(self, filepath: str) -> Path | None:
+        """The path looked for when the image's local file does not exist (one stat), else None."""
+        path = self.image_file(filepath)
+        return path if path is not None and not path.exists() else None
+
     def batch_path(self, culture: str, batch_id: int, kind: str) -> Path:
         return self.checkpoints / f"{culture}_batch_{batch_tag(batch_id)}_{kind}.json"
 
@@ -92,7 +110,8 @@ class Workspace:
         m = BATCH_FILE.match(name)
         if m:
             return m["culture"] == culture
-        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json")
+        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json",
+                        f"{culture}_missing_images.json")
 
     def remove_stale_temp_files(self, culture: str) -> None:
         """Remove temporary files of this culture left by a killed process. Call with the lock
@@ -128,6 +147,14 @@ class Workspace:
 
     def culture(self, name: str):
         check_culture_name(name)
+        if self.plan_path == DEFAULT_PLAN and name not in self.plan.cultures:
+            # the bundled plan lives inside the scripts folder: point at the workspace's own plan instead
+            own = self.checkpoints / "expansion_plan.json"
+            raise InputError(
+                f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.plan.cultures))}); to add it, "
+                f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"",
+                file=own,
+            )
         return self.plan.culture(name)
 
     def configured_cultures(self) -> list[str]:

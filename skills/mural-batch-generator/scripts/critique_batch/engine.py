@@ -21,7 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import progress as prog
-from .clock import iso, now as clock_now
+from .cli import plural
+from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, WorkFailed
 from .jsonfiles import read_json, write_json
 from .plan import Culture
@@ -30,6 +31,9 @@ from .similarity import screen as screen_near_duplicates
 from .validation import check_output_bytes
 from .workspace import BATCH_FILE, Workspace, batch_tag
 
+# a take-over leaves alone, unless confirmed, a claim of another session younger than this: that
+# session may still be running its subagents
+TAKE_OVER_QUIET_MINUTES = 10
 WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, may still be being written
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
 
@@ -126,6 +130,12 @@ class Session:
         self.now = clock_now()
         self.cands = load_candidates(ws, culture)
         self.dirty = False
+        self._missing_doc: dict | None = None
+        self._missing_unsaved = False
+        self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
+        self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
+        self._present: set[str] = set()
+        self.held_back: list[dict] = []  # claims of another session a take-over left alone: too recent, not confirmed
         p = load_progress(ws, culture)
         if p is None:
             # never saved, or deleted by hand: the fold of every batch file on disk. Its input files
@@ -168,13 +178,55 @@ class Session:
                 raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild (its images become pending again)")
             if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
-        for result in sorted(results, key=lambda r: r["seq"]):  # in collection order, as a rebuild does
-            prog.apply_result(p, result)
+        # a missing-images event past last_seq: a claim parked it, but its progress write did not happen
+        events = [e for e in self.missing_events() if e["seq"] > p["last_seq"]]
+        for seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
+            # in collection order, as a rebuild does
+            if kind == 0:
+                prog.apply_result(p, doc)
+            else:
+                self._unpick(doc["filepath"])
+                prog.apply_missing(p, doc)
             self.dirty = True
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
         if requeue is not None and requeue["rev"] != p["requeue_rev"]:
             prog.apply_requeue(p, requeue)
             self.dirty = True
+
+    def missing_events(self) -> list[dict]:
+        if self._missing_doc is None:
+            self._missing_doc = read_json(self.ws.missing_images_path(self.name), "missing_images", missing_ok=True) or {"culture": self.name, "events": []}
+            if self._missing_doc["culture"] != self.name:
+                raise InputError(f"expected {self.name!r}, got {self._missing_doc['culture']!r}",
+                                 file=self.ws.missing_images_path(self.name), where="culture")
+        return self._missing_doc["events"]
+
+    def _unpick(self, filepath: str) -> None:
+        """An image parked outside any batch is handed out all the same: the cursor moves past it."""
+        i = self.cands.index_of.get(filepath)
+        if i is not None:
+            prog.mark_handed_out(self.p, [i], self.cands.images)
+
+    def _park_missing(self, found: list[tuple[dict, Path]]) -> None:
+        """Park images whose file does not exist, as a skip of each (no attempt counted). Applied to
+        progress now (so the next pick passes them by); written to the missing-images file by
+        _save_missing before anything else is written (the rebuild reads that file)."""
+        events = self.missing_events()
+        for img, path in found:
+            event = {"seq": self.p["last_seq"] + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
+            events.append(event)
+            self._unpick(event["filepath"])
+            prog.apply_missing(self.p, event)
+            self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
+        self._missing_unsaved = True
+        self.dirty = True
+
+    def _save_missing(self) -> None:
+        """One write however many were parked (a candidates file whose images are all missing is
+        parked in one claim). Lost in a crash before it: those images are simply checked again."""
+        if self._missing_unsaved:
+            write_json(self.ws.missing_images_path(self.name), self._missing_doc, "missing_images")
+            self._missing_unsaved = False
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
@@ -186,6 +238,7 @@ class Session:
         self.dirty = True
 
     def save(self) -> None:
+        self._save_missing()  # before progress: progress is a fold over the files
         if self.dirty:
             self.p["last_updated"] = iso(self.now)
             write_json(self.ws.progress_path(self.name), self.p, "progress")
@@ -284,7 +337,13 @@ class Session:
         has_work = prog.pending(self.p, self.cfg.max_attempts) > 0
         return expired + (room if has_work else 0)
 
-    def claim(self, count: int, size: int | None) -> list[dict]:
+    def claim(self, count: int, size: int | None, *, session: str | None = None, take_over: bool = False,
+              confirmed: bool = False) -> list[dict]:
+        """Claim up to `count` batches for orchestrator `session`. With `take_over`, a batch in flight
+        without output whose claim came from another session (or from no known session) is offered
+        again at once, as an expired lease would be: subagents never outlive the session that started
+        them. A claim younger than TAKE_OVER_QUIET_MINUTES may belong to a session still running: it
+        is taken over only when `confirmed`, else listed in `self.held_back`."""
         size = size or self.cfg.batch_size
         lease = timedelta(minutes=self.cfg.lease_minutes)
         claimed = []
@@ -298,14 +357,26 @@ class Session:
             if len(claimed) >= count:
                 break
             entry = self.p["in_flight"][key]
-            if not prog.lease_expired(entry, self.now) or self.ws.batch_path(self.name, int(key), "output").exists():
+            if self.ws.batch_path(self.name, int(key), "output").exists():
                 continue
+            expired = prog.lease_expired(entry, self.now)
+            if not expired:
+                if not take_over or (session is not None and entry.get("session") == session):
+                    continue
+                age_s = (self.now - parse_time(entry["claimed_at"])).total_seconds()
+                if age_s < TAKE_OVER_QUIET_MINUTES * 60 and not confirmed:
+                    self.held_back.append({"culture": self.name, "batch_id": int(key), "session": entry.get("session"),
+                                           "claimed_seconds_ago": max(round(age_s), 0)})
+                    continue
             batch = read_batch(self.ws, self.name, int(key), "input")
             batch.update(claimed_at=iso(self.now), lease_expires_at=iso(self.now + lease), claims=batch["claims"] + 1)
-            claimed.append(self._write_claim(batch, resumed=True))
+            batch.pop("session", None)
+            if session:
+                batch["session"] = session
+            claimed.append(self._write_claim(batch, resumed=True, taken_over=not expired))
         # 2. new batches, retry pool first, then fresh images in candidates order
         while len(claimed) < count and len(self.p["in_flight"]) < self.cfg.max_parallel:
-            picked = self._pick(size)
+            picked = self._pick_present(size)
             if not picked:
                 break
             bid = self.p["next_batch"]
@@ -318,10 +389,30 @@ class Session:
                 "first_claimed_at": iso(self.now),
                 "lease_expires_at": iso(self.now + lease),
                 "claims": 1,
+                **({"session": session} if session else {}),
                 "images": picked,
             }
             claimed.append(self._write_claim(batch, resumed=False))
         return claimed
+
+    def _pick_present(self, size: int) -> list[dict]:
+        """Up to `size` images whose file exists; those whose file does not are parked on the way
+        (one stat per picked image, never a stat of every candidate)."""
+        while True:
+            picked = self._pick(size)
+            missing = []
+            for img in picked:
+                if img["filepath"] in self._present:
+                    continue
+                path = self.ws.image_missing(img["filepath"])
+                if path is None:
+                    self._present.add(img["filepath"])
+                else:
+                    missing.append((img, path))
+            if not missing:
+                self._save_missing()
+                return picked
+            self._park_missing(missing)
 
     def _pick(self, size: int) -> list[dict]:
         """Retries first, then images never handed out: gaps before the cursor, then from the cursor."""
@@ -335,7 +426,7 @@ class Session:
             i += 1
         return picked
 
-    def _write_claim(self, batch: dict, *, resumed: bool) -> dict:
+    def _write_claim(self, batch: dict, *, resumed: bool, taken_over: bool = False) -> dict:
         path = self.ws.batch_path(self.name, batch["batch_id"], "input")
         write_json(path, batch, "batch_input")
         prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
@@ -349,6 +440,7 @@ class Session:
             "generator": self.cfg.generator,
             "images": len(batch["images"]),
             "resumed": resumed,
+            "taken_over": taken_over,
             "lease_expires_at": batch["lease_expires_at"],
             "brief": brief(self.ws, self.cfg, batch["batch_id"], len(batch["images"]), claim=batch["claims"]),
         }
@@ -361,6 +453,10 @@ class Session:
             if unknown:
                 raise InputError(f"not a parked item of {self.name}: {unknown[0]!r}", where="--item")
             parked = {fp: parked[fp] for fp in only}
+        # an image parked because its file does not exist stays parked while the file is still missing
+        for fp in sorted(parked):
+            if prog.missing_file_park(parked[fp]) and self.ws.image_missing(fp) is not None:
+                self.still_missing.append({"filepath": fp, "reason": parked.pop(fp)["reason"]})
         if not parked:
             return []
         path = self.ws.requeue_path(self.name)
@@ -474,7 +570,7 @@ def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, 
     check = " ".join(_shell_word(w) for w in (python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out))
     how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
     return (
-        f"{note}{how} for the {n} images in {inp}: look at each image (never critique one unseen), write all "
+        f"{note}{how} for the {plural(n, 'image')} in {inp}: look at each image (never critique one unseen), write all "
         'records as one JSON array to the checked file ({"filepath": ..., "skipped": "<reason>"} for an image '
         f"you cannot open). Check: {check} ; fix what it reports, at most 3 rounds. Reply with its last line only."
     )
@@ -501,7 +597,7 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python:
 
 
 def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None) -> dict:
-    """Progress as a fold over the candidates, batch and requeue files alone. Leases are as the
+    """Progress as a fold over the candidates, batch, missing-images and requeue files alone. Leases are as the
     input files say. merged_batches is carried over from `old` (what the database holds)."""
     files = batch_files(ws, culture)
     p = prog.empty(culture)
@@ -509,8 +605,13 @@ def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None
     results = [read_batch(ws, culture, bid, "result") for bid in files["result"]]
     for bid in files["input"]:
         prog.apply_claim(p, read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
-    for r in sorted(results, key=lambda r: r["seq"]):
-        prog.apply_result(p, r)  # also ends the batch's claim
+    missing = read_json(ws.missing_images_path(culture), "missing_images", missing_ok=True) or {"events": []}
+    # results and images parked at claim time, in collection order
+    for _, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in missing["events"]], key=lambda t: t[:2]):
+        if kind == 0:
+            prog.apply_result(p, doc)  # also ends the batch's claim
+        else:
+            prog.apply_missing(p, doc)
     prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
     # a batch id with any file on disk is never handed out again: a subagent may still write an
     # output for a batch whose input file was deleted
