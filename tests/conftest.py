@@ -31,6 +31,16 @@ def ws(tmp_path):
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def s3():
+    """moto's S3 server on 127.0.0.1, one per test module (store_support.S3Server)."""
+    import store_support
+
+    server = store_support.S3Server()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def korean_ws(ws):
     support.write_candidates(ws, "korean", 40)

@@ -27,13 +27,6 @@ def long_mode(config) -> bool:
     return bool(os.environ.get("CRITIQUE_BATCH_LONG")) or config.getoption("--long", default=False)
 
 
-@pytest.fixture(scope="module")
-def s3():
-    server = sup.S3Server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
 def shared_db(request, tmp_path, monkeypatch):
     """(a database URI outside both workspaces, env for subprocesses)."""

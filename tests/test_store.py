@@ -19,13 +19,6 @@ from critique_batch.workspace import Workspace
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def s3():
-    server = sup.S3Server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
 def backend(request, tmp_path, monkeypatch):
     """(db uri or None for the default folder, env for subprocesses)."""
