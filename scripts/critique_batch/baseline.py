@@ -23,7 +23,7 @@ from typing import Iterator
 from .clock import iso, now as clock_now
 from .errors import InputError
 from .jsonfiles import read_json, read_text_file, write_json
-from .published import check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
+from .published import PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
 from .workspace import Workspace
 
 SUMMARY = "baseline.json"
@@ -61,7 +61,7 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
     the line and the field; nothing is kept from a scan that fails. `cultures`: the plan's cultures
     (a line of another culture is an error), or None to accept any."""
     out = Scan()
-    pair_owner: dict[str, tuple[str, str]] = {}  # pair_id -> (culture/filepath, "file line N")
+    owners = PairIdOwners()
     first: dict[tuple[str, str], PublishedRecord] = {}
     for index, path in enumerate(paths):
         if path.suffix.lower() not in (".jsonl", ".ndjson"):
@@ -85,12 +85,7 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
             out.max_pair_width = max(out.max_pair_width, len(pid) - len("PAIR_"))
             if "covered_dimensions" in row:
                 check_dimensions_field(row["covered_dimensions"], path, where)
-            image = f"{culture}/{fp}"
-            owner = pair_owner.get(pid)
-            if owner is not None and owner[0] != image:
-                raise InputError(f"{pid} is also the pair_id of another image ({owner[1]}); a pair_id names one image",
-                                 file=path, where=f"{where}.pair_id")
-            pair_owner.setdefault(pid, (image, f"{path.name} {where}"))
+            owners.claim(pid, f"{culture}/{fp}", f"{fp!r} ({path.name} {where})", path, where)
             rec = PublishedRecord(culture, fp, pid, index, n, line)
             kept = first.get((culture, fp))
             if kept is not None:

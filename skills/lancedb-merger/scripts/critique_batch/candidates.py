@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import InputError
 from .jsonfiles import parse_json_bytes, read_json, read_text_file, write_json
 from .published import (
-    DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath,
+    DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath,
     pair_number, parse_jsonl_object,
 )
 from .workspace import Workspace
@@ -170,7 +170,7 @@ def load_manifest(path: Path, culture: str | None) -> Manifest:
     InputError and nothing is imported); then this culture's lines become images, the first of
     repeated images kept. A line whose `culture` is another culture is counted, not imported."""
     out = Manifest()
-    pair_owner: dict[str, tuple[str, str]] = {}  # pair_id -> (filepath, where)
+    owners = PairIdOwners()
     checked = []
     for where, row in _rows(path):
         if not isinstance(row, dict):
@@ -183,11 +183,7 @@ def load_manifest(path: Path, culture: str | None) -> Manifest:
             check_dimensions_field(row["covered_dimensions"], path, where)
         if "pair_id" in row:
             pair_number(row["pair_id"], path, where)
-            owner = pair_owner.get(row["pair_id"])
-            if owner is not None and owner[0] != fp:
-                raise InputError(f"{row['pair_id']} is also the pair_id of {owner[0]!r} ({owner[1]}); a pair_id names one image",
-                                 file=path, where=f"{where}.pair_id")
-            pair_owner.setdefault(row["pair_id"], (fp, where))
+            owners.claim(row["pair_id"], fp, f"{fp!r} ({where})", path, where)
         if "culture" in row and not isinstance(row["culture"], str):
             raise InputError(f"expected a culture name, got {_json(row['culture'])}", file=path, where=f"{where}.culture")
         checked.append((where, row, raw, fp))

@@ -87,6 +87,20 @@ def pair_number(value: Any, file, where: str) -> int:
     return int(m.group(1))
 
 
+class PairIdOwners:
+    """Which image each pair_id names, as lines are read: one pair_id names one image (the same
+    image may repeat it)."""
+
+    def __init__(self):
+        self._owner: dict[str, tuple[str, str]] = {}  # pair_id -> (image key, how to name it)
+
+    def claim(self, pair_id: str, image: str, shown: str, file, where: str) -> None:
+        owner = self._owner.setdefault(pair_id, (image, shown))
+        if owner[0] != image:
+            raise InputError(f"{pair_id} is also the pair_id of {owner[1]}; a pair_id names one image",
+                             file=file, where=f"{where}.pair_id")
+
+
 def check_dimensions_field(value: Any, file, where: str) -> bool:
     """Check a published covered_dimensions: a JSON array of strings, or a JSON-encoded string of
     one. Returns True when it is the string form."""

@@ -324,7 +324,9 @@ def _copy_to(fd: int, path: Path) -> int:
     out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
     os.lseek(fd, 0, os.SEEK_SET)
     while chunk := os.read(fd, 1 << 20):
-        os.write(out, chunk)
+        view = memoryview(chunk)
+        while view:  # os.write may write less than it is given
+            view = view[os.write(out, view):]
     return out
 
 
