@@ -495,6 +495,20 @@ def has_primary_key(table) -> bool:
     return any((k.decode() if isinstance(k, bytes) else k).startswith(PK_METADATA) for k in meta)
 
 
+def _table_to_write(conn, table, target: Target, out: dict):
+    """The critiques table made ready for a merge: created if missing (exist_ok: another writer may
+    create it first), missing columns added, filepath declared the primary key (a table from
+    before gets it, then is repaired of the duplicates it may hold). Notes what it did in `out`."""
+    if table is None:
+        with _db_errors(target, "cannot create the critiques table"):
+            table = conn.create_table(TABLE, schema=table_schema(), exist_ok=True)
+    out["columns_added"] = _ensure_columns(table, target)
+    if _ensure_primary_key(table, target):
+        out["primary_key_added"] = True
+        out["duplicates_removed"] = out.get("duplicates_removed", 0) + remove_duplicates(table, target)
+    return table
+
+
 def _ensure_primary_key(table, target: Target) -> bool:
     """Declare filepath the primary key of a table made before it was (Lance lets a key be set
     once, as a new version). Returns True when this call declared it."""
@@ -887,14 +901,7 @@ def sync(
             for c in out["cultures"]:
                 c["merging"] = per_culture.get(c["culture"], 0)
             if rows:
-                if table is None:
-                    conn = conn or _connect(target)
-                    with _db_errors(target, "cannot create the critiques table"):  # exist_ok: another writer may create it first
-                        table = conn.create_table(TABLE, schema=table_schema(), exist_ok=True)
-                out["columns_added"] = _ensure_columns(table, target)
-                if _ensure_primary_key(table, target):  # a table from before: repair what it may hold
-                    out["primary_key_added"] = True
-                    out["duplicates_removed"] += remove_duplicates(table, target)
+                table = _table_to_write(conn or _connect(target), table, target, out)
                 given = _give_ids(ws, table, target, rows)
                 out["pair_ids_given"] = len(given)
                 bar.say(f"merging {len(rows)} records into {target.shown} ...")
@@ -974,11 +981,7 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> dict:
             columns.update(batch_id=None, accepted_at=None, merged_at=now, extra=json.dumps(extra, ensure_ascii=False, sort_keys=True))
             rows.append(columns)
         if rows:
-            if table is None:
-                with _db_errors(target, "cannot create the critiques table"):
-                    table = conn.create_table(TABLE, schema=table_schema(), exist_ok=True)
-            _ensure_columns(table, target)
-            _ensure_primary_key(table, target)
+            table = _table_to_write(conn, table, target, out)
             data = _rows_table(rows)
             res = _retrying(target, "merge into the critiques table failed", lambda: (
                 table.merge_insert("filepath").when_not_matched_insert_all().use_index(False).execute(data)
