@@ -84,18 +84,25 @@ class Workspace:
     def batch_path(self, culture: str, batch_id: int, kind: str) -> Path:
         return self.checkpoints / f"{culture}_batch_{batch_tag(batch_id)}_{kind}.json"
 
-    def batch_ids(self, culture: str, kind: str) -> list[int]:
-        """Batch ids that have a file of this kind on disk (used by rebuild only: it lists the folder)."""
-        ids = []
-        if not self.checkpoints.is_dir():
+    def batch_files(self, culture: str) -> dict[str, list[int]]:
+        """Batch ids with a file of each kind on disk, from one listing of checkpoints/ (rebuilds and
+        reports only: the hot paths never list the folder)."""
+        ids: dict[str, list[int]] = {"input": [], "output": [], "result": []}
+        try:
+            entries = list(os.scandir(self.checkpoints))
+        except OSError:
             return ids
         prefix = f"{culture}_batch_"
-        for entry in os.scandir(self.checkpoints):
+        for entry in entries:
             if entry.name.startswith(prefix):
                 m = BATCH_FILE.match(entry.name)
-                if m and m["culture"] == culture and m["kind"] == kind:
-                    ids.append(int(m["num"]))
-        return sorted(ids)
+                if m and m["culture"] == culture:
+                    ids[m["kind"]].append(int(m["num"]))
+        return {k: sorted(v) for k, v in ids.items()}
+
+    def batch_ids(self, culture: str, kind: str) -> list[int]:
+        """Batch ids that have a file of this kind on disk."""
+        return self.batch_files(culture)[kind]
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the current directory when inside it."""

@@ -29,7 +29,7 @@ from .plan import Culture
 from .published import GENERATOR_FIELDS
 from .similarity import screen as screen_near_duplicates
 from .validation import check_output_bytes
-from .workspace import BATCH_FILE, Workspace, batch_tag
+from .workspace import Workspace, batch_tag
 
 # a take-over leaves alone, unless confirmed, a claim of another session younger than this: that
 # session may still be running its subagents
@@ -87,22 +87,6 @@ def load_progress(ws: Workspace, culture: str) -> dict | None:
     if p is not None:
         p.setdefault("gaps", [])  # files written before gaps existed
     return p
-
-
-def batch_files(ws: Workspace, culture: str) -> dict[str, list[int]]:
-    """Batch ids with a file of each kind on disk (one listing of checkpoints/; rebuilds only)."""
-    ids: dict[str, list[int]] = {"input": [], "output": [], "result": []}
-    try:
-        entries = list(os.scandir(ws.checkpoints))
-    except OSError:
-        return ids
-    prefix = f"{culture}_batch_"
-    for entry in entries:
-        if entry.name.startswith(prefix):
-            m = BATCH_FILE.match(entry.name)
-            if m and m["culture"] == culture:
-                ids[m["kind"]].append(int(m["num"]))
-    return {k: sorted(v) for k, v in ids.items()}
 
 
 def output_digest(data: bytes) -> str:
@@ -483,7 +467,7 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     """Cheap unlocked check: is there anything to collect or reconcile for this culture?"""
     p = load_progress(ws, culture)
     if p is None:  # a session rebuilds it from the batch files, if there are any
-        return ws.candidates_path(culture).exists() and any(batch_files(ws, culture).values())
+        return ws.candidates_path(culture).exists() and any(ws.batch_files(culture).values())
     if ws.batch_path(culture, p["next_batch"], "input").exists():
         return True
     if candidates_sig(ws.candidates_path(culture)) != p["candidates_sig"]:
@@ -599,7 +583,7 @@ def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python:
 def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None) -> dict:
     """Progress as a fold over the candidates, batch, missing-images and requeue files alone. Leases are as the
     input files say. merged_batches is carried over from `old` (what the database holds)."""
-    files = batch_files(ws, culture)
+    files = ws.batch_files(culture)
     p = prog.empty(culture)
     prog.apply_candidates(p, cands.images, cands.sig)
     results = [read_batch(ws, culture, bid, "result") for bid in files["result"]]
@@ -655,7 +639,7 @@ def progress_view(ws: Workspace, culture: str) -> dict | None:
     claimed."""
     p = load_progress(ws, culture)
     if p is None:
-        if not ws.candidates_path(culture).exists() or not any(batch_files(ws, culture).values()):
+        if not ws.candidates_path(culture).exists() or not any(ws.batch_files(culture).values()):
             return None
         return fold(ws, culture, load_candidates(ws, culture))
     sig = candidates_sig(ws.candidates_path(culture))
