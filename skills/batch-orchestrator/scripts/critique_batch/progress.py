@@ -192,9 +192,7 @@ def apply_result(p: dict, result: dict) -> None:
                 entry["completed"] += 1
                 p["last_artist"] = artist
             continue
-        f = p["failures"].setdefault(
-            fp, {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": bid}
-        )
+        f = _failure(p, fp, bid)
         if verdict == "skipped":
             f["skips"] += 1
             f["reason"] = "skipped: " + item.get("reason", "")
@@ -217,11 +215,16 @@ MISSING_REASON = "image file not found: "
 NO_BATCH = 0  # failures[...]["batch_id"] of an image parked at claim time: it was in no batch
 
 
+def _failure(p: dict, filepath: str, batch_id: int) -> dict:
+    """The failures entry of an image, made empty on its first failure or skip."""
+    return p["failures"].setdefault(
+        filepath, {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": batch_id}
+    )
+
+
 def apply_missing(p: dict, event: dict) -> None:
     """An image parked by a claim because its file does not exist: one skip, no attempt."""
-    f = p["failures"].setdefault(
-        event["filepath"], {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": NO_BATCH}
-    )
+    f = _failure(p, event["filepath"], NO_BATCH)
     f["skips"] += 1
     f["reason"] = MISSING_REASON + event["path"]
     f["batch_id"] = NO_BATCH
