@@ -82,24 +82,25 @@ def schema_errors(obj: Any, schema: str) -> list[tuple[str, str]]:
 def _describe(err) -> str:
     """A short, expected-vs-got message for one jsonschema error."""
     if err.validator == "type":
-        return f"expected {err.validator_value}, got {_short(err.instance)}"
+        return f"expected {err.validator_value}, got {short_json(err.instance)}"
     if err.validator == "required":
         return err.message.replace("is a required property", "is required")
     if err.validator == "additionalProperties":
         return err.message
     if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[err.validator]
-        return f"expected a number {word} {err.validator_value}, got {_short(err.instance)}"
+        return f"expected a number {word} {err.validator_value}, got {short_json(err.instance)}"
     if err.validator == "pattern" and err.validator_value == "\\S":
-        return f"expected non-blank text, got {_short(err.instance)}"
+        return f"expected non-blank text, got {short_json(err.instance)}"
     if err.validator == "pattern":
-        return f"expected a string matching {err.validator_value}, got {_short(err.instance)}"
+        return f"expected a string matching {err.validator_value}, got {short_json(err.instance)}"
     if err.validator == "minLength":
-        return f"expected a non-empty string, got {_short(err.instance)}"
+        return f"expected a non-empty string, got {short_json(err.instance)}"
     return err.message
 
 
-def _short(value: Any) -> str:
+def short_json(value: Any) -> str:
+    """A value as JSON for a message, at most 60 characters (a cut ends with …)."""
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:59] + "…"
 

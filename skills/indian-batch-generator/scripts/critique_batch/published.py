@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from .errors import InputError
+from .jsonfiles import short_json
 
 # Fields a generator writes: never candidate metadata, never allowed to override a generated record.
 GENERATOR_FIELDS = ("critique_zh", "critique_en", "covered_dimensions", "quality_score")
@@ -112,11 +113,11 @@ def check_dimensions_field(value: Any, file, where: str) -> bool:
                              file=file, where=f"{where}.covered_dimensions") from None
         if not isinstance(decoded, list) or not all(isinstance(d, str) for d in decoded):
             raise InputError("expected a JSON array of dimension IDs (or a JSON string of one), got a string holding "
-                             f"{_short(decoded)}", file=file, where=f"{where}.covered_dimensions")
+                             f"{short_json(decoded)}", file=file, where=f"{where}.covered_dimensions")
         return True
     if isinstance(value, list) and all(isinstance(d, str) for d in value):
         return False
-    raise InputError(f"expected a JSON array of dimension IDs, got {_short(value)}", file=file, where=f"{where}.covered_dimensions")
+    raise InputError(f"expected a JSON array of dimension IDs, got {short_json(value)}", file=file, where=f"{where}.covered_dimensions")
 
 
 def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
@@ -127,21 +128,16 @@ def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
     if not isinstance(raw, str) or not raw.strip():
         if has_image_path or "filepath" in row:
             field = "image_path" if has_image_path else "filepath"
-            raise InputError(f"expected the image's path as a non-empty string, got {_short(raw)}", file=file, where=f"{where}.{field}")
+            raise InputError(f"expected the image's path as a non-empty string, got {short_json(raw)}", file=file, where=f"{where}.{field}")
         raise InputError("no image_path (the published field) and no filepath: expected one of them, naming the image",
                          file=file, where=f"{where}.image_path")
     fp = normalise_filepath(raw)
     if not fp:
-        raise InputError(f"expected the path of an image, got {_short(raw)}", file=file, where=f"{where}.{'image_path' if has_image_path else 'filepath'}")
+        raise InputError(f"expected the path of an image, got {short_json(raw)}", file=file, where=f"{where}.{'image_path' if has_image_path else 'filepath'}")
     if has_image_path and isinstance(row.get("filepath"), str) and normalise_filepath(row["filepath"]) != fp:
-        raise InputError(f"image_path {_short(raw)} and filepath {_short(row['filepath'])} name different images; keep one",
+        raise InputError(f"image_path {short_json(raw)} and filepath {short_json(row['filepath'])} name different images; keep one",
                          file=file, where=f"{where}.filepath")
     return raw, fp
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- identifiers, and the line a table row becomes -------------------------------------------
