@@ -226,6 +226,29 @@ def test_skill_copies_match_their_sources():
             assert [l for l in lines if not l.startswith("# GENERATED from")] == source.read_text(encoding="utf-8").splitlines()
 
 
+def test_each_skill_carries_only_the_modules_its_scripts_import():
+    """Python's own modulefinder (which follows imports inside functions too) is the judge: every
+    critique_batch module a skill's scripts can reach is in its copy, and no other module is."""
+    import modulefinder
+
+    stdlib = [p for p in sys.path if "site-packages" not in p and "dist-packages" not in p]
+    carried = {}
+    for skill in skill_dirs():
+        scripts = skill / "scripts"
+        finder = modulefinder.ModuleFinder(path=[str(scripts), *stdlib])
+        for script in sorted(scripts.glob("*.py")):
+            finder.run_script(str(script))
+        reached = {m.split(".", 1)[1] for m in finder.modules if m.startswith("critique_batch.")}
+        assert not [m for m in finder.badmodules if m.startswith("critique_batch")], skill.name
+        present = {p.stem for p in (scripts / "critique_batch").glob("*.py")} - {"__init__"}
+        assert present == reached, skill.name
+        carried[skill.name] = present
+    # the point of it: a generator skill does not carry the orchestrator's modules
+    for gen in GENERATORS:
+        assert {"status", "report", "report_html"}.isdisjoint(carried[gen]), gen
+    assert carried["batch-orchestrator"] == {p.stem for p in (ROOT / "scripts" / "critique_batch").glob("*.py")} - {"__init__"}
+
+
 def test_skill_copy_drift_is_detected_and_repaired(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     edited_script = repo / "skills" / "batch-orchestrator" / "scripts" / "critique_batch" / "engine.py"

@@ -13,7 +13,9 @@ Sources -> generated files:
                                                       for subagents when only batch-orchestrator is installed);
                                                       rendered by critique_batch.instructions
   scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
-                                        skill's folder, and symlinks are not followed
+                                        skill's folder, and symlinks are not followed. A skill carries its
+                                        scripts and only the critique_batch modules they import (followed
+                                        through every import, lazy ones too) with those modules' data folders
   LICENSE                            -> skills/*/LICENSE   (the skills CLI copies only a skill's folder)
   pyproject.toml (version)           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
 
@@ -26,6 +28,7 @@ lancedb-merger) keep their SKILL.md as a source; only their scripts/ (and refere
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -41,7 +44,7 @@ PLAN = ROOT / "checkpoints" / "expansion_plan.json"
 
 MARK = "GENERATED"  # every marker starts with this word
 ORCHESTRATOR = "batch-orchestrator"
-# the top-level scripts each skill carries (always with the whole critique_batch package); None = all of them
+# the top-level scripts each skill carries, with the modules of critique_batch they import; None = all of them
 SKILL_SCRIPTS: dict[str, tuple[str, ...] | None] = {
     ORCHESTRATOR: None,
     "lancedb-merger": ("batch_status.py", "sync_to_lancedb.py", "search_critiques.py", "export_critiques.py"),
@@ -117,8 +120,51 @@ def walk(folder: Path):
             yield path
 
 
+def _imported_modules(source: Path) -> set[str]:
+    """The critique_batch modules a file imports, at the top or inside a function (a lazy import runs
+    too, so it counts): `from critique_batch import x`, `from critique_batch.x import y`,
+    `import critique_batch.x`, and inside the package `from . import x`, `from .x import y`."""
+    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    in_package = source.parent == PKG
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[1] for a in node.names if a.name.startswith(PKG.name + "."))
+        elif isinstance(node, ast.ImportFrom):
+            relative = node.level == 1 and in_package
+            base = node.module or ""
+            if relative or base == PKG.name or base.startswith(PKG.name + "."):
+                inner = base if relative else base[len(PKG.name) + 1:]
+                if inner:
+                    names.add(inner.split(".")[0])
+                else:  # from . import x / from critique_batch import x: x may be a module
+                    names.update(a.name for a in node.names if (PKG / f"{a.name}.py").is_file())
+    return names
+
+
+# a module's own folder of data files: Path(__file__).resolve().parent / "schemas"
+RESOURCE_DIR = re.compile(r'Path\(__file__\)\.resolve\(\)\.parent\s*/\s*"([^"]+)"')
+
+
+def package_closure(tops: list[Path]) -> tuple[list[Path], list[str]]:
+    """The package modules the given scripts need (followed through every import, from __init__.py on)
+    and the data folders those modules read next to themselves."""
+    needed = {"__init__"}
+    todo = [*tops, PKG / "__init__.py"]
+    while todo:
+        for name in _imported_modules(todo.pop()):
+            if name not in needed:
+                if not (PKG / f"{name}.py").is_file():
+                    raise SourceError(f"a script imports critique_batch.{name}, which does not exist")
+                needed.add(name)
+                todo.append(PKG / f"{name}.py")
+    modules = sorted(PKG / f"{name}.py" for name in needed)
+    folders = sorted({d for m in modules for d in RESOURCE_DIR.findall(m.read_text(encoding="utf-8"))})
+    return modules, folders
+
+
 def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[Path, bytes]) -> dict[Path, bytes]:
-    """A skill's scripts/: the chosen top-level scripts and the whole critique_batch package."""
+    """A skill's scripts/: the chosen top-level scripts and the part of critique_batch they import."""
     files: dict[Path, bytes] = {}
     tops = sorted(p.name for p in SCRIPTS.glob("*.py")) if names is None else list(names)
     for name in tops:
@@ -126,8 +172,12 @@ def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[P
         if not src.is_file():
             raise SourceError(f"{skill_dir.name} needs scripts/{name}, which does not exist")
         files[skill_dir / "scripts" / name] = marked_python(src)
-    sources = {p: None for p in walk(PKG)}
-    sources.update({p: None for p in package})  # generated package files count even before they are written
+    modules, folders = package_closure([SCRIPTS / name for name in tops])
+    sources = {p: None for p in modules}
+    for folder in folders:
+        sources.update({p: None for p in walk(PKG / folder)})
+        # generated package files count even before they are written
+        sources.update({p: None for p in package if (PKG / folder) in p.parents})
     for src in sorted(sources):
         dest = skill_dir / "scripts" / src.relative_to(SCRIPTS)
         if src in package:
