@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import store_support as sup
 from support import touch_images
 from critique_batch import published, store
-from critique_batch.jsonfiles import atomic_write_lines
+from critique_batch.jsonfiles import atomic_write
 from critique_batch.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -147,34 +147,34 @@ def test_export_script_new_records_only_and_no_pair_start(tmp_path):
 KILL_WRITER = """
 import os, signal, sys
 sys.path.insert(0, sys.argv[1])
-from critique_batch.jsonfiles import atomic_write_lines
+from critique_batch.jsonfiles import atomic_write
 def lines():
     for i in range(1000):
         if i == 500:
             os.kill(os.getpid(), signal.SIGKILL)
-        yield "x" * 100 + "\\n"
-atomic_write_lines(sys.argv[2], lines())
+        yield b"x" * 100 + b"\\n"
+atomic_write(sys.argv[2], lines())
 """
 
 
 def test_a_killed_export_leaves_the_old_file_and_no_temporary_file(tmp_path):
     dest = tmp_path / "out" / "critiques.jsonl"
-    assert atomic_write_lines(dest, (f"{i}\n" for i in range(3))) == 3
+    assert atomic_write(dest, (f"{i}\n".encode() for i in range(3))) == 3
     proc = subprocess.run([sys.executable, "-c", KILL_WRITER, str(sup.SCRIPTS), str(dest)])
     assert proc.returncode == -signal.SIGKILL
     assert os.listdir(dest.parent) == ["critiques.jsonl"] and dest.read_text() == "0\n1\n2\n"
     # a named temporary file of a killed writer (file systems without O_TMPFILE) is removed next time
     (dest.parent / f".critiques.jsonl.{2**22 + 7}.tmp").write_text("partial")
-    atomic_write_lines(dest, iter(["a\n"]))
+    atomic_write(dest, iter([b"a\n"]))
     assert os.listdir(dest.parent) == ["critiques.jsonl"] and dest.read_text() == "a\n"
 
 
 def test_export_files_get_the_users_umask(tmp_path):
     old = os.umask(0o022)
     try:
-        atomic_write_lines(tmp_path / "a.jsonl", iter(["a\n"]))
+        atomic_write(tmp_path / "a.jsonl", iter([b"a\n"]))
         os.umask(0o002)
-        atomic_write_lines(tmp_path / "b.jsonl", iter(["b\n"]))
+        atomic_write(tmp_path / "b.jsonl", iter([b"b\n"]))
     finally:
         os.umask(old)
     assert (tmp_path / "a.jsonl").stat().st_mode & 0o777 == 0o644

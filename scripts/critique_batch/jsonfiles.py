@@ -1,7 +1,7 @@
 """Schema-checked JSON reads and atomic JSON writes.
 
 Every state file goes through `read_json` (parse + JSON Schema check, errors name the file and the
-JSON path) and `write_json` (temp file in a .tmp/ folder beside it, fsync, rename: a crash leaves the
+JSON path) and `write_json` (through `atomic_write`: temp file in a .tmp/ folder beside it, fsync, rename: a crash leaves the
 old file or the new one, never a torn one).
 
 Schema checks are remembered by content digest in a `.valid/` folder next to the file, so a file
@@ -18,7 +18,7 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .errors import InputError, MissingDependency, WorkFailed
 
@@ -195,8 +195,8 @@ def check_cached(obj: Any, data: bytes, schema: str, path: Path, marker: Path | 
 def _remember(marker: Path, digest: str) -> None:
     try:
         marker.parent.mkdir(exist_ok=True)
-        _atomic_write_bytes(marker, digest.encode(), fsync=False)
-    except OSError:
+        atomic_write(marker, [digest.encode()], fsync=False, temp_dir=marker.parent / TMP_DIR)
+    except (OSError, WorkFailed):
         pass  # a read-only workspace still works, just without the shortcut
 
 
@@ -211,7 +211,7 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
         errors = schema_errors(obj, schema)
         if errors:  # a bug in this package, never the user's input: fail loudly before writing
             raise WorkFailed(f"refusing to write {path}: {errors[0][0]}: {errors[0][1]}")
-    _atomic_write_bytes(path, data, fsync=True)
+    atomic_write(path, [data], temp_dir=path.parent / TMP_DIR)
     if schema is not None:
         _remember(_marker(path), _digest(data, schema))
 
@@ -241,69 +241,38 @@ def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
     return fd, tmp
 
 
-def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
-    # temporary files live in a .tmp/ folder beside the target (same file system, so the rename is
-    # atomic); a writer killed mid-write leaves its file there, where a session clears it cheaply
-    tmp_dir = path.parent / TMP_DIR
-    try:
-        tmp_dir.mkdir(exist_ok=True)
-        fd, tmp = temp_file(tmp_dir, f"{path.name}.")
-    except OSError as exc:
-        raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise WorkFailed(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def atomic_write(dest: Path, chunks: Iterable[bytes], *, fsync: bool = True, temp_dir: Path | None = None) -> int:
+    """Write chunks of bytes to dest atomically (a crash leaves the old file or the new one, never a
+    torn one); returns the number of chunks. The one writer of every file this package writes.
 
-
-def atomic_write_lines(dest: Path, lines) -> int:
-    """Write an iterable of text lines to dest atomically; returns the number of lines.
-
-    The data goes to an unnamed file in dest's folder (O_TMPFILE), which gets a name only once it is
-    complete and synced, and is renamed over dest at once: a process killed while writing leaves
-    nothing behind. Where the file system cannot do that (no O_TMPFILE, or no linking it, as on
-    overlayfs), the finished data is copied to a named temporary file beside dest just before the
-    rename, and such a file left by a killed export is removed by the next one. New files get the
-    user's umask, like any file they write."""
+    temp_dir given (state files: checkpoints/.tmp/, which a session clears): the data goes to a named
+    temporary file there, then is renamed over dest. No temp_dir (files written into the user's
+    folders: exports, the report page): the data goes to an unnamed file in dest's folder
+    (O_TMPFILE), named only once complete and synced, so a process killed while writing leaves
+    nothing behind; where the file system cannot link one (no O_TMPFILE, or overlayfs), to a named
+    `.{name}.{pid}.tmp` beside dest, which the next write to dest removes once its process is gone.
+    New files get the user's umask."""
     dest = Path(dest)
+    folder = dest.parent if temp_dir is None else temp_dir
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=temp_dir is None, exist_ok=True)
+        if temp_dir is None:
+            _remove_dead_temp_files(dest)
+        tmp, fd, named = _new_temp_file(dest, temp_dir)
     except OSError as exc:
         raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
-    _remove_dead_temp_files(dest)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
-    fd = named = None
     try:
-        try:
-            fd = os.open(dest.parent, os.O_TMPFILE | os.O_RDWR, 0o666)
-        except (AttributeError, OSError):
-            fd = named = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
         n = 0
-        with os.fdopen(fd, "w", encoding="utf-8", closefd=False) as fh:
-            for line in lines:
-                fh.write(line)
-                n += 1
-        if named is None:
+        for chunk in chunks:
+            _write_all(fd, chunk)
+            n += 1
+        if named is None:  # the unnamed file gets its name now that it is complete
             try:
                 os.link(f"/proc/self/fd/{fd}", tmp, follow_symlinks=True)
             except OSError:
                 named = _copy_to(fd, tmp)
-        os.fsync(named if named is not None else fd)
+        if fsync:
+            os.fsync(named if named is not None else fd)
         os.replace(tmp, dest)
         tmp = None
         return n
@@ -319,14 +288,31 @@ def atomic_write_lines(dest: Path, lines) -> int:
                 pass
 
 
+def _new_temp_file(dest: Path, temp_dir: Path | None) -> tuple[Path, int, int | None]:
+    """(temporary path, fd to write, fd of the named file or None while the file is unnamed)."""
+    if temp_dir is not None:
+        fd, tmp = temp_file(temp_dir, f"{dest.name}.")
+        return Path(tmp), fd, fd
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    try:
+        return tmp, os.open(dest.parent, os.O_TMPFILE | os.O_RDWR, 0o666), None
+    except (AttributeError, OSError):
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+        return tmp, fd, fd
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # os.write may write less than it is given
+        view = view[os.write(fd, view):]
+
+
 def _copy_to(fd: int, path: Path) -> int:
     """Copy what the (unnamed) file fd holds to a new file at path; returns the new file's fd."""
     out = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
     os.lseek(fd, 0, os.SEEK_SET)
     while chunk := os.read(fd, 1 << 20):
-        view = memoryview(chunk)
-        while view:  # os.write may write less than it is given
-            view = view[os.write(out, view):]
+        _write_all(out, chunk)
     return out
 
 

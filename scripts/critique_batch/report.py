@@ -270,7 +270,7 @@ def public(summary: dict) -> dict:
 
 def write_report(ws: Workspace, output: Path | None, culture: str | None, baseline, generated_at: str) -> tuple[dict, Path]:
     """Build the summary and write <output>/index.html atomically; returns (summary, page path)."""
-    from .jsonfiles import _atomic_write_bytes
+    from .jsonfiles import atomic_write
     from .report_html import render
 
     require_dependencies()
@@ -279,7 +279,7 @@ def write_report(ws: Workspace, output: Path | None, culture: str | None, baseli
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         page = out_dir / "index.html"
-        _atomic_write_bytes(page, render(summary, generated_at).encode("utf-8"), fsync=True)
+        atomic_write(page, [render(summary, generated_at).encode("utf-8")])
     except OSError as exc:
         raise WorkFailed(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     return summary, page

@@ -61,7 +61,7 @@ from . import progress as prog
 from . import published
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
-from .jsonfiles import atomic_write_lines, read_json, write_json
+from .jsonfiles import atomic_write, read_json, write_json
 from .plan import Culture, check_culture_name
 from .workspace import Workspace
 
@@ -1152,7 +1152,7 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
     else:
         dest = Path(output).expanduser() if output else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl"
         dest = dest.resolve()
-        atomic_write_lines(dest, lines)
+        atomic_write(dest, (line.encode("utf-8") for line in lines))
     first = rows[order[0]]["pair_id"] if order else None
     return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": len(rows), "culture": culture,
             "new_only": new_only, "version": table.version, "first_pair_id": first}
