@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import store_support as sup
 from support import touch_images
-from critique_batch import database, export, published, sync
+from critique_batch import database, export, pair_ids, published, sync
 from critique_batch.jsonfiles import atomic_write_lines
 from critique_batch.workspace import Workspace
 
@@ -92,7 +92,7 @@ def test_a_table_from_before_pair_ids_gets_them_in_accepted_order(tmp_path, monk
     ws = Workspace(root)
     sup.produce(root, "korean", 1)
     monkeypatch.setattr(database, "arrow_schema", lambda real=database.arrow_schema: _without(real(), ("pair_id", "ulid", "origin")))
-    monkeypatch.setattr(sync, "_give_ids", lambda *a: [])
+    monkeypatch.setattr(pair_ids, "give_ids", lambda *a: [])
     sync.sync(ws, force=True)
     monkeypatch.undo()
     with pytest.raises(export.WorkFailed, match="without a pair_id"):
@@ -188,14 +188,14 @@ def test_two_workspaces_giving_the_same_new_pair_id_are_repaired(tmp_path, monke
     sup.produce(a, "korean", 1)
     sup.produce(b, "chinese", 1)
     db = str(tmp_path / "shared")
-    real = sync._give_ids
+    real = pair_ids.give_ids
 
     def blind(*args):  # as if both read the table before either had merged
         with monkeypatch.context() as m:
-            m.setattr(sync, "_existing_ids", lambda table, target: {})
+            m.setattr(pair_ids, "existing_ids", lambda table, target: {})
             return real(*args)
 
-    monkeypatch.setattr(sync, "_give_ids", blind)
+    monkeypatch.setattr(pair_ids, "give_ids", blind)
     assert sync.sync(Workspace(a), force=True, db=db).as_json()["pair_ids_repaired"] == 0
     out = sync.sync(Workspace(b), force=True, db=db).as_json()
     assert out["pair_ids_repaired"] == 5

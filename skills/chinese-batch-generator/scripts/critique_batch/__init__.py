@@ -21,6 +21,7 @@ Concepts, one module each:
   database      the LanceDB database and table: target, columns, indices, retries (the only module importing lancedb)
   sync_state    a workspace's merges: sync lock, recorded table version, workspace id, unmerged and merged batches
   sync          merging accepted critiques into the table, step by step; merging the published baseline
+  pair_ids      pair_id and ulid for the rows a sync merges, and repairs of numbers given twice at once
   versions      the table's versions: tags, optimize, rollback
   search        full-text search over the merged critiques
   export        the table as JSONL in the published record shape

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Callable
 
-from . import published
+from . import pair_ids, published
 from .cli import bar
 from .clock import now as clock_now, parse_time
 from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
@@ -139,83 +139,6 @@ def _read_rows(ws: Workspace, unmerged: list[UnmergedBatches], merged_at: dateti
     progress.close()
     return rows, per_culture
 
-# --- pair_id and ulid --------------------------------------------------------------------------
-
-def _baseline_floor(ws: Workspace) -> int:
-    """The highest pair number of the published baseline (0 without one)."""
-    from .baseline import load_baseline
-
-    base = load_baseline(ws)
-    return base.max_pair_id if base else 0
-
-
-def _existing_ids(table, target: Target) -> dict[str, tuple[str | None, str | None]]:
-    """filepath -> (pair_id, ulid) of every row (two small columns besides the key)."""
-    if "pair_id" not in table.schema.names:
-        return {}
-    with db_errors(target, "cannot read the critiques table"):
-        data = table.search().select(["filepath", "pair_id", "ulid"]).to_arrow()
-    return dict(zip(data.column("filepath").to_pylist(), zip(data.column("pair_id").to_pylist(), data.column("ulid").to_pylist())))
-
-
-def _give_ids(ws: Workspace, table, target: Target, rows: list[dict]) -> list[str]:
-    """pair_id and ulid for the rows about to be merged: kept for images the table holds, new ones
-    after the highest given out. Rows of a table made before pair_ids were stored get theirs first
-    (in the order they were accepted), so they keep the numbers an export gave them then."""
-    floor = _baseline_floor(ws)
-    with db_errors(target, "cannot read the critiques table"):
-        legacy = table.count_rows("pair_id IS NULL") if table.count_rows() else 0
-    existing = _existing_ids(table, target)
-    if legacy:
-        with db_errors(target, "cannot read the critiques table"):
-            old = table.search().where("pair_id IS NULL").to_arrow().to_pylist()
-        published.assign_ids(old, {}, max(floor, max((published.pair_id_number(p) or 0 for p, _ in existing.values()), default=0)))
-        _update_rows(table, target, old)
-        existing.update({r["filepath"]: (r["pair_id"], r["ulid"]) for r in old})
-    return published.assign_ids(rows, existing, floor)
-
-
-def _repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> int:
-    """Give a new pair_id to rows that share one just given with another image (two workspaces
-    merging new records into one database at the same moment both take the next number). The row
-    merged first keeps it; the same rule in every writer makes them agree. Reads only the rows
-    holding the numbers just given. Returns the rows renumbered."""
-    if not given or "pair_id" not in table.schema.names:
-        return 0
-    numbers = ", ".join(f"'{p}'" for p in given)
-    with db_errors(target, "cannot read the critiques table"):
-        data = table.search().where(f"pair_id IN ({numbers})").select(["filepath", "pair_id", "merged_at"]).to_arrow().to_pylist()
-    if len(data) <= len(given):
-        return 0
-    groups: dict[str, list[dict]] = {}
-    for r in data:
-        groups.setdefault(r["pair_id"], []).append(r)
-    losers = [r["filepath"] for g in groups.values() if len(g) > 1
-              for r in sorted(g, key=lambda r: (r["merged_at"], r["filepath"]))[1:]]
-    if not losers:
-        return 0
-    top = max([_baseline_floor(ws)] + [published.pair_id_number(p) or 0 for p, _ in _existing_ids(table, target).values()])
-    quoted = ", ".join("'" + fp.replace("'", "''") + "'" for fp in losers)
-    with db_errors(target, "cannot read the critiques table"):
-        rows = table.search().where(f"filepath IN ({quoted})").to_arrow().to_pylist()
-    rows.sort(key=lambda r: losers.index(r["filepath"]))
-    for i, r in enumerate(rows, 1):
-        r["pair_id"] = published.format_pair_id(top + i)
-    _update_rows(table, target, rows)
-    print(f"note: {len(rows)} record(s) shared a pair_id with another image (merged at the same moment "
-          f"from another workspace) and got new ones", file=sys.stderr)
-    return len(rows)
-
-
-def _update_rows(table, target: Target, rows: list[dict]) -> None:
-    """Write these whole rows over the rows of their filepaths (their pair_ids changed)."""
-    data = rows_table(rows)
-    retrying(target, "cannot store pair_ids in the critiques table", lambda: (
-        table.merge_insert("filepath").when_matched_update_all().use_index(False).execute(data)
-    ), table)
-
-
-# --- sync, step by step ------------------------------------------------------------------------
 
 def merge_rows(table, data, target: Target):
     """One merge_insert on filepath: new filepaths inserted, a row updated only by a newer critique (NEWER)."""
@@ -229,6 +152,8 @@ def merge_rows(table, data, target: Target):
         .execute(data)
     ), table)
 
+
+# --- sync, step by step ------------------------------------------------------------------------
 
 @dataclass(kw_only=True)
 class SyncReport:
@@ -352,19 +277,14 @@ def _merge_chosen(run: _Sync) -> None:
         _write_rows(run, rows)
 
 
-def _note_repairs(report, repairs: TableRepairs) -> None:
-    report.columns_added = repairs.columns_added
-    report.primary_key_added = repairs.primary_key_added
-    report.duplicates_removed += repairs.duplicates_removed
-
-
 def _write_rows(run: _Sync, rows: list[dict]) -> None:
     """The table made ready, ids given, one merge; then what racing writers may have left, repaired."""
     report, target = run.report, run.target
     run.table, repairs = table_to_write(run.conn or connect(target), run.table, target)
-    _note_repairs(report, repairs)
+    report.columns_added, report.primary_key_added = repairs.columns_added, repairs.primary_key_added
+    report.duplicates_removed += repairs.duplicates_removed
     table = run.table
-    given = _give_ids(run.ws, table, target, rows)
+    given = pair_ids.give_ids(run.ws, table, target, rows)
     report.pair_ids_given = len(given)
     run.progress.say(f"merging {len(rows)} records into {target.shown} ...")
     run.version_before = table.version
@@ -375,7 +295,7 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     report.unchanged = len(rows) - res.num_inserted_rows - res.num_updated_rows
     # another workspace may have inserted some of these filepaths at the same moment
     report.duplicates_removed += remove_duplicates(table, target, [r["filepath"] for r in rows])
-    report.pair_ids_repaired = _repair_pair_ids(run.ws, table, target, given)
+    report.pair_ids_repaired = pair_ids.repair_pair_ids(run.ws, table, target, given)
 
 
 def _index(run: _Sync) -> None:
@@ -531,7 +451,7 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
         conn = connect(target)
         table = open_table(conn, target)
         recorded = recorded_version(ws, target)
-        existing = _existing_ids(table, target) if table is not None else {}
+        existing = pair_ids.existing_ids(table, target) if table is not None else {}
         before = table.version if table is not None else None
         now = clock_now()
         rows = _baseline_rows(base, existing, now, report)

@@ -321,7 +321,7 @@ def _ensure_indices_once(table, target: Target) -> list[str]:
                 created.append(f"{col} (fts, {cfg['base_tokenizer']})")
     return created
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -339,12 +339,12 @@ def row_key(r: dict) -> tuple:
 def _older_than(keeper: dict) -> str:
     """SQL: rows of keeper's filepath strictly older than keeper in row_key order. Deleting these is
     safe whatever other writers do meanwhile: the newest row of a filepath never matches."""
-    ws, sid = _sql_text(keeper.get("workspace_id") or ""), _sql_text(keeper.get("sync_id") or "")
+    ws, sid = sql_text(keeper.get("workspace_id") or ""), sql_text(keeper.get("sync_id") or "")
     at = _sql_time(keeper["accepted_at"])
     tie = (f"(batch_id IS NULL OR batch_id < {int(keeper['batch_id'])} OR (batch_id = {int(keeper['batch_id'])} AND "
            f"((workspace_id IS NULL AND {ws} > '') OR workspace_id < {ws} OR "
            f"((workspace_id = {ws} OR (workspace_id IS NULL AND {ws} = '')) AND ((sync_id IS NULL AND {sid} > '') OR sync_id < {sid})))))")
-    return f"(filepath = {_sql_text(keeper['filepath'])} AND (accepted_at IS NULL OR accepted_at < {at} OR (accepted_at = {at} AND {tie})))"
+    return f"(filepath = {sql_text(keeper['filepath'])} AND (accepted_at IS NULL OR accepted_at < {at} OR (accepted_at = {at} AND {tie})))"
 
 
 def key_rows(table, target: Target, filepaths: list[str] | None) -> list[dict]:
@@ -357,7 +357,7 @@ def key_rows(table, target: Target, filepaths: list[str] | None) -> list[dict]:
         else:
             keys = sorted(set(filepaths))
             for i in range(0, len(keys), KEY_CHUNK):
-                where = "filepath IN (" + ", ".join(_sql_text(k) for k in keys[i:i + KEY_CHUNK]) + ")"
+                where = "filepath IN (" + ", ".join(sql_text(k) for k in keys[i:i + KEY_CHUNK]) + ")"
                 out += table.search().where(where).select(cols).to_arrow().to_pylist()
     return out
 
