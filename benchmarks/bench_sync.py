@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from critique_batch import engine, store  # noqa: E402
+from critique_batch import database, engine, sync_state, versions  # noqa: E402
 from critique_batch.workspace import Workspace  # noqa: E402
 
 CULTURE, PREFIX = "western", "WE"
@@ -135,7 +135,7 @@ def build_table(root: Path, existing: int, texts: Texts) -> None:
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc)
-    schema = store.arrow_schema()
+    schema = database.arrow_schema()
     cols = {
         "filepath": [f"images/earlier/work_{i:07d}.jpg" for i in range(existing)],
         "culture": ["chinese"] * existing,
@@ -150,12 +150,12 @@ def build_table(root: Path, existing: int, texts: Texts) -> None:
         "merged_at": [now] * existing,
     }
     data = pa.table({f.name: pa.array(cols.get(f.name, [None] * existing), type=f.type) for f in schema}, schema=schema)  # other columns empty
-    table = lancedb.connect(str(root / "lancedb")).create_table(store.TABLE, schema=store.table_schema())
+    table = lancedb.connect(str(root / "lancedb")).create_table(database.TABLE, schema=database.table_schema())
     table.add(data)
-    target = store.resolve_target(Workspace(root))
-    store._ensure_indices(table, target)
-    store._maintain(table, target)
-    store._record_version(Workspace(root), target, table.version)
+    target = database.resolve_target(Workspace(root))
+    database.ensure_indices(table, target)
+    versions.maintain(table, target)
+    sync_state.record_version(Workspace(root), target, table.version)
 
 
 def wall(cmd: list[str], env: dict | None = None) -> tuple[float, str]:

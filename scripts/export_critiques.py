@@ -25,14 +25,14 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import store
+    from critique_batch import export
     from critique_batch.workspace import Workspace
 
     if args.output == "-" and args.json:
         raise cli.InputError("--json and --output - both want stdout; pick one", where="usage")
     ws = Workspace(args.workspace)
-    out = store.export(ws, culture=args.culture, output=args.output, db=args.db, version=args.version,
-                       new_only=args.new, dims_as_text=args.dims_as_text)
+    out = export.export(ws, culture=args.culture, output=args.output, db=args.db, version=args.version,
+                        new_only=args.new, dims_as_text=args.dims_as_text)
     if args.json:
         cli.emit_json(out)
     else:

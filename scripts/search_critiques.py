@@ -23,12 +23,12 @@ def snippet(text, n: int = 110) -> str:
 
 
 def run(args) -> int:
-    from critique_batch import store
+    from critique_batch import search
     from critique_batch.workspace import Workspace
 
     ws = Workspace(args.workspace)
-    out = store.search(ws, args.query, culture=args.culture, limit=args.limit, lang=args.lang,
-                       min_quality=args.min_quality, db=args.db)
+    out = search.search(ws, args.query, culture=args.culture, limit=args.limit, lang=args.lang,
+                        min_quality=args.min_quality, db=args.db)
     if args.json:
         cli.emit_json(out)
         return 0

@@ -51,7 +51,7 @@ def force_hint(args) -> str:
 
 
 def run(args) -> int:
-    from critique_batch import store
+    from critique_batch import sync, versions
     from critique_batch.workspace import Workspace
 
     ws = Workspace(args.workspace)
@@ -60,7 +60,7 @@ def run(args) -> int:
         raise cli.InputError(f"--{modes[0]} cannot be combined with other options", where="usage")
 
     if args.list:
-        out = store.list_tags(ws, args.db)
+        out = versions.list_tags(ws, args.db)
         if args.json:
             cli.emit_json(out)
         else:
@@ -70,17 +70,17 @@ def run(args) -> int:
         return 0
 
     if args.baseline:
-        out = store.merge_baseline(ws, db=args.db)
+        report = sync.merge_baseline(ws, db=args.db)
         if args.json:
-            cli.emit_json(out)
+            cli.emit_json(report.as_json())
             return 0
-        print(f"baseline: {out['inserted']} of {out['records']} published records inserted, "
-              f"{out['already']} already in the table")
-        print(f"{out['db']}: version {out['version']}" + (f", tag {out['tag']}" if out["tag"] else "") + f"; {out['rows']} rows")
+        print(f"baseline: {report.inserted} of {report.records} published records inserted, "
+              f"{report.already} already in the table")
+        print(f"{report.db}: version {report.version}" + (f", tag {report.tag}" if report.tag else "") + f"; {report.rows} rows")
         return 0
 
     if args.rollback:
-        out = store.rollback(ws, args.rollback, db=args.db)
+        out = versions.rollback(ws, args.rollback, db=args.db)
         if args.json:
             cli.emit_json(out)
             return 0
@@ -96,37 +96,37 @@ def run(args) -> int:
             print("their records wait to be merged again: the next sync that is due merges them (--force: now)")
         return 0
 
-    out = store.sync(ws, culture=args.culture, force=args.force, dry_run=args.dry_run, db=args.db, optimize=args.optimize)
+    report = sync.sync(ws, culture=args.culture, force=args.force, dry_run=args.dry_run, db=args.db, optimize=args.optimize)
     if args.json:
-        cli.emit_json(out)
+        cli.emit_json(report.as_json())
         return 0
-    for line in reconciled_lines(out["reconciled"]):
+    for line in reconciled_lines(report.reconciled):
         print(line)
     if args.dry_run:
-        if out["would_merge"]:
-            per = ", ".join(f"{c['culture']} {c['waiting']}" for c in out["cultures"] if c["culture"] in out["would_merge"])
-            print(f"dry run: would merge {cli.plural(out['records'], 'record')} ({per}) into {out['db']}, "
-                  f"recording {cli.plural(out['batches'], 'batch')} as merged; nothing changed")
+        if report.would_merge:
+            per = ", ".join(f"{c['culture']} {c['waiting']}" for c in report.cultures if c["culture"] in report.would_merge)
+            print(f"dry run: would merge {cli.plural(report.records, 'record')} ({per}) into {report.db}, "
+                  f"recording {cli.plural(report.batches, 'batch')} as merged; nothing changed")
         else:
-            print(f"dry run: nothing would be merged ({waiting_text(out['cultures'])}){force_hint(args)}")
+            print(f"dry run: nothing would be merged ({waiting_text(report.cultures)}){force_hint(args)}")
         return 0
-    if out["merged"]:
-        per = ", ".join(f"{c['culture']} {c['merging']}" for c in out["cultures"] if c.get("merging"))
-        dup = f", {cli.plural(out['duplicates'], 'older duplicate')} skipped" if out["duplicates"] else ""
+    if report.merged:
+        per = ", ".join(f"{c['culture']} {c['merging']}" for c in report.cultures if c.get("merging"))
+        dup = f", {cli.plural(report.duplicates, 'older duplicate')} skipped" if report.duplicates else ""
         # batches without accepted records are recorded as merged too: the count is of batches, not of sources
-        print(f"merged {cli.plural(out['records'], 'record')} ({per}): "
-              f"{out['inserted']} inserted, {out['updated']} updated, {out['unchanged']} unchanged{dup}; "
-              f"{cli.plural(out['batches'], 'batch')} recorded as merged")
-        tag = f", tag {out['tag']}" if out["tag"] else ""
-        print(f"{out['db']}: version {out['version']}{tag}; {out['rows']} rows" + ("; optimized" if out["optimized"] else ""))
-    elif out["batches"]:
-        print(f"recorded {cli.plural(out['batches'], 'batch')} without accepted records as merged; nothing to write")
+        print(f"merged {cli.plural(report.records, 'record')} ({per}): "
+              f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged{dup}; "
+              f"{cli.plural(report.batches, 'batch')} recorded as merged")
+        tag = f", tag {report.tag}" if report.tag else ""
+        print(f"{report.db}: version {report.version}{tag}; {report.rows} rows" + ("; optimized" if report.optimized else ""))
+    elif report.batches:
+        print(f"recorded {cli.plural(report.batches, 'batch')} without accepted records as merged; nothing to write")
     elif args.optimize:
-        print(f"nothing to merge ({waiting_text(out['cultures'])})" + ("; optimized" if out["optimized"] else "; nothing to optimize"))
+        print(f"nothing to merge ({waiting_text(report.cultures)})" + ("; optimized" if report.optimized else "; nothing to optimize"))
     else:
-        print(f"nothing to merge: {waiting_text(out['cultures'])}{force_hint(args)}")
-    if out["duplicates_removed"]:  # another workspace's writer inserted the same filepaths at the same moment
-        print(f"removed {cli.plural(out['duplicates_removed'], 'duplicate row')}: one row per filepath, the newest kept")
+        print(f"nothing to merge: {waiting_text(report.cultures)}{force_hint(args)}")
+    if report.duplicates_removed:  # another workspace's writer inserted the same filepaths at the same moment
+        print(f"removed {cli.plural(report.duplicates_removed, 'duplicate row')}: one row per filepath, the newest kept")
     return 0
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import store_support as sup
 from support import touch_images
-from critique_batch import published, store
+from critique_batch import database, export, pair_ids, published, sync
 from critique_batch.jsonfiles import atomic_write
 from critique_batch.workspace import Workspace
 
@@ -26,7 +26,7 @@ T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 def export_lines(ws: Workspace, **kw) -> list[dict]:
     dest = ws.root / "exports" / "out.jsonl"
-    store.export(ws, output=str(dest), **kw)
+    export.export(ws, output=str(dest), **kw)
     return [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()]
 
 
@@ -37,10 +37,10 @@ def test_pair_ids_do_not_move_when_another_culture_is_merged_later(tmp_path, mon
     sup.produce(root, "chinese", 2)  # accepted first ...
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", "2030-01-02T00:00:00Z")
     sup.produce(root, "korean", 2)
-    store.sync(ws, culture="korean", force=True)  # ... but merged second
+    sync.sync(ws, culture="korean", force=True)  # ... but merged second
     first = {r["image_path"]: (r["pair_id"], r["ulid"]) for r in export_lines(ws)}
     assert sorted(p for p, _ in first.values()) == [f"PAIR_{i:05d}" for i in range(1, 11)]
-    store.sync(ws, culture="chinese", force=True)
+    sync.sync(ws, culture="chinese", force=True)
     second = {r["image_path"]: (r["pair_id"], r["ulid"]) for r in export_lines(ws)}
     assert {fp: second[fp] for fp in first} == first
     assert sorted(p for fp, (p, _) in second.items() if fp not in first) == [f"PAIR_{i:05d}" for i in range(11, 21)]
@@ -48,7 +48,7 @@ def test_pair_ids_do_not_move_when_another_culture_is_merged_later(tmp_path, mon
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", "2030-01-03T00:00:00Z")
     other = sup.make_ws(tmp_path / "other", {"korean": 10})
     sup.produce(other, "korean", 2, version=7)
-    out = store.sync(Workspace(other), force=True, db=str(root / "lancedb"))
+    out = sync.sync(Workspace(other), force=True, db=str(root / "lancedb")).as_json()
     assert out["updated"] == 10 and out["pair_ids_given"] == 0
     assert {r["image_path"]: (r["pair_id"], r["ulid"]) for r in export_lines(ws)} == second
 
@@ -73,7 +73,7 @@ def test_a_regenerated_published_image_keeps_its_lines_keys_values_and_ids(tmp_p
     touch_images(root, cands)  # a claim parks an image without a file
     ws = Workspace(root)
     sup.produce(root, "korean", 1, size=4)
-    store.sync(ws, force=True)
+    sync.sync(ws, force=True)
     recs = {r["image_path"]: r for r in export_lines(ws)}
     accepted = sup.accepted(root, "korean")
     for i in range(3):
@@ -91,15 +91,15 @@ def test_a_table_from_before_pair_ids_gets_them_in_accepted_order(tmp_path, monk
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     ws = Workspace(root)
     sup.produce(root, "korean", 1)
-    monkeypatch.setattr(store, "arrow_schema", lambda real=store.arrow_schema: _without(real(), ("pair_id", "ulid", "origin")))
-    monkeypatch.setattr(store, "_give_ids", lambda *a: [])
-    store.sync(ws, force=True)
+    monkeypatch.setattr(database, "arrow_schema", lambda real=database.arrow_schema: _without(real(), ("pair_id", "ulid", "origin")))
+    monkeypatch.setattr(pair_ids, "give_ids", lambda *a: [])
+    sync.sync(ws, force=True)
     monkeypatch.undo()
-    with pytest.raises(store.WorkFailed, match="without a pair_id"):
-        store.export(ws)
+    with pytest.raises(export.WorkFailed, match="without a pair_id"):
+        export.export(ws)
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", (T0 + timedelta(days=3650)).isoformat())
     sup.produce(root, "korean", 1)
-    out = store.sync(ws, force=True)
+    out = sync.sync(ws, force=True).as_json()
     assert "pair_id" in out["columns_added"] and out["pair_ids_given"] == 5
     by_batch = {}
     for r in export_lines(ws):
@@ -188,16 +188,16 @@ def test_two_workspaces_giving_the_same_new_pair_id_are_repaired(tmp_path, monke
     sup.produce(a, "korean", 1)
     sup.produce(b, "chinese", 1)
     db = str(tmp_path / "shared")
-    real = store._give_ids
+    real = pair_ids.give_ids
 
     def blind(*args):  # as if both read the table before either had merged
         with monkeypatch.context() as m:
-            m.setattr(store, "_existing_ids", lambda table, target: {})
+            m.setattr(pair_ids, "existing_ids", lambda table, target: {})
             return real(*args)
 
-    monkeypatch.setattr(store, "_give_ids", blind)
-    assert store.sync(Workspace(a), force=True, db=db)["pair_ids_repaired"] == 0
-    out = store.sync(Workspace(b), force=True, db=db)
+    monkeypatch.setattr(pair_ids, "give_ids", blind)
+    assert sync.sync(Workspace(a), force=True, db=db).as_json()["pair_ids_repaired"] == 0
+    out = sync.sync(Workspace(b), force=True, db=db).as_json()
     assert out["pair_ids_repaired"] == 5
     rows = sup.table_rows(db)
     assert sorted(r["pair_id"] for r in rows) == [f"PAIR_{i:05d}" for i in range(1, 11)]

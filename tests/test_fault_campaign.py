@@ -301,7 +301,7 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
 
     Short mode: 4 rounds, >= 3 kills. Long mode: 24 rounds, >= 12 kills."""
     import store_support as sup
-    from critique_batch import store
+    from critique_batch import sync_state
 
     long = long_mode(request.config)
     rounds, min_kills = (24, 12) if long else (4, 3)
@@ -338,7 +338,7 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
     fps = [r["filepath"] for r in rows]
     want: dict[str, tuple] = {}
     for root in roots:
-        wid = json.loads((root / "checkpoints" / store.WORKSPACE_ID_FILE).read_text())["workspace_id"]
+        wid = json.loads((root / "checkpoints" / sync_state.WORKSPACE_ID_FILE).read_text())["workspace_id"]
         for fp, rec in sup.accepted(root, "korean").items():
             want[fp] = max(want.get(fp, ()), (rec["accepted_at"], rec["batch_id"], wid))
         p = sup.progress(root, "korean")

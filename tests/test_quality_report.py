@@ -202,7 +202,7 @@ def test_without_matplotlib_the_script_exits_2_with_one_line_and_the_core_does_n
     # the rest of the tool needs neither: every core module imports, and collection with the
     # near-duplicate setting on screens records
     check = block + f"sys.path.insert(0, {str(support.SCRIPTS)!r})\n" + textwrap.dedent("""
-        import critique_batch.engine, critique_batch.status, critique_batch.report, critique_batch.store
+        import critique_batch.engine, critique_batch.status, critique_batch.report, critique_batch.sync, critique_batch.search, critique_batch.export
         from critique_batch import similarity, plan
         from dataclasses import replace
         cfg = plan.load_plan(plan.DEFAULT_PLAN).culture("korean")

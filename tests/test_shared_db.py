@@ -17,7 +17,7 @@ import pytest
 
 import store_support as sup
 from support import touch_images
-from critique_batch import store
+from critique_batch import database, export, search, sync, sync_state, versions
 from critique_batch.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -54,7 +54,7 @@ def newest_wanted(*roots: Path, culture: str = "korean") -> dict[str, tuple]:
     """filepath -> (accepted_at, batch_id, workspace_id) of the newest accepted record over all workspaces."""
     want: dict[str, tuple] = {}
     for root in roots:
-        wid = json.loads((root / "checkpoints" / store.WORKSPACE_ID_FILE).read_text())["workspace_id"]
+        wid = json.loads((root / "checkpoints" / sync_state.WORKSPACE_ID_FILE).read_text())["workspace_id"]
         for fp, rec in sup.accepted(root, culture).items():
             key = (rec["accepted_at"], rec["batch_id"], wid)
             want[fp] = max(want.get(fp, key), key)
@@ -79,10 +79,10 @@ def test_same_batch_same_second_in_two_workspaces(tmp_path, shared_db, monkeypat
     assert sup.progress(a, "korean")["completed_batches"] == sup.progress(b, "korean")["completed_batches"]
     monkeypatch.delenv("CRITIQUE_BATCH_NOW")
 
-    out_a = store.sync(Workspace(a), force=True, db=db)
+    out_a = sync.sync(Workspace(a), force=True, db=db).as_json()
     assert out_a["inserted"] == 10 and out_a["workspace_id"]
     assert unmerged(b, env) == 10  # A's sync says nothing about B's batches
-    out_b = store.sync(Workspace(b), force=True, db=db)
+    out_b = sync.sync(Workspace(b), force=True, db=db).as_json()
     assert out_b["inserted"] == 10 and out_b["workspace_id"] != out_a["workspace_id"]
     assert unmerged(b, env) == 0
     rows = rows_of(db, env)
@@ -91,13 +91,13 @@ def test_same_batch_same_second_in_two_workspaces(tmp_path, shared_db, monkeypat
 
     # C critiqued A's very images in the same second, in batches with the same numbers: one row per
     # filepath, the tie broken by workspace id; neither workspace re-merges afterwards
-    out_c = store.sync(Workspace(c), force=True, db=db)
+    out_c = sync.sync(Workspace(c), force=True, db=db).as_json()
     if out_c["workspace_id"] > out_a["workspace_id"]:  # C's critiques win the tie: they replace A's
         assert out_c["updated"] == 10 and out_c["inserted"] == 0
     else:  # A's rows are as new as C's records: found in the table, nothing to write
         assert not out_c["merged"] and out_c["reconciled"][0]["now_merged"] == [1, 2]
     for root in (a, b, c):
-        again = store.sync(Workspace(root), force=True, db=db)
+        again = sync.sync(Workspace(root), force=True, db=db).as_json()
         assert again["records"] == 0 and not again["merged"], again["reconciled"]
         assert unmerged(root, env) == 0
     rows = rows_of(db, env)
@@ -110,7 +110,7 @@ def test_workspace_id_file(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     sup.produce(root, "korean", 1)
     out = sup.run_json("sync_to_lancedb.py", "--force", ws=root)
-    path = root / "checkpoints" / store.WORKSPACE_ID_FILE
+    path = root / "checkpoints" / sync_state.WORKSPACE_ID_FILE
     assert json.loads(path.read_text())["workspace_id"] == out["workspace_id"]
     assert {r["workspace_id"] for r in rows_of(str(root / "lancedb"), {})} == {out["workspace_id"]}
     # a broken id file is an input error naming it, never silently replaced (that would disown the rows)
@@ -125,22 +125,22 @@ def test_lance_primary_key_retries_a_racing_insert(tmp_path):
     Our merge runs without the scalar index, whose path skips the check (measured: duplicates)."""
     import lancedb
 
-    target = store.Target(str(tmp_path / "db"), "db", tmp_path / "db", None)
-    table = lancedb.connect(target.uri).create_table(store.TABLE, schema=store.table_schema())
-    assert store.has_primary_key(table)
+    target = database.Target(str(tmp_path / "db"), "db", tmp_path / "db", None)
+    table = lancedb.connect(target.uri).create_table(database.TABLE, schema=database.table_schema())
+    assert database.has_primary_key(table)
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     sup.produce(root, "korean", 2)
     from datetime import datetime, timezone
 
-    rows = [{**store.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"} for r in sup.accepted(root, "korean").values()]
-    store._merge(table, store._rows_table(rows[:2]), target)
-    store._ensure_indices(table, target)  # the btree index on filepath exists, as in a real table
-    first = lancedb.connect(target.uri).open_table(store.TABLE)
-    second = lancedb.connect(target.uri).open_table(store.TABLE)  # both see 2 rows
-    r1 = store._merge(first, store._rows_table(rows), target)
-    r2 = store._merge(second, store._rows_table(rows), target)
+    rows = [{**sync.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"} for r in sup.accepted(root, "korean").values()]
+    sync.merge_rows(table, database.rows_table(rows[:2]), target)
+    database.ensure_indices(table, target)  # the btree index on filepath exists, as in a real table
+    first = lancedb.connect(target.uri).open_table(database.TABLE)
+    second = lancedb.connect(target.uri).open_table(database.TABLE)  # both see 2 rows
+    r1 = sync.merge_rows(first, database.rows_table(rows), target)
+    r2 = sync.merge_rows(second, database.rows_table(rows), target)
     assert (r1.num_inserted_rows, r2.num_inserted_rows) == (8, 0) and r2.num_attempts >= 2
-    fps = lancedb.connect(target.uri).open_table(store.TABLE).to_arrow()["filepath"].to_pylist()
+    fps = lancedb.connect(target.uri).open_table(database.TABLE).to_arrow()["filepath"].to_pylist()
     assert len(fps) == len(set(fps)) == 10
 
 
@@ -154,7 +154,7 @@ def test_duplicates_removed_newest_kept(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     sup.produce(root, "korean", 1)
     t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    base = {f.name: None for f in store.arrow_schema()}
+    base = {f.name: None for f in database.arrow_schema()}
 
     def row(fp, at, batch, ws=None, sid=None, zh="旧"):
         return {**base, "filepath": fp, "culture": "korean", "critique_zh": zh, "critique_en": "old words here",
@@ -167,13 +167,13 @@ def test_duplicates_removed_newest_kept(tmp_path):
         row("x/3.jpg", t0, 2, "c" * 32, "s1", zh="identical 1"), row("x/3.jpg", t0, 2, "c" * 32, "s2", zh="identical 2"),
         row("x/4.jpg", t0, 3, zh="alone"), row("it's.jpg", t0, 1, zh="q old"), row("it's.jpg", t0, 2, zh="q new"),
     ]
-    legacy = lancedb.connect(str(root / "lancedb")).create_table("critiques", data=pa.Table.from_pylist(rows, schema=store.arrow_schema()))
-    assert not store.has_primary_key(legacy)
+    legacy = lancedb.connect(str(root / "lancedb")).create_table("critiques", data=pa.Table.from_pylist(rows, schema=database.arrow_schema()))
+    assert not database.has_primary_key(legacy)
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root)
     assert proc.returncode == 0, proc.stderr
     assert "removed 5 duplicate rows" in proc.stdout  # issue 12: plural
     table = lancedb.connect(str(root / "lancedb")).open_table("critiques")
-    assert store.has_primary_key(table)
+    assert database.has_primary_key(table)
     kept = {r["filepath"]: r["critique_zh"] for r in table.to_arrow().to_pylist() if not r["filepath"].startswith("images/")}
     assert kept == {"x/1.jpg": "newest", "x/2.jpg": "higher id", "x/3.jpg": "identical 2", "x/4.jpg": "alone", "it's.jpg": "q new"}
     assert table.count_rows() == 5 + 5
@@ -190,13 +190,13 @@ def test_table_from_before_the_id_columns_is_repaired(tmp_path):
 
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     sup.produce(root, "korean", 1)
-    old = pa.schema([f for f in store.arrow_schema() if f.name not in ("workspace_id", "sync_id")])
+    old = pa.schema([f for f in database.arrow_schema() if f.name not in ("workspace_id", "sync_id")])
     t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
     base = {f.name: None for f in old}
     rows = [{**base, "filepath": "old/1.jpg", "culture": "korean", "critique_zh": zh, "accepted_at": t0 + timedelta(seconds=s), "batch_id": 1}
             for zh, s in (("older", 0), ("newer", 5))]
     lancedb.connect(str(root / "lancedb")).create_table("critiques", data=pa.Table.from_pylist(rows, schema=old))
-    out = store.sync(Workspace(root), force=True)
+    out = sync.sync(Workspace(root), force=True).as_json()
     assert sorted(out["columns_added"]) == ["sync_id", "workspace_id"] and out["primary_key_added"]
     assert out["duplicates_removed"] == 1 and out["inserted"] == 5
     kept = [r["critique_zh"] for r in rows_of(str(root / "lancedb"), {}) if r["filepath"] == "old/1.jpg"]
@@ -207,21 +207,21 @@ def test_rollback_keeps_search_and_versions_agree(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 30})
     ws = Workspace(root)
     sup.produce(root, "korean", 2)
-    first = store.sync(ws, force=True)
+    first = sync.sync(ws, force=True).as_json()
     sup.produce(root, "korean", 2)
-    second = store.sync(ws, force=True)
+    second = sync.sync(ws, force=True).as_json()
     # the version a sync prints is the one --list and export show (and its tag names it)
-    assert store.list_tags(ws)["version"] == second["version"] == second["table_version"]
+    assert versions.list_tags(ws)["version"] == second["version"] == second["table_version"]
     assert second["tag"].endswith(f"-v{second['version']}")
-    assert store.export(ws, output=str(tmp_path / "all.jsonl"))["version"] == second["version"]
+    assert export.export(ws, output=str(tmp_path / "all.jsonl"))["version"] == second["version"]
     # rollback to the first merge's own commit (before any index), then to a tag: search works at once
     for to in ("2", first["tag"]):  # version 2: the first merge (1: the empty table)
-        out = store.rollback(ws, to)
+        out = versions.rollback(ws, to)
         assert out["rows"] == 10 and bool(out["indices_created"]) == (to == "2")
-        assert store.list_tags(ws)["version"] == out["version"]
-        hits = store.search(ws, "山水画")["results"]
+        assert versions.list_tags(ws)["version"] == out["version"]
+        hits = search.search(ws, "山水画")["results"]
         assert hits and all(h["batch_id"] in (1, 2) for h in hits)
-        assert store.search(ws, "brushwork")["results"]
+        assert search.search(ws, "brushwork")["results"]
     text = sup.run("sync_to_lancedb.py", "--rollback", "2", ws=root)
     assert text.returncode == 0 and "indices rebuilt" in text.stdout, text.stderr
 

@@ -1,4 +1,4 @@
-"""The LanceDB merger (critique_batch.store and the sync/search/export scripts).
+"""The LanceDB merger (critique_batch.sync, versions, search, export and the sync/search/export scripts).
 
 Core tests run twice: against a local folder and against S3 (moto's server on 127.0.0.1)."""
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import store_support as sup
-from critique_batch import engine, store
+from critique_batch import database, engine, export, search, sync, sync_state
+from critique_batch import versions as table_versions
 from critique_batch.errors import InputError, WorkFailed
 from critique_batch.workspace import Workspace
 
@@ -51,7 +52,8 @@ def merged_agrees(root: Path, culture: str, by_fp: dict[str, dict]) -> None:
 
 
 def test_import_does_not_pull_lancedb():
-    code = "import sys; sys.path.insert(0, 'scripts'); import critique_batch, critique_batch.store, critique_batch.status; " \
+    code = "import sys; sys.path.insert(0, 'scripts'); import critique_batch, critique_batch.database, critique_batch.sync, critique_batch.versions, " \
+           "critique_batch.search, critique_batch.export, critique_batch.status; " \
            "assert 'lancedb' not in sys.modules and 'pyarrow' not in sys.modules, sorted(m for m in sys.modules if 'arrow' in m)"
     import subprocess
     import sys
@@ -66,7 +68,7 @@ def test_sync_twice_same_rows(tmp_path, backend):
     sup.produce(root, "korean", 6)
     sup.produce(root, "chinese", 4, skip_every=4)
     ws = Workspace(root)
-    first = store.sync(ws, force=True, db=db)
+    first = sync.sync(ws, force=True, db=db).as_json()
     expected = {**sup.accepted(root, "korean"), **sup.accepted(root, "chinese")}
     assert first["merged"] and first["inserted"] == len(expected) == 30 + 16 and first["updated"] == 0
     assert first["tag"].startswith("sync-") and first["tag"].endswith(f"-v{first['version']}")
@@ -85,7 +87,7 @@ def test_sync_twice_same_rows(tmp_path, backend):
         merged_agrees(root, c, rows)
         assert sup.progress(root, c)["merged_batches"] == sup.progress(root, c)["completed_batches"]
 
-    again = store.sync(ws, force=True, db=db)
+    again = sync.sync(ws, force=True, db=db).as_json()
     assert not again["merged"] and again["records"] == 0 and again["reconciled"] == []
     assert again["table_version"] == first["table_version"]
     assert rows_by_fp(root, db, env) == rows
@@ -93,15 +95,15 @@ def test_sync_twice_same_rows(tmp_path, backend):
     # merged_batches lost (kept state): the re-merge is a no-op on the rows
     for c in ("korean", "chinese"):
         engine.run_session(ws, c, lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
-    third = store.sync(ws, force=True, db=db)
+    third = sync.sync(ws, force=True, db=db).as_json()
     assert third["merged"] and third["inserted"] == 0 and third["updated"] == 0 and third["unchanged"] == 46
     assert rows_by_fp(root, db, env) == rows  # merged_at too: nothing was rewritten
 
     # lost again, and the state file with it: re-derived from the table, nothing to merge
     for c in ("korean", "chinese"):
         engine.run_session(ws, c, lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
-    (root / "checkpoints" / store.STATE_FILE).unlink()
-    fourth = store.sync(ws, db=db, force=True)
+    (root / "checkpoints" / sync_state.STATE_FILE).unlink()
+    fourth = sync.sync(ws, db=db, force=True).as_json()
     assert not fourth["merged"] and {r["culture"] for r in fourth["reconciled"]} == {"korean", "chinese"}
     for c in ("korean", "chinese"):
         assert sup.progress(root, c)["merged_batches"] == sup.progress(root, c)["completed_batches"]
@@ -112,18 +114,18 @@ def test_threshold_rule(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 40, "chinese": 10}, threshold=12)
     ws = Workspace(root)
     sup.produce(root, "korean", 2)  # 10 waiting < 12, work left
-    out = store.sync(ws)
+    out = sync.sync(ws).as_json()
     assert not out["merged"] and not (root / "lancedb").exists()
     assert [c["due"] for c in out["cultures"]] == [False]
     sup.produce(root, "korean", 1)  # 15 >= 12
     sup.produce(root, "chinese", 2)  # 10 < 12, but every image is done: due as well
-    dry = store.sync(ws, dry_run=True)
+    dry = sync.sync(ws, dry_run=True).as_json()
     assert dry["would_merge"] == ["korean", "chinese"] and dry["records"] == 25
-    out = store.sync(ws)
+    out = sync.sync(ws).as_json()
     assert out["inserted"] == 25
     sup.produce(root, "korean", 1)  # 5 waiting, work left: not due; --culture --force merges it
-    assert not store.sync(ws)["merged"]
-    out = store.sync(ws, culture="korean", force=True)
+    assert not sync.sync(ws).as_json()["merged"]
+    out = sync.sync(ws, culture="korean", force=True).as_json()
     assert out["inserted"] == 5 and [c["culture"] for c in out["cultures"]] == ["korean"]
 
 
@@ -133,11 +135,11 @@ def test_regenerated_critique_replaces_row(tmp_path, backend, monkeypatch):
     db = db or str(tmp_path / "shared_db")
     first = sup.make_ws(tmp_path / "first", {"korean": 20})
     sup.produce(first, "korean", 4, version=0)
-    assert store.sync(Workspace(first), force=True, db=db)["inserted"] == 20
+    assert sync.sync(Workspace(first), force=True, db=db).as_json()["inserted"] == 20
     second = sup.make_ws(tmp_path / "second", {"korean": 20})
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", "2031-01-01T00:00:00Z")  # later than the first run, whatever the speed
     sup.produce(second, "korean", 2, version=1)
-    out = store.sync(Workspace(second), force=True, db=db)
+    out = sync.sync(Workspace(second), force=True, db=db).as_json()
     monkeypatch.delenv("CRITIQUE_BATCH_NOW")
     assert out["inserted"] == 0 and out["updated"] == 10 and out["reconciled"] == []
     rows = rows_by_fp(tmp_path, db, env)
@@ -150,8 +152,8 @@ def test_regenerated_critique_replaces_row(tmp_path, backend, monkeypatch):
     # the first workspace re-merging its (older) batches never rolls the new critiques back
     for_first = Workspace(first)
     engine.run_session(for_first, "korean", lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
-    (first / "checkpoints" / store.STATE_FILE).unlink()
-    out = store.sync(for_first, force=True, db=db)
+    (first / "checkpoints" / sync_state.STATE_FILE).unlink()
+    out = sync.sync(for_first, force=True, db=db).as_json()
     assert out["updated"] == 0 and out["inserted"] == 0
     assert rows_by_fp(tmp_path, db, env) == rows
 
@@ -162,7 +164,7 @@ def test_optional_field_added_to_existing_table(tmp_path):
     import pyarrow as pa
 
     root = sup.make_ws(tmp_path / "ws", {"korean": 20})
-    old_fields = [f for f in store.arrow_schema() if f.name not in ("medium", "extra", "art_genre")]
+    old_fields = [f for f in database.arrow_schema() if f.name not in ("medium", "extra", "art_genre")]
     old_schema = pa.schema(old_fields + [pa.field("reviewer_note", pa.string())])
     conn = lancedb.connect(str(root / "lancedb"))
     old_row = {f.name: None for f in old_schema}
@@ -170,7 +172,7 @@ def test_optional_field_added_to_existing_table(tmp_path):
                    covered_dimensions=["KR_L1_D1"], quality_score=80.0, batch_id=999, reviewer_note="checked by hand")
     conn.create_table("critiques", data=pa.Table.from_pylist([old_row], schema=old_schema))
     sup.produce(root, "korean", 2)
-    out = store.sync(Workspace(root), force=True)
+    out = sync.sync(Workspace(root), force=True).as_json()
     assert sorted(out["columns_added"]) == ["art_genre", "extra", "medium"]
     assert out["inserted"] == 10
     rows = rows_by_fp(root, None, {})
@@ -179,14 +181,14 @@ def test_optional_field_added_to_existing_table(tmp_path):
     new = [r for fp, r in rows.items() if fp != "images/legacy/old.jpg"]
     assert all(r["reviewer_note"] is None for r in new)
     assert {r["medium"] for r in new} == {"ink on silk", None}
-    assert store.search(Workspace(root), "旧的评论")["results"][0]["filepath"] == "images/legacy/old.jpg"
+    assert search.search(Workspace(root), "旧的评论")["results"][0]["filepath"] == "images/legacy/old.jpg"
     # a column of the wrong type is refused with a message, not a traceback
     conn.drop_table("critiques")
     bad = pa.schema([pa.field("filepath", pa.string(), nullable=False), pa.field("quality_score", pa.string())])
     conn.create_table("critiques", data=pa.Table.from_pylist([{"filepath": "x", "quality_score": "high"}], schema=bad))
     engine.run_session(Workspace(root), "korean", lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
     with pytest.raises(WorkFailed, match="quality_score"):
-        store.sync(Workspace(root), force=True)
+        sync.sync(Workspace(root), force=True)
 
 
 def test_rollback_then_resync(tmp_path, backend):
@@ -194,32 +196,32 @@ def test_rollback_then_resync(tmp_path, backend):
     root = sup.make_ws(tmp_path / "ws", {"korean": 40})
     ws = Workspace(root)
     first_batches = sup.produce(root, "korean", 3)
-    first = store.sync(ws, force=True, db=db)
+    first = sync.sync(ws, force=True, db=db).as_json()
     later_batches = sup.produce(root, "korean", 3)
-    second = store.sync(ws, force=True, db=db)
+    second = sync.sync(ws, force=True, db=db).as_json()
     assert len(rows_by_fp(root, db, env)) == 30
-    tags = store.list_tags(ws, db=db)["tags"]
+    tags = table_versions.list_tags(ws, db=db)["tags"]
     assert [t["tag"] for t in tags] == [first["tag"], second["tag"]] and [t["rows"] for t in tags] == [15, 30]
 
-    out = store.rollback(ws, first["tag"], db=db)
+    out = table_versions.rollback(ws, first["tag"], db=db)
     assert out["restored"] == first["version"] and out["rows"] == 15 and out["tag"].startswith("rollback-")
     assert out["reconciled"] == [{"culture": "korean", "now_unmerged": later_batches, "now_merged": []}]
     rows = rows_by_fp(root, db, env)
     assert {r["batch_id"] for r in rows.values()} == set(first_batches)
     assert sup.progress(root, "korean")["merged_batches"] == first_batches
     merged_agrees(root, "korean", rows)
-    assert store.sync(ws, dry_run=True, force=True, db=db)["records"] == 15
+    assert sync.sync(ws, dry_run=True, force=True, db=db).as_json()["records"] == 15
 
-    again = store.sync(ws, force=True, db=db)
+    again = sync.sync(ws, force=True, db=db).as_json()
     assert again["inserted"] == 15 and again["reconciled"] == []
     rows = rows_by_fp(root, db, env)
     assert set(rows) == set(sup.accepted(root, "korean"))
     merged_agrees(root, "korean", rows)
     # by version number too; a bad target is an InputError naming --rollback
-    out = store.rollback(ws, str(first["version"]), db=db)
+    out = table_versions.rollback(ws, str(first["version"]), db=db)
     assert out["rows"] == 15
     with pytest.raises(InputError, match="--rollback"):
-        store.rollback(ws, "sync-19990101T000000Z-v1", db=db)
+        table_versions.rollback(ws, "sync-19990101T000000Z-v1", db=db)
 
 
 def test_chinese_and_english_full_text_search(tmp_path, backend, monkeypatch):
@@ -228,26 +230,26 @@ def test_chinese_and_english_full_text_search(tmp_path, backend, monkeypatch):
     sup.produce(root, "korean", 6)
     sup.produce(root, "chinese", 6)
     ws = Workspace(root)
-    store.sync(ws, force=True, db=db)
+    sync.sync(ws, force=True, db=db)
     recs = {**sup.accepted(root, "korean"), **sup.accepted(root, "chinese")}
     for query, needle in (("唐代仕女", "唐代仕女"), ("江南烟雨", "江南烟雨"), ("留白", "留白")):
-        out = store.search(ws, query, limit=50, db=db)
+        out = search.search(ws, query, limit=50, db=db)
         assert out["column"] == "critique_zh" and out["lang"] == "zh"
         want = {fp for fp, r in recs.items() if needle in r["critique_zh"]}
         got = [r["filepath"] for r in out["results"]]
         assert want and set(got[: len(want)]) == want, query  # every critique with the phrase ranks first
-    assert store.search(ws, "电脑", db=db)["results"] == []
-    out = store.search(ws, "唐代仕女", culture="chinese", limit=50, db=db)
+    assert search.search(ws, "电脑", db=db)["results"] == []
+    out = search.search(ws, "唐代仕女", culture="chinese", limit=50, db=db)
     assert out["results"] and {r["culture"] for r in out["results"]} == {"chinese"}
-    out = store.search(ws, "bamboo", limit=100, min_quality=80, db=db)
+    out = search.search(ws, "bamboo", limit=100, min_quality=80, db=db)
     want = {fp for fp, r in recs.items() if "bamboo" in r["critique_en"].split() and r["quality_score"] >= 80}
     assert out["column"] == "critique_en" and {r["filepath"] for r in out["results"]} == want
     # rows merged after the index was built are found too (before any optimize)
     write = sup.make_ws(tmp_path / "other", {"korean": 30})
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", "2031-01-01T00:00:00Z")
     sup.produce(write, "korean", 1, version=7)
-    assert store.sync(Workspace(write), force=True, db=uri_of(root, db))["updated"] == 5
-    assert store.search(ws, "第7稿", limit=10, db=db)["results"][0]["critique_zh"].endswith("第7稿")
+    assert sync.sync(Workspace(write), force=True, db=uri_of(root, db)).as_json()["updated"] == 5
+    assert search.search(ws, "第7稿", limit=10, db=db)["results"][0]["critique_zh"].endswith("第7稿")
 
 
 def test_export_shape(tmp_path, backend):
@@ -256,13 +258,13 @@ def test_export_shape(tmp_path, backend):
     sup.produce(root, "korean", 2)
     sup.produce(root, "chinese", 3)
     ws = Workspace(root)
-    store.sync(ws, force=True, db=db)
-    out = store.export(ws, db=db)
+    sync.sync(ws, force=True, db=db)
+    out = export.export(ws, db=db)
     lines = (root / "exports" / "critiques.jsonl").read_text(encoding="utf-8").splitlines()
     assert out["records"] == len(lines) == 25
     recs = [json.loads(line) for line in lines]
     for r in recs:  # the published keys in their order; the last four only when the record has them
-        keys = [k for k in store.EXPORT_FIELDS if k not in ("art_form", "art_style", "art_genre", "medium") or r.get(k) is not None]
+        keys = [k for k in export.EXPORT_FIELDS if k not in ("art_form", "art_style", "art_genre", "medium") or r.get(k) is not None]
         assert list(r) == keys
     assert {len(r) for r in recs} == {10, 12}  # half the images have art_form and medium
     assert sorted(r["pair_id"] for r in recs) == [f"PAIR_{i:05d}" for i in range(1, 26)]
@@ -275,7 +277,7 @@ def test_export_shape(tmp_path, backend):
         assert r.get("medium") == src.get("medium") and isinstance(r["quality_score"], float)
     by_pair = {r["image_path"]: (r["pair_id"], r["ulid"]) for r in recs}
     dest = tmp_path / "kr.jsonl"
-    out = store.export(ws, culture="korean", output=str(dest), db=db, dims_as_text=True)
+    out = export.export(ws, culture="korean", output=str(dest), db=db, dims_as_text=True)
     kr = [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()]
     assert out["records"] == len(kr) == 10 and {r["culture"] for r in kr} == {"korean"}
     assert all((r["pair_id"], r["ulid"]) == by_pair[r["image_path"]] for r in kr)  # filtering renumbers nothing
@@ -295,11 +297,11 @@ def test_crash_between_commit_and_record_heals(tmp_path, backend):
                 raise KeyboardInterrupt(stage)
 
         with pytest.raises(KeyboardInterrupt):
-            store.sync(ws, force=True, db=db, hook=crash)
+            sync.sync(ws, force=True, db=db, hook=crash)
         rows = rows_by_fp(root, db, env)
         assert len(rows) == 10 * (i + 1)  # committed, not recorded (chinese at least)
         assert sup.batch_ids_with_records(root, "chinese") - set(sup.progress(root, "chinese")["merged_batches"])
-        out = store.sync(ws, db=db, force=True)  # nothing new to merge: only the healing
+        out = sync.sync(ws, db=db, force=True).as_json()  # nothing new to merge: only the healing
         assert not out["merged"] and out["reconciled"]
         rows = rows_by_fp(root, db, env)
         for c in ("korean", "chinese"):
@@ -311,16 +313,16 @@ def test_crash_between_commit_and_record_heals(tmp_path, backend):
 def test_optimize_keeps_tagged_versions(tmp_path, monkeypatch):
     from datetime import timedelta
 
-    monkeypatch.setattr(store, "OPTIMIZE_EVERY", 3)
-    monkeypatch.setattr(store, "KEEP_SYNC_TAGS", 4)
-    monkeypatch.setattr(store, "PRUNE_MIN_AGE", timedelta(milliseconds=1))
-    monkeypatch.setattr(store, "PRUNE_MARGIN", timedelta(milliseconds=150))
+    monkeypatch.setattr(database, "OPTIMIZE_EVERY", 3)
+    monkeypatch.setattr(database, "KEEP_SYNC_TAGS", 4)
+    monkeypatch.setattr(table_versions, "PRUNE_MIN_AGE", timedelta(milliseconds=1))
+    monkeypatch.setattr(table_versions, "PRUNE_MARGIN", timedelta(milliseconds=150))
     root = sup.make_ws(tmp_path / "ws", {"korean": 60})
     ws = Workspace(root)
     outs = []
     for _ in range(6):
         sup.produce(root, "korean", 1)
-        outs.append(store.sync(ws, force=True))
+        outs.append(sync.sync(ws, force=True).as_json())
         time.sleep(0.3)  # versions further apart than PRUNE_MARGIN
     assert [o["optimized"] for o in outs] == [False, False, True, False, False, True]
     import lancedb
@@ -332,13 +334,13 @@ def test_optimize_keeps_tagged_versions(tmp_path, monkeypatch):
     versions = {v["version"] for v in table.list_versions()}
     assert outs[0]["version"] not in versions and outs[1]["version"] not in versions  # pruned: no tag kept them
     assert {tags[t]["version"] for t in kept} <= versions
-    assert tags[store.OPTIMIZED_TAG]["version"] == table.version
+    assert tags[table_versions.OPTIMIZED_TAG]["version"] == table.version
     for i, o in enumerate(outs[-4:], start=3):
         table.checkout(o["tag"])
         assert table.count_rows() == 5 * i
     table.checkout_latest()
     assert all(ix.num_unindexed_rows == 0 for ix in table.list_indices())
-    assert store.rollback(ws, outs[2]["tag"])["rows"] == 15
+    assert table_versions.rollback(ws, outs[2]["tag"])["rows"] == 15
 
 
 def test_dry_run_changes_nothing(tmp_path):
@@ -351,7 +353,7 @@ def test_dry_run_changes_nothing(tmp_path):
     out = sup.run_json("sync_to_lancedb.py", "--dry-run", "--force", ws=root)
     assert out["dry_run"] and out["records"] == 10 and out["would_merge"] == ["korean"]
     assert tree(root) == before and not (root / "lancedb").exists()
-    store.sync(Workspace(root), force=True)
+    sync.sync(Workspace(root), force=True)
     sup.produce(root, "korean", 1)
     before = tree(root)
     proc = sup.run("sync_to_lancedb.py", "--dry-run", "--force", ws=root)
@@ -368,8 +370,8 @@ def test_scripts_end_to_end(tmp_path):
     assert proc.returncode == 1 and "run sync_to_lancedb.py" in proc.stderr and "Traceback" not in proc.stderr
     proc = sup.run("sync_to_lancedb.py", ws=root)
     assert proc.returncode == 0 and "nothing to merge" in proc.stdout and "korean 10 waiting (sync at 100)" in proc.stdout
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from critique_batch import store; from critique_batch.workspace import Workspace; "
-            "out = store.sync(Workspace(sys.argv[2])); assert not out['merged'] and 'lancedb' not in sys.modules, out")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from critique_batch import sync; from critique_batch.workspace import Workspace; "
+            "out = sync.sync(Workspace(sys.argv[2])).as_json(); assert not out['merged'] and 'lancedb' not in sys.modules, out")
     import subprocess
     import sys
 
@@ -409,11 +411,11 @@ def test_bad_storage_options_env(tmp_path, monkeypatch):
     root = sup.make_ws(tmp_path / "ws", {"korean": 10})
     monkeypatch.setenv("CRITIQUE_BATCH_STORAGE_OPTIONS", "{not json")
     with pytest.raises(InputError, match="CRITIQUE_BATCH_STORAGE_OPTIONS"):
-        store.sync(Workspace(root), force=True)
+        sync.sync(Workspace(root), force=True)
     monkeypatch.setenv("CRITIQUE_BATCH_STORAGE_OPTIONS", json.dumps({"allow_http": True}))
     monkeypatch.setenv("CRITIQUE_BATCH_DB", str(tmp_path / "elsewhere"))
     sup.produce(root, "korean", 1)
-    assert store.sync(Workspace(root), force=True)["inserted"] == 5
+    assert sync.sync(Workspace(root), force=True).as_json()["inserted"] == 5
     assert (tmp_path / "elsewhere" / "critiques.lance").is_dir() and not (root / "lancedb").exists()
 
 
@@ -455,11 +457,11 @@ def test_export_of_a_tagged_version(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 20})
     ws = Workspace(root)
     sup.produce(root, "korean", 1)
-    first = store.sync(ws, force=True)
+    first = sync.sync(ws, force=True).as_json()
     sup.produce(root, "korean", 2)
-    store.sync(ws, force=True)
-    out = store.export(ws, version=first["tag"], output=str(tmp_path / "old.jsonl"))
+    sync.sync(ws, force=True)
+    out = export.export(ws, version=first["tag"], output=str(tmp_path / "old.jsonl"))
     assert out["records"] == 5 and len((tmp_path / "old.jsonl").read_text(encoding="utf-8").splitlines()) == 5
-    assert store.export(ws, output=str(tmp_path / "new.jsonl"))["records"] == 15
+    assert export.export(ws, output=str(tmp_path / "new.jsonl"))["records"] == 15
     with pytest.raises(InputError, match="--version"):
-        store.export(ws, version="999")
+        export.export(ws, version="999")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import store_support as ss
-from critique_batch import store
+from critique_batch import database
 from critique_batch.workspace import Workspace
 
 
@@ -22,14 +22,14 @@ def test_plan_database_uri_and_settings(tmp_path, monkeypatch):
     with_database(root, {"uri": "db/critiques", "storage_options": {"timeout": "30s"}, "optimize_every": 2, "keep_sync_tags": 7})
     monkeypatch.delenv("CRITIQUE_BATCH_DB", raising=False)
     monkeypatch.delenv("CRITIQUE_BATCH_OPTIMIZE_EVERY", raising=False)
-    t = store.resolve_target(Workspace(root))
+    t = database.resolve_target(Workspace(root))
     assert t.local == (root / "db" / "critiques").resolve()  # relative to the workspace
     assert t.storage_options == {"timeout": "30s"} and t.optimize_every == 2 and t.keep_sync_tags == 7
     monkeypatch.setenv("CRITIQUE_BATCH_OPTIMIZE_EVERY", "5")
     monkeypatch.setenv("CRITIQUE_BATCH_STORAGE_OPTIONS", json.dumps({"allow_http": True}))
-    t = store.resolve_target(Workspace(root))
+    t = database.resolve_target(Workspace(root))
     assert t.optimize_every == 5 and t.storage_options == {"timeout": "30s", "allow_http": "true"}
-    assert store.resolve_target(Workspace(root), "s3://bucket/x").uri == "s3://bucket/x"
+    assert database.resolve_target(Workspace(root), "s3://bucket/x").uri == "s3://bucket/x"
 
 
 def test_sync_goes_where_the_plan_says(tmp_path):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import store_support as sup
-from critique_batch import store
+from critique_batch import sync, sync_state
 from critique_batch.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -76,7 +76,7 @@ def lock_held(root) -> bool:
     """True while some process holds the workspace's sync lock."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(root / "checkpoints" / ".locks" / store.SYNC_LOCK), timeout=0)
+    lock = FileLock(str(root / "checkpoints" / ".locks" / sync_state.SYNC_LOCK), timeout=0)
     try:
         lock.acquire()
     except Timeout:
@@ -109,7 +109,7 @@ def test_sigkill_during_twenty_syncs(tmp_path):
         assert proc.returncode in (0, -signal.SIGKILL), stderr
         assert "Traceback" not in stderr
     assert killed >= 5, f"only {killed} of 20 syncs were killed mid-way: the test did not test much"
-    out = store.sync(Workspace(root), force=True)
+    out = sync.sync(Workspace(root), force=True).as_json()
     check_exactly_once(root, ["korean", "chinese"])
     for c in ("korean", "chinese"):
         assert sorted(sup.progress(root, c)["merged_batches"]) == sorted(sup.progress(root, c)["completed_batches"])

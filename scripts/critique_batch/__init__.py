@@ -8,6 +8,7 @@ Concepts, one module each:
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   validation    checking one batch output file against the schema and the culture's rules
+  text          character classes of the East Asian scripts (Han ideographs; any CJK character)
   progress      the per-culture progress state as a fold over the batch files (and its rebuild)
   engine        collecting finished batches, claiming new ones (leases, take-over), re-queueing parked items
   status        what the status script reports
@@ -16,12 +17,18 @@ Concepts, one module each:
   evidence      claimed layers checked against the terms the text uses
   report        the quality report's data (quality_report.py)
   report_html   the quality report's page, charts embedded (the only module importing matplotlib)
-  store         the LanceDB table: sync, baseline merge, search, export, rollback (the only module importing lancedb)
-  cli           what every script shares: options, errors, exit codes, plural and cut
+  database      the LanceDB database and table: target, columns, indices, retries (the only module importing lancedb)
+  sync_state    a workspace's merges: sync lock, recorded table version, workspace id, unmerged and merged batches
+  sync          merging accepted critiques into the table, step by step; merging the published baseline
+  pair_ids      pair_id and ulid for the rows a sync merges, and repairs of numbers given twice at once
+  versions      the table's versions: tags, optimize, rollback
+  search        full-text search over the merged critiques
+  export        the table as JSONL in the published record shape
+  cli           what every script shares: options, errors, exit codes, plural, cut and bar
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
 
-Scripts in the folder above import this package; only store imports lancedb.
+Scripts in the folder above import this package; only database imports lancedb.
 """
 
 __version__ = "0.1.0"

@@ -9,20 +9,11 @@ import math
 import statistics
 
 from . import progress as prog
-from .cli import cut, plural
+from .cli import bar, cut, plural
 from .clock import parse_time
 from .engine import load_candidates, progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
-
-BAR = 20
-
-
-def bar(fraction: float, width: int = BAR) -> str:
-    fraction = min(max(fraction, 0.0), 1.0)
-    full = int(round(fraction * width))
-    return "[" + "#" * full + "-" * (width - full) + "]"
-
 
 def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
     configured = ws.candidates_path(cfg.name).exists()

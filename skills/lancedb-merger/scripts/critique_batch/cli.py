@@ -97,6 +97,13 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def bar(fraction: float, width: int = 20) -> str:
+    """`[#####---]`: a fraction (clamped to 0..1) as a bar of `width` characters."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return "[" + "#" * full + "-" * (width - full) + "]"
+
+
 def emit_json(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None))
 

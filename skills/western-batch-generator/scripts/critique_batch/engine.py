@@ -307,7 +307,7 @@ class Session:
                 # a candidates file of an older version may hold a published line's critique fields
                 rec.update({k: v for k, v in meta[rc.filepath].items() if k not in GENERATOR_FIELDS})
                 # accepted_at equals the result's collected_at: the merger relies on it to tell which
-                # batches a table holds (store.py rebuilds merged_batches from it)
+                # batches a table holds (sync_state.reconcile rebuilds merged_batches from it)
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
                 records.append(rec)
         verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]

@@ -1,0 +1,77 @@
+# GENERATED from scripts/critique_batch/export.py by tools/generate.py; edit the source, not this copy
+"""The table as JSONL in the published VULCA-Bench record shape (export_critiques.py; the lines
+themselves come from published.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import published
+from .database import META_COLUMNS, Target, db_errors, open_existing
+from .errors import WorkFailed
+from .jsonfiles import atomic_write
+from .plan import check_culture_name
+from .versions import resolve_version
+from .workspace import Workspace
+
+EXPORT_FIELDS = published.PUBLISHED_KEYS
+EXPORT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score",
+                  "accepted_at", "batch_id", "pair_id", "ulid", "origin", "extra"] + list(META_COLUMNS)
+
+
+def _export_order(r: dict, extra: dict) -> tuple:
+    """Baseline rows in the order of their published files, then every other row by pair_id."""
+    if r.get("origin") == published.PUBLISHED and isinstance(extra.get(published.ORDER_FIELD), int):
+        return (0, extra[published.ORDER_FIELD], "")
+    return (1, published.pair_id_number(r.get("pair_id")) or 0, r["filepath"])
+
+
+def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
+           version: str | None = None, new_only: bool = False, dims_as_text: bool = False) -> dict:
+    """Write the table as JSONL in the published VULCA-Bench shape (see published.py).
+
+    Every row has the pair_id and ulid it was given at its first merge; the published baseline's
+    rows come first, in their files' order, as their very lines; then the other rows by pair_id.
+    new_only: only records critiqued in this expansion (no unchanged baseline record).
+    """
+    if culture:
+        check_culture_name(culture)
+    target, table = open_existing(ws, db)
+    if version is not None:
+        number, _ = resolve_version(table, target, version, "--version")
+        with db_errors(target, f"cannot read version {number}"):
+            table.checkout(number)
+    if "pair_id" not in table.schema.names or _has_rows_without_ids(table, target):
+        raise WorkFailed(f"the critiques table in {target.shown} has records without a pair_id (merged by an older "
+                         "version of these scripts); run sync_to_lancedb.py --force once to give them theirs")
+    where = []
+    if culture:
+        where.append(f"culture = '{culture}'")
+    if new_only:
+        where.append(f"(origin IS NULL OR origin != '{published.PUBLISHED}')")
+    with db_errors(target, "cannot read the critiques table"):
+        q = table.search().select(EXPORT_COLUMNS)
+        if where:
+            q = q.where(" AND ".join(where))
+        data = q.to_arrow()
+    rows = data.to_pylist()
+    extras = [json.loads(r["extra"]) if r.get("extra") else {} for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: _export_order(rows[i], extras[i]))
+    lines = (published.line_for(rows[i], extras[i], dims_as_text) + "\n" for i in order)
+    if output == "-":
+        sys.stdout.writelines(lines)
+        dest = None
+    else:
+        dest = Path(output).expanduser() if output else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl"
+        dest = dest.resolve()
+        atomic_write(dest, (line.encode("utf-8") for line in lines))
+    first = rows[order[0]]["pair_id"] if order else None
+    return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": len(rows), "culture": culture,
+            "new_only": new_only, "version": table.version, "first_pair_id": first}
+
+
+def _has_rows_without_ids(table, target: Target) -> bool:
+    with db_errors(target, "cannot read the critiques table"):
+        return table.count_rows() > 0 and table.count_rows("pair_id IS NULL") > 0
