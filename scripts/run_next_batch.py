@@ -37,6 +37,7 @@ SHOWN = 3
 
 def run(args) -> int:
     from critique_batch import engine, status
+    from critique_batch.candidates import load_candidates
     from critique_batch.workspace import Workspace, batch_tag
 
     if args.count < 0:
@@ -49,7 +50,7 @@ def run(args) -> int:
     ws = Workspace(args.workspace)
     names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
     if args.culture and not ws.candidates_path(args.culture).exists():
-        engine.load_candidates(ws, args.culture)  # raises the clear "no candidates file" error
+        load_candidates(ws, args.culture)  # raises the clear "no candidates file" error
 
     collected = []
     for name in names:

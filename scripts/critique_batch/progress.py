@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Any
 
 from .clock import parse_time
+from .errors import InputError
+from .jsonfiles import read_json
 
 MAX_DURATIONS = 20
 
@@ -299,3 +301,18 @@ def comparable(p: dict) -> dict:
 
 def lease_expired(entry: dict, now: datetime) -> bool:
     return parse_time(entry["lease_expires_at"]) <= now
+
+
+def load_progress(ws: Workspace, culture: str) -> dict | None:
+    path = ws.progress_path(culture)
+    try:
+        p = read_json(path, "progress", missing_ok=True)
+    except InputError as exc:
+        exc.args = (f"{exc.args[0]}; progress is derived from the batch files: "
+                    f"batch_status.py --rebuild --culture {culture} recomputes it",)
+        raise
+    if p is not None and p["culture"] != culture:
+        raise InputError(f"expected {culture!r}, got {p['culture']!r}", file=path, where="culture")
+    if p is not None:
+        p.setdefault("gaps", [])  # files written before gaps existed
+    return p

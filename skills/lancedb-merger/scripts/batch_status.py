@@ -24,7 +24,8 @@ def run(args) -> int:
     from critique_batch import progress as prog
     from critique_batch import status
     from critique_batch.clock import now
-    from critique_batch.engine import load_progress, rebuild, with_candidates
+    from critique_batch.engine import rebuild, with_candidates
+    from critique_batch.progress import load_progress
     from critique_batch.jsonfiles import write_json
     from critique_batch.workspace import Workspace
 

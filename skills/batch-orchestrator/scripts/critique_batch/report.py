@@ -19,7 +19,8 @@ from pathlib import Path
 from . import evidence, similarity
 from . import progress as prog
 from .clock import parse_time
-from .engine import load_progress, read_batch
+from .engine import read_batch
+from .progress import load_progress
 from .errors import EXIT_BAD_INPUT, BatchError, WorkFailed
 from .plan import Culture, Plan
 from .validation import count_zh

@@ -9,10 +9,10 @@ Concepts, one module each:
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   validation    checking one batch output file against the schema and the culture's rules
-  progress      the per-culture progress state as a fold over the batch files (and its rebuild)
+  progress      the per-culture progress state as a fold over the batch files, and reading it
   engine        collecting finished batches, claiming new ones (leases, take-over), re-queueing parked items
   status        what the status script reports
-  instructions  a generator's instructions, rendered from the plan
+  instructions  a generator's instructions, rendered from the plan, and the brief each subagent is given
   similarity    near-duplicate critiques (MinHash LSH over shingles; datasketch only when asked)
   evidence      claimed layers checked against the terms the text uses
   report        the quality report's data (quality_report.py)

@@ -12,7 +12,8 @@ import statistics
 from . import progress as prog
 from .cli import cut, plural
 from .clock import parse_time
-from .engine import load_candidates, progress_view
+from .candidates import load_candidates
+from .engine import progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
 
