@@ -12,6 +12,7 @@ Concepts, one module each:
   progress      the per-culture progress state as a fold over the batch files, and reading it
   engine        collecting finished batches, claiming new ones (leases, take-over), re-queueing parked items
   status        what the status script reports
+  dispatch      one orchestrator round: collect every culture, then claim by priority (run_next_batch.py)
   instructions  a generator's instructions, rendered from the plan, and the brief each subagent is given
   similarity    near-duplicate critiques (MinHash LSH over shingles; datasketch only when asked)
   evidence      claimed layers checked against the terms the text uses

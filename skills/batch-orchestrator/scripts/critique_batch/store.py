@@ -57,7 +57,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import progress as prog
+from .progress import Progress
 from . import published
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
@@ -340,13 +340,13 @@ class CulturePlan:
                 "batches": len(self.batches), "merged_batches": len(self.merged)}
 
 
-def _unmerged_batches(p: dict) -> list[int]:
-    merged = set(p["merged_batches"])
-    return [b for b in p["completed_batches"] if b not in merged]
+def _unmerged_batches(p: Progress) -> list[int]:
+    merged = set(p.merged_batches)
+    return [b for b in p.completed_batches if b not in merged]
 
 
-def _culture_plan(p: dict, cfg: Culture) -> CulturePlan:
-    return CulturePlan(cfg.name, prog.unmerged(p), cfg.sync_threshold, prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts), _unmerged_batches(p), list(p["merged_batches"]))
+def _culture_plan(p: Progress, cfg: Culture) -> CulturePlan:
+    return CulturePlan(cfg.name, p.unmerged(), cfg.sync_threshold, p.sync_due(cfg.sync_threshold, cfg.max_attempts), _unmerged_batches(p), list(p.merged_batches))
 
 
 def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:
@@ -361,14 +361,7 @@ def _snapshot(ws: Workspace, name: str) -> CulturePlan | None:
 def _mark_merged(ws: Workspace, name: str, batch_ids: list[int]) -> None:
     from .engine import run_session
 
-    def fn(s):
-        done = set(s.p["completed_batches"])
-        new = sorted(set(s.p["merged_batches"]) | {b for b in batch_ids if b in done})
-        if new != s.p["merged_batches"]:
-            s.p["merged_batches"] = new
-            s.dirty = True
-
-    run_session(ws, name, fn)
+    run_session(ws, name, lambda s: s.mark_merged(batch_ids))
 
 
 def _cultures(ws: Workspace, culture: str | None) -> list[str]:
@@ -755,10 +748,10 @@ def _reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
             continue
 
         def fn(s, name=name):
-            old = s.p["merged_batches"]
+            old = s.progress.merged_batches
             new, unsure = [], {}
-            for b in s.p["completed_batches"]:
-                if s.p["batch_accepted"].get(str(b), 0) == 0:
+            for b in s.progress.completed_batches:
+                if s.progress.batch_accepted.get(str(b), 0) == 0:
                     new.append(b)
                     continue
                 result = read_batch(ws, name, b, "result")
@@ -769,9 +762,7 @@ def _reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
                     unsure[b] = result["records"]
             if unsure:
                 new = sorted(new + _superseded(table, target, unsure, wid))
-            if new != old:
-                s.p["merged_batches"] = new
-                s.dirty = True
+            s.set_merged(new)
             return old, new
 
         old, new = run_session(ws, name, fn)

@@ -3,13 +3,15 @@
 
 Every change happens in a `Session`: the culture's lock is held, the state is reconciled with
 the files on disk (a crash between writing a batch file and writing progress is healed here), and
-progress is written last, atomically. Batch files are written before progress, so progress is
+progress is written last, atomically. Constructing a Session only reads: what the reconciliation
+must write is written by `begin()`, before the work (run_session calls it). Batch files are written before progress, so progress is
 always a fold over them (see progress.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +65,8 @@ class Session:
         self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
         self._present: set[str] = set()
         self.held_back: list[dict] = []  # claims of another session a take-over left alone: too recent, not confirmed
+        self._temp_files_checked = False
+        self._lease_ends: list[dict] = []  # adopted claims whose input file must say their lease ended
         p = load_progress(ws, culture)
         if p is None:
             # never saved, or deleted by hand: the fold of every batch file on disk. Its input files
@@ -70,31 +74,41 @@ class Session:
             # saving (the first claim saves progress before its input file), so their leases stay
             p = fold(ws, culture, self.cands)
             self.dirty = True
-        self.p = p
-        ws.remove_stale_temp_files(culture)
+        self.progress: prog.Progress = p
         self._check_cursor()
         self._reconcile()
 
+    def begin(self) -> None:
+        """Write what the reconciliation found, before any work: remove temporary files left by a
+        killed process, and end the lease of each adopted claim (before the progress that refers to
+        it, and before a claim offers it again). Idempotent; save() calls it too."""
+        if not self._temp_files_checked:
+            self.ws.remove_stale_temp_files(self.name)
+            self._temp_files_checked = True
+        while self._lease_ends:
+            batch = self._lease_ends.pop(0)
+            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
+
     # --- reconciliation with the files on disk ---------------------------------------------
     def _check_cursor(self) -> None:
-        p, images = self.p, self.cands.images
-        if self.cands.sig != p["candidates_sig"]:
-            if p["cursor"] > len(images) or prog.prefix_digest(images, p["cursor"]) != p["cursor_digest"]:
+        p, images = self.progress, self.cands.images
+        if self.cands.sig != p.candidates_sig:
+            if p.cursor > len(images) or prog.prefix_digest(images, p.cursor) != p.cursor_digest:
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
                     "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
                     file=self.ws.display(self.cands.path), where="images",
                 )
-            prog.apply_candidates(p, images, self.cands.sig)
+            p.apply_candidates(images, self.cands.sig)
             self.dirty = True
 
     def _reconcile(self) -> None:
-        p = self.p
+        p = self.progress
         # an input file past next_batch: a claim whose progress write did not happen
-        while self.ws.batch_path(self.name, p["next_batch"], "input").exists():
-            self._adopt(read_batch(self.ws, self.name, p["next_batch"], "input"))
+        while self.ws.batch_path(self.name, p.next_batch, "input").exists():
+            self._adopt(read_batch(self.ws, self.name, p.next_batch, "input"))
         results = []
-        for key in sorted(p["in_flight"], key=int):
+        for key in sorted(p.in_flight, key=int):
             bid = int(key)
             result = read_batch(self.ws, self.name, bid, "result", missing_ok=True)
             if result is not None:  # collected, but progress was not written
@@ -103,21 +117,21 @@ class Session:
             batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
             if batch is None:
                 raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild (its images become pending again)")
-            if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
+            if batch["claims"] != p.in_flight[key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
         # a missing-images event past last_seq: a claim parked it, but its progress write did not happen
-        events = [e for e in self.missing_events() if e["seq"] > p["last_seq"]]
+        events = [e for e in self.missing_events() if e["seq"] > p.last_seq]
         for seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
             # in collection order, as a rebuild does
             if kind == 0:
-                prog.apply_result(p, doc)
+                p.apply_result(doc)
             else:
                 self._unpick(doc["filepath"])
-                prog.apply_missing(p, doc)
+                p.apply_missing(doc)
             self.dirty = True
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
-        if requeue is not None and requeue["rev"] != p["requeue_rev"]:
-            prog.apply_requeue(p, requeue)
+        if requeue is not None and requeue["rev"] != p.requeue_rev:
+            p.apply_requeue(requeue)
             self.dirty = True
 
     def missing_events(self) -> list[dict]:
@@ -132,7 +146,7 @@ class Session:
         """An image parked outside any batch is handed out all the same: the cursor moves past it."""
         i = self.cands.index_of.get(filepath)
         if i is not None:
-            prog.mark_handed_out(self.p, [i], self.cands.images)
+            self.progress.mark_handed_out([i], self.cands.images)
 
     def _park_missing(self, found: list[tuple[dict, Path]]) -> None:
         """Park images whose file does not exist, as a skip of each (no attempt counted). Applied to
@@ -140,10 +154,10 @@ class Session:
         _save_missing before anything else is written (the rebuild reads that file)."""
         events = self.missing_events()
         for img, path in found:
-            event = {"seq": self.p["last_seq"] + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
+            event = {"seq": self.progress.last_seq + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
             events.append(event)
             self._unpick(event["filepath"])
-            prog.apply_missing(self.p, event)
+            self.progress.apply_missing(event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
         self._missing_unsaved = True
         self.dirty = True
@@ -157,32 +171,46 @@ class Session:
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
-        (scripts print after saving), so its lease is ended now: the next claim offers it again."""
+        (scripts print after saving), so its lease is ended now (its input file says so once
+        begin() ran): the next claim offers it again."""
         if not prog.lease_expired(batch, self.now):
             batch["lease_expires_at"] = iso(self.now)
-            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
-        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
+            self._lease_ends.append(batch)
+        self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
         self.dirty = True
 
     def save(self) -> None:
+        self.begin()
         self._save_missing()  # before progress: progress is a fold over the files
         if self.dirty:
-            self.p["last_updated"] = iso(self.now)
-            write_json(self.ws.progress_path(self.name), self.p, "progress")
+            self.progress.last_updated = iso(self.now)
+            write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
             self.dirty = False
+
+    # --- what the database holds (sync) ------------------------------------------------------
+    def set_merged(self, batch_ids: list[int]) -> None:
+        """merged_batches as the database says (sorted batch ids)."""
+        if batch_ids != self.progress.merged_batches:
+            self.progress.merged_batches = list(batch_ids)
+            self.dirty = True
+
+    def mark_merged(self, batch_ids: list[int]) -> None:
+        """These batches are now in the database (only completed batches are recorded)."""
+        done = set(self.progress.completed_batches)
+        self.set_merged(sorted(set(self.progress.merged_batches) | {b for b in batch_ids if b in done}))
 
     # --- collection ------------------------------------------------------------------------
     def collect(self) -> list[dict]:
         """Collect every in-flight batch whose output file exists."""
         out = []
-        for key in sorted(self.p["in_flight"], key=int):
+        for key in sorted(self.progress.in_flight, key=int):
             summary = self.collect_batch(int(key))
             if summary is not None:
                 out.append(summary)
         return out
 
     def collect_batch(self, bid: int) -> dict | None:
-        entry = self.p["in_flight"][str(bid)]
+        entry = self.progress.in_flight[str(bid)]
         out_path = self.ws.batch_path(self.name, bid, "output")
         try:
             data = out_path.read_bytes()
@@ -207,7 +235,7 @@ class Session:
         result = {
             "culture": self.name,
             "batch_id": bid,
-            "seq": self.p["last_seq"] + 1,
+            "seq": self.progress.last_seq + 1,
             "status": "failed" if failed else "completed",
             "error": error,
             "claimed_at": entry["claimed_at"],
@@ -218,7 +246,7 @@ class Session:
             "records": records,
         }
         write_json(self.ws.batch_path(self.name, bid, "result"), result, "batch_result")
-        prog.apply_result(self.p, result)
+        self.progress.apply_result(result)
         self.dirty = True
         counts = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in ("accepted", "rejected", "missing", "skipped")}
         return {
@@ -259,9 +287,9 @@ class Session:
     # --- claiming --------------------------------------------------------------------------
     def claimable(self) -> int:
         """How many more batches this culture could hand out now (re-offers + new)."""
-        expired = sum(1 for e in self.p["in_flight"].values() if prog.lease_expired(e, self.now))
-        room = max(self.cfg.max_parallel - len(self.p["in_flight"]), 0)
-        has_work = prog.pending(self.p, self.cfg.max_attempts) > 0
+        expired = sum(1 for e in self.progress.in_flight.values() if prog.lease_expired(e, self.now))
+        room = max(self.cfg.max_parallel - len(self.progress.in_flight), 0)
+        has_work = self.progress.pending(self.cfg.max_attempts) > 0
         return expired + (room if has_work else 0)
 
     def claim(self, count: int, size: int | None, *, session: str | None = None, take_over: bool = False,
@@ -280,10 +308,10 @@ class Session:
             self.dirty = True
             self.save()
         # 1. resume: an expired claim is offered again as it is (same batch id, same input file)
-        for key in sorted(self.p["in_flight"], key=int):
+        for key in sorted(self.progress.in_flight, key=int):
             if len(claimed) >= count:
                 break
-            entry = self.p["in_flight"][key]
+            entry = self.progress.in_flight[key]
             if self.ws.batch_path(self.name, int(key), "output").exists():
                 continue
             expired = prog.lease_expired(entry, self.now)
@@ -302,11 +330,11 @@ class Session:
                 batch["session"] = session
             claimed.append(self._write_claim(batch, resumed=True, taken_over=not expired))
         # 2. new batches, retry pool first, then fresh images in candidates order
-        while len(claimed) < count and len(self.p["in_flight"]) < self.cfg.max_parallel:
+        while len(claimed) < count and len(self.progress.in_flight) < self.cfg.max_parallel:
             picked = self._pick_present(size)
             if not picked:
                 break
-            bid = self.p["next_batch"]
+            bid = self.progress.next_batch
             batch = {
                 "culture": self.name,
                 "batch_id": bid,
@@ -344,10 +372,10 @@ class Session:
     def _pick(self, size: int) -> list[dict]:
         """Retries first, then images never handed out: gaps before the cursor, then from the cursor."""
         index_of, images = self.cands.index_of, self.cands.images
-        retry = sorted((index_of[fp] for fp in prog.retry_pool(self.p, self.cfg.max_attempts) if fp in index_of))
+        retry = sorted((index_of[fp] for fp in self.progress.retry_pool(self.cfg.max_attempts) if fp in index_of))
         picked = [images[i] for i in retry[:size]]
-        picked += [images[i] for i in prog.gap_indices(self.p, size - len(picked))]
-        i = self.p["cursor"]
+        picked += [images[i] for i in self.progress.gap_indices(size - len(picked))]
+        i = self.progress.cursor
         while len(picked) < size and i < len(images):
             picked.append(images[i])
             i += 1
@@ -356,7 +384,7 @@ class Session:
     def _write_claim(self, batch: dict, *, resumed: bool, taken_over: bool = False) -> dict:
         path = self.ws.batch_path(self.name, batch["batch_id"], "input")
         write_json(path, batch, "batch_input")
-        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
+        self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
         self.dirty = True
         out = self.ws.batch_path(self.name, batch["batch_id"], "output")
         return {
@@ -374,7 +402,7 @@ class Session:
 
     # --- parked items ----------------------------------------------------------------------
     def requeue(self, only: list[str] | None) -> list[str]:
-        parked = prog.parked(self.p, self.cfg.max_attempts)
+        parked = self.progress.parked(self.cfg.max_attempts)
         if only:
             unknown = [fp for fp in only if fp not in parked]
             if unknown:
@@ -388,11 +416,11 @@ class Session:
             return []
         path = self.ws.requeue_path(self.name)
         doc = read_json(path, "requeue", missing_ok=True) or {"culture": self.name, "rev": 0, "items": {}}
-        doc["rev"] = max(doc["rev"], self.p["requeue_rev"]) + 1
+        doc["rev"] = max(doc["rev"], self.progress.requeue_rev) + 1
         for fp, f in parked.items():
             doc["items"][fp] = {"failures": f["failures"], "skips": f["skips"], "at": iso(self.now)}
         write_json(path, doc, "requeue")
-        prog.apply_requeue(self.p, doc)
+        self.progress.apply_requeue(doc)
         self.dirty = True
         return sorted(parked)
 
@@ -401,6 +429,7 @@ def run_session(ws: Workspace, culture: str, fn):
     """Run fn(session) under the culture's lock, then save progress."""
     with ws.lock(culture):
         session = Session(ws, culture)
+        session.begin()
         result = fn(session)
         session.save()
         return result
@@ -411,11 +440,11 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     p = load_progress(ws, culture)
     if p is None:  # a session rebuilds it from the batch files, if there are any
         return ws.candidates_path(culture).exists() and any(ws.batch_files(culture).values())
-    if ws.batch_path(culture, p["next_batch"], "input").exists():
+    if ws.batch_path(culture, p.next_batch, "input").exists():
         return True
-    if candidates_sig(ws.candidates_path(culture)) != p["candidates_sig"]:
+    if candidates_sig(ws.candidates_path(culture)) != p.candidates_sig:
         return True
-    for key in p["in_flight"]:
+    for key in p.in_flight:
         if ws.batch_path(culture, int(key), "output").exists() or ws.batch_path(culture, int(key), "result").exists():
             return True
         if not ws.batch_path(culture, int(key), "input").exists():  # deleted by hand: the session says what to do
@@ -423,35 +452,35 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     return False
 
 
-def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None) -> dict:
+def fold(ws: Workspace, culture: str, cands: Candidates, old: prog.Progress | None = None) -> prog.Progress:
     """Progress as a fold over the candidates, batch, missing-images and requeue files alone. Leases are as the
     input files say. merged_batches is carried over from `old` (what the database holds)."""
     files = ws.batch_files(culture)
-    p = prog.empty(culture)
-    prog.apply_candidates(p, cands.images, cands.sig)
+    p = prog.Progress(culture)
+    p.apply_candidates(cands.images, cands.sig)
     results = [read_batch(ws, culture, bid, "result") for bid in files["result"]]
     for bid in files["input"]:
-        prog.apply_claim(p, read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
+        p.apply_claim(read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
     missing = read_json(ws.missing_images_path(culture), "missing_images", missing_ok=True) or {"events": []}
     # results and images parked at claim time, in collection order
     for _, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in missing["events"]], key=lambda t: t[:2]):
         if kind == 0:
-            prog.apply_result(p, doc)  # also ends the batch's claim
+            p.apply_result(doc)  # also ends the batch's claim
         else:
-            prog.apply_missing(p, doc)
-    prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
+            p.apply_missing(doc)
+    p.apply_requeue(read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
     # a batch id with any file on disk is never handed out again: a subagent may still write an
     # output for a batch whose input file was deleted
-    p["next_batch"] = max([p["next_batch"]] + [bid + 1 for ids in files.values() for bid in ids])
-    handed = prog.in_flight_items(p) | set(p["failures"])
+    p.next_batch = max([p.next_batch] + [bid + 1 for ids in files.values() for bid in ids])
+    handed = p.in_flight_items() | set(p.failures)
     handed.update(item["filepath"] for r in results for item in r["items"] if item["verdict"] == "accepted")
-    prog.set_handed_out(p, cands.images, handed)
+    p.set_handed_out(cands.images, handed)
     if old is not None:
-        p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))
+        p.merged_batches = sorted(set(old.merged_batches) & set(p.completed_batches))
     return p
 
 
-def rebuild(ws: Workspace, culture: str) -> dict:
+def rebuild(ws: Workspace, culture: str) -> prog.Progress:
     """Recompute progress from the candidates, batch and requeue files alone."""
     cands = load_candidates(ws, culture)
     old = None
@@ -460,25 +489,62 @@ def rebuild(ws: Workspace, culture: str) -> dict:
     except InputError:
         pass  # a broken progress file is what rebuild is for
     p = fold(ws, culture, cands, old)
-    p["last_updated"] = iso(clock_now())
+    p.last_updated = iso(clock_now())
     return p
 
 
-def with_candidates(ws: Workspace, culture: str, p: dict) -> dict:
+@dataclass
+class RebuildCheck:
+    """One culture's rebuild compared with the progress kept on disk."""
+
+    culture: str
+    matches: bool
+    changed: list[str]  # the fields that differ
+    was_broken: str | None  # why the kept progress file could not be read
+    pending: int
+    pending_before: int | None
+
+
+def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[RebuildCheck]:
+    """Rebuild each culture's progress under its lock and compare it with the kept one; with
+    `write`, replace a kept progress that differs (or is missing or unreadable)."""
+    out = []
+    for name in names:
+        with ws.lock(name):
+            try:
+                kept = load_progress(ws, name)
+            except InputError as exc:
+                kept, broken = None, str(exc)
+            else:
+                broken = None
+            if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
+                kept = with_candidates(ws, name, kept)
+            fresh = rebuild(ws, name)
+            kept_cmp = kept.comparable() if kept is not None else {}
+            changed = sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
+            if write and (changed or kept is None):
+                write_json(ws.progress_path(name), fresh.to_json(), "progress")
+            tries = ws.culture(name).max_attempts
+            out.append(RebuildCheck(name, not changed, changed, broken, fresh.pending(tries),
+                                    kept.pending(tries) if kept is not None else None))
+    return out
+
+
+def with_candidates(ws: Workspace, culture: str, p: prog.Progress) -> prog.Progress:
     """p with totals from the candidates file when it changed since p was saved (add_candidates.py
     appends without a session): what the next session will see. Cheap when unchanged (one stat)."""
     sig = candidates_sig(ws.candidates_path(culture))
-    if sig is not None and sig != p["candidates_sig"]:
+    if sig is not None and sig != p.candidates_sig:
         cands = load_candidates(ws, culture)
-        prog.apply_candidates(p, cands.images, cands.sig)
+        p.apply_candidates(cands.images, cands.sig)
     return p
 
 
-def progress_view(ws: Workspace, culture: str) -> dict | None:
+def progress_view(ws: Workspace, culture: str) -> prog.Progress | None:
     """Progress for readers (status, sync), without the lock and without writing: the saved file
     with current totals; or the fold of the batch files when it is missing (and batch files exist)
     or when the candidates file was edited other than by appending (claims then ask for a rebuild:
-    the returned dict has "rebuild_needed": True, a key never saved). None when nothing was ever
+    the returned view has rebuild_needed set, a field never saved). None when nothing was ever
     claimed."""
     p = load_progress(ws, culture)
     if p is None:
@@ -486,12 +552,14 @@ def progress_view(ws: Workspace, culture: str) -> dict | None:
             return None
         return fold(ws, culture, load_candidates(ws, culture))
     sig = candidates_sig(ws.candidates_path(culture))
-    if sig is None or sig == p["candidates_sig"]:
+    if sig is None or sig == p.candidates_sig:
         return p
     cands = load_candidates(ws, culture)
-    if p["cursor"] > len(cands.images) or prog.prefix_digest(cands.images, p["cursor"]) != p["cursor_digest"]:
-        return {**fold(ws, culture, cands, p), "rebuild_needed": True}
-    prog.apply_candidates(p, cands.images, cands.sig)
+    if p.cursor > len(cands.images) or prog.prefix_digest(cands.images, p.cursor) != p.cursor_digest:
+        view = fold(ws, culture, cands, p)
+        view.rebuild_needed = True
+        return view
+    p.apply_candidates(cands.images, cands.sig)
     return p
 
 
