@@ -9,6 +9,7 @@ Concepts, one module each:
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   validation    checking one batch output file against the schema and the culture's rules
+  batches       one batch's files: reading them, whether it was collected, checking its output as collection would
   progress      the per-culture progress state as a fold over the batch files, and reading it
   engine        collecting finished batches, claiming new ones (leases, take-over), re-queueing parked items
   status        what the status script reports

@@ -10,12 +10,12 @@ always a fold over them (see progress.py).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from . import progress as prog
+from .batches import output_digest, read_batch
 from .candidates import Candidates, candidates_sig, load_candidates
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, WorkFailed
@@ -32,21 +32,6 @@ from .workspace import Workspace, batch_tag
 # session may still be running its subagents
 TAKE_OVER_QUIET_MINUTES = 10
 WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, may still be being written
-
-
-def output_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-
-def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):
-    schema = {"input": "batch_input", "result": "batch_result"}[kind]
-    doc = read_json(ws.batch_path(culture, batch_id, kind), schema, missing_ok=missing_ok)
-    if doc is not None and (doc["culture"] != culture or doc["batch_id"] != batch_id):
-        raise InputError(
-            f"file is for {doc['culture']} batch {doc['batch_id']}, expected {culture} batch {batch_id}",
-            file=ws.batch_path(culture, batch_id, kind), where="batch_id",
-        )
-    return doc
 
 
 class Session:
@@ -561,15 +546,3 @@ def progress_view(ws: Workspace, culture: str) -> prog.Progress | None:
         return view
     p.apply_candidates(cands.images, cands.sig)
     return p
-
-
-def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:
-    """If the batch was collected: when, how many accepted, and whether `data` (the output file
-    now) differs from what was read. Nothing reads an output file after its collection."""
-    result = read_batch(ws, culture, batch_id, "result", missing_ok=True)
-    if result is None:
-        return None
-    digest = result.get("output_digest")
-    changed = None if digest is None or data is None else output_digest(data) != digest  # None: cannot tell
-    accepted = sum(1 for item in result["items"] if item["verdict"] == "accepted")
-    return {"at": result["collected_at"], "accepted": accepted, "claim": result.get("claim"), "changed_since": changed}

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import evidence, similarity
+from .batches import read_batch
 from .clock import parse_time
-from .engine import read_batch
 from .errors import EXIT_BAD_INPUT, BatchError, WorkFailed
 from .plan import Culture, Plan
 from .progress import load_progress
