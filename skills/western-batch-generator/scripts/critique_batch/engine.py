@@ -3,9 +3,9 @@
 
 Every change happens in a `Session`: the culture's lock is held, the state is reconciled with
 the files on disk (a crash between writing a batch file and writing progress is healed here), and
-progress is written last, atomically. Constructing a Session only reads: what the reconciliation
-must write is written by `begin()`, before the work (run_session calls it). Batch files are written before progress, so progress is
-always a fold over them (see progress.py).
+progress is written last, atomically. Batch files are written before progress, so progress is
+always a fold over them (see progress.py). Constructing a Session only reads: what the
+reconciliation must write is written by `begin()`, before the work (run_session calls it).
 """
 
 from __future__ import annotations
