@@ -57,12 +57,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from .progress import Progress
 from . import published
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, MissingDependency, WorkFailed
 from .jsonfiles import atomic_write_lines, read_json, write_json
 from .plan import Culture, check_culture_name
+from .progress import Progress
 from .workspace import Workspace
 
 

@@ -12,9 +12,9 @@ need. Every field is a function of the files on disk:
     missing-images file -> images parked at claim time because their file does not exist
                    (apply_missing: one skip each, in the same `seq` order as the result files)
 
-so the incremental state and `rebuild()` run the very same methods of `Progress`; only the order of reading
-differs. merged_batches is the one exception: it records what the database holds, and is carried
-over (sync re-merging is idempotent, so losing it costs time, never data).
+so the incremental state and `rebuild()` run the very same methods of `Progress`; only the order
+of reading differs. merged_batches is the one exception: it records what the database holds, and
+is carried over (sync re-merging is idempotent, so losing it costs time, never data).
 
 Which images are pending: every candidate that is not accepted, in flight or parked. That set is
 kept cheaply as the retry pool (`failures` not parked and not in flight), plus every candidate
