@@ -120,3 +120,42 @@ def test_constructing_a_session_writes_nothing_until_it_begins(korean_ws, monkey
     assert batch["lease_expires_at"] == STAMP
     assert support.progress(korean_ws, "korean")["in_flight"]["2"]["lease_expires_at"] == STAMP
     assert not os.listdir(tmp)
+
+
+def test_a_round_collects_then_claims_by_priority(ws, monkeypatch):
+    """dispatch.next_round, the policy run_next_batch.py prints: collection first, then claims from
+    the culture furthest from its target, the next culture once one has no room."""
+    from critique_batch import status
+    from critique_batch.dispatch import next_round
+
+    monkeypatch.setenv("CRITIQUE_BATCH_NOW", STAMP)
+    support.write_candidates(ws, "korean", 40)
+    support.write_candidates(ws, "chinese", 40)
+    w = Workspace(ws)
+    order = status.priority_order(status.overview(w))
+    first = next_round(w, None, 1, 4)
+    assert [b["culture"] for b in first.batches] == order[:1] and not first.collected and first.failure is None
+    bid = first.batches[0]["batch_id"]
+    support.write_output(ws, order[0], bid, [support.good_record(order[0], fp) for fp in support.batch_items(ws, order[0], bid)])
+    room = w.culture(order[0]).max_parallel
+    second = next_round(w, None, room + 1, 4)
+    assert [(c["culture"], c["batch_id"], c["accepted"]) for c in second.collected] == [(order[0], bid, 4)]
+    assert [b["culture"] for b in second.batches] == [order[0]] * room + [order[1]]
+    assert next_round(w, "korean", 0, None).batches == []  # collect only
+
+
+def test_rebuild_check_writes_only_when_asked(korean_ws, monkeypatch):
+    monkeypatch.setenv("CRITIQUE_BATCH_NOW", STAMP)
+    w = Workspace(korean_ws)
+    engine.run_session(w, "korean", lambda s: s.claim(2, 5))
+    path = w.progress_path("korean")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["completed"] = 3  # a hand edit
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    edited = path.read_bytes()
+    [check] = engine.rebuild_progress(w, ["korean"], write=False)
+    assert (check.culture, check.matches, check.changed, check.was_broken) == ("korean", False, ["completed"], None)
+    assert path.read_bytes() == edited
+    [fixed] = engine.rebuild_progress(w, ["korean"], write=True)
+    assert fixed.changed == ["completed"] and support.progress(korean_ws, "korean")["completed"] == 0
+    assert engine.rebuild_progress(w, ["korean"], write=False)[0].matches
