@@ -43,7 +43,7 @@ class Session:
         self.name = culture
         self.now = clock_now()
         self.cands = load_candidates(ws, culture)
-        self.dirty = False
+        self._dirty = False
         self._missing_doc: dict | None = None
         self._missing_unsaved = False
         self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
@@ -58,7 +58,7 @@ class Session:
             # were saved with a progress write that is lost, not by a claim that died before
             # saving (the first claim saves progress before its input file), so their leases stay
             p = fold(ws, culture, self.cands)
-            self.dirty = True
+            self._dirty = True
         self.progress: prog.Progress = p
         self._check_cursor()
         self._reconcile()
@@ -85,7 +85,7 @@ class Session:
                     file=self.ws.display(self.cands.path), where="images",
                 )
             p.apply_candidates(images, self.cands.sig)
-            self.dirty = True
+            self._dirty = True
 
     def _reconcile(self) -> None:
         p = self.progress
@@ -113,11 +113,11 @@ class Session:
             else:
                 self._unpick(doc["filepath"])
                 p.apply_missing(doc)
-            self.dirty = True
+            self._dirty = True
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
         if requeue is not None and requeue["rev"] != p.requeue_rev:
             p.apply_requeue(requeue)
-            self.dirty = True
+            self._dirty = True
 
     def missing_events(self) -> list[dict]:
         if self._missing_doc is None:
@@ -145,7 +145,7 @@ class Session:
             self.progress.apply_missing(event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
         self._missing_unsaved = True
-        self.dirty = True
+        self._dirty = True
 
     def _save_missing(self) -> None:
         """One write however many were parked (a candidates file whose images are all missing is
@@ -162,22 +162,22 @@ class Session:
             batch["lease_expires_at"] = iso(self.now)
             self._lease_ends.append(batch)
         self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
-        self.dirty = True
+        self._dirty = True
 
     def save(self) -> None:
         self.begin()
         self._save_missing()  # before progress: progress is a fold over the files
-        if self.dirty:
+        if self._dirty:
             self.progress.last_updated = iso(self.now)
             write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
-            self.dirty = False
+            self._dirty = False
 
     # --- what the database holds (sync) ------------------------------------------------------
     def set_merged(self, batch_ids: list[int]) -> None:
         """merged_batches as the database says (sorted batch ids)."""
         if batch_ids != self.progress.merged_batches:
             self.progress.merged_batches = list(batch_ids)
-            self.dirty = True
+            self._dirty = True
 
     def mark_merged(self, batch_ids: list[int]) -> None:
         """These batches are now in the database (only completed batches are recorded)."""
@@ -232,7 +232,7 @@ class Session:
         }
         write_json(self.ws.batch_path(self.name, bid, "result"), result, "batch_result")
         self.progress.apply_result(result)
-        self.dirty = True
+        self._dirty = True
         counts = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in ("accepted", "rejected", "missing", "skipped")}
         return {
             "culture": self.name,
@@ -290,7 +290,7 @@ class Session:
         if not self.ws.progress_path(self.name).exists():
             # progress before the first input file: an input file without progress is then always a
             # lost progress file (leases kept), never a claim that died before printing its brief
-            self.dirty = True
+            self._dirty = True
             self.save()
         # 1. resume: an expired claim is offered again as it is (same batch id, same input file)
         for key in sorted(self.progress.in_flight, key=int):
@@ -370,7 +370,7 @@ class Session:
         path = self.ws.batch_path(self.name, batch["batch_id"], "input")
         write_json(path, batch, "batch_input")
         self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
-        self.dirty = True
+        self._dirty = True
         out = self.ws.batch_path(self.name, batch["batch_id"], "output")
         return {
             "culture": self.name,
@@ -406,7 +406,7 @@ class Session:
             doc["items"][fp] = {"failures": f["failures"], "skips": f["skips"], "at": iso(self.now)}
         write_json(path, doc, "requeue")
         self.progress.apply_requeue(doc)
-        self.dirty = True
+        self._dirty = True
         return sorted(parked)
 
 
