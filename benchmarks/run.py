@@ -68,8 +68,8 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
             (ws / img["filepath"]).parent.mkdir(parents=True, exist_ok=True)
             (ws / img["filepath"]).touch()
         index_of = {img["filepath"]: i for i, img in enumerate(images)}
-        p = prog.empty(culture)
-        prog.apply_candidates(p, images, None)
+        p = prog.Progress(culture)
+        p.apply_candidates(images, None)
         dims = [d.id for d in cfg.dimensions][: max(cfg.quality.min_dimensions, 20)]
         for b in range(1, n_batches + 1):
             batch_images = images[(b - 1) * BATCH: b * BATCH]
@@ -83,11 +83,11 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
                       "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z") for r, img in zip(records, batch_images)]}
             for kind, doc in (("input", batch), ("output", records), ("result", result)):
                 (cp / f"{culture}_batch_{b:03d}_{kind}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
-            prog.apply_claim(p, batch, index_of, images)
-            prog.apply_result(p, result)
-        p["last_updated"] = "2026-11-01T10:20:00Z"
-        p["candidates_sig"] = f"{(cp / f'{culture}_expansion_candidates.json').stat().st_size}:{(cp / f'{culture}_expansion_candidates.json').stat().st_mtime_ns}"
-        write_json(cp / f"{culture}_expansion_progress.json", p, "progress")
+            p.apply_claim(batch, index_of, images)
+            p.apply_result(result)
+        p.last_updated = "2026-11-01T10:20:00Z"
+        p.candidates_sig = f"{(cp / f'{culture}_expansion_candidates.json').stat().st_size}:{(cp / f'{culture}_expansion_candidates.json').stat().st_mtime_ns}"
+        write_json(cp / f"{culture}_expansion_progress.json", p.to_json(), "progress")
 
 
 def timed(cmd: list[str], repeat: int, reset=None) -> float:

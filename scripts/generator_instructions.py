@@ -19,20 +19,15 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    import shlex
-    from pathlib import Path
-
-    from critique_batch.instructions import render_instructions
+    from critique_batch.instructions import SCRIPTS_DIR, check_command, render_instructions
     from critique_batch.workspace import Workspace, parse_batch_id
 
     ws = Workspace(args.workspace)
     cfg = ws.culture(args.culture)
-    scripts = Path(__file__).resolve().parent
     check = None
     if args.batch is not None:
-        out = ws.display(ws.batch_path(cfg.name, parse_batch_id(args.batch), "output"))
-        check = shlex.join(["python", ws.display(scripts / "validate_batch.py"), out])
-    text = render_instructions(ws.plan, cfg, "runtime", scripts=ws.display(scripts), check=check)
+        check = check_command(ws, cfg.name, parse_batch_id(args.batch), "python", ws.display)
+    text = render_instructions(ws.plan, cfg, "runtime", scripts=ws.display(SCRIPTS_DIR), check=check)
     if args.json:
         cli.emit_json({"culture": cfg.name, "generator": cfg.generator, "instructions": text})
     else:

@@ -36,7 +36,8 @@ SHOWN = 3
 
 
 def run(args) -> int:
-    from critique_batch import engine, status
+    from critique_batch import status
+    from critique_batch.dispatch import next_round
     from critique_batch.workspace import Workspace, batch_tag
 
     if args.count < 0:
@@ -47,53 +48,14 @@ def run(args) -> int:
         raise cli.InputError("--yes confirms a take-over: use it with --take-over", where="--yes")
     session = _session(args.session)
     ws = Workspace(args.workspace)
-    names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
-    if args.culture and not ws.candidates_path(args.culture).exists():
-        engine.load_candidates(ws, args.culture)  # raises the clear "no candidates file" error
-
-    collected = []
-    for name in names:
-        if args.culture or engine.needs_attention(ws, name):
-            collected += engine.run_session(ws, name, lambda s: s.collect())
-
-    batches = []
-    why_none = []
-    held_back = []  # another session's recent claims a take-over left alone (no --yes)
-    parked_missing = []  # images parked by these claims because their file does not exist
-    failure = None
-    if args.count:
-        rows = {r["culture"]: r for r in status.overview(ws)}
-        order = names if args.culture else status.priority_order(list(rows.values()))
-        for name in order:
-            if len(batches) >= args.count:
-                break
-            if not ws.culture(name).expanded:
-                why_none.append(f"{name}: the plan gives no target, so it is not expanded; set cultures.{name}.target "
-                                "in checkpoints/expansion_plan.json to expand it")
-                continue
-            try:
-                got, missing, held = engine.run_session(ws, name, lambda s: (s.claim(args.count - len(batches), args.size, session=session,
-                                                                                      take_over=args.take_over, confirmed=args.yes), s.parked_missing, s.held_back))
-            except cli.BatchError as exc:
-                if not batches:
-                    raise
-                failure = exc  # print the briefs already claimed (they are saved), then the error
-                break
-            batches += got
-            parked_missing += [{"culture": name, **m} for m in missing]
-            held_back += held
-            if not got:
-                r = status.culture_row(ws, ws.culture(name))  # as the claim left it (it may have parked images)
-                why_none.append(_why(r, ws.culture(name)))
-        if not order:
-            why_none.append("no culture has images left to claim")
+    outcome = next_round(ws, args.culture, args.count, args.size, session=session, take_over=args.take_over, confirmed=args.yes)
 
     if args.json:
-        cli.emit_json({"collected": collected, "batches": batches, "parked_missing": parked_missing, "session": session,
-                       "held_back": held_back,
-                       **({"error": str(failure)} if failure else {})})
+        cli.emit_json({"collected": outcome.collected, "batches": outcome.batches, "parked_missing": outcome.parked_missing, "session": session,
+                       "held_back": outcome.held_back,
+                       **({"error": str(outcome.failure)} if outcome.failure else {})})
     else:
-        for c in collected:
+        for c in outcome.collected:
             head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
             print(head + (f" (batch failed: {cli.cut(c['error'], 120)})" if c["status"] == "failed" else ""))
             shown = c["returned"] if args.verbose else c["returned"][:3]
@@ -101,27 +63,27 @@ def run(args) -> int:
                 print(f"  returned {r['filepath']}: {r['reason'] if args.verbose else cli.cut(r['reason'], 140)}")
             if len(shown) < len(c["returned"]):
                 print(f"  ... {len(c['returned']) - len(shown)} more (--verbose)")
-        if parked_missing:
-            _print_missing(parked_missing)
-        for h in held_back:
+        if outcome.parked_missing:
+            _print_missing(outcome.parked_missing)
+        for h in outcome.held_back:
             who = f"session {h['session']}" if h["session"] else "a session not recorded"
             print(f"not taken over: {h['culture']} {batch_tag(h['batch_id'])} was claimed "
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
-        if batches:
-            print(f"claimed {cli.plural(len(batches), 'batch')}. Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
-            for b in batches:
+        if outcome.batches:
+            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
+            for b in outcome.batches:
                 how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
                 print(b["brief"])
         elif args.count:
-            print("nothing claimed: " + "; ".join(why_none))
-        elif not collected:
+            print("nothing claimed: " + "; ".join(outcome.why_none))
+        elif not outcome.collected:
             print("nothing to collect")
-    if failure is not None:
-        print(f"run_next_batch.py: error: {failure} (the batches above are claimed; claim again for more)", file=sys.stderr)
-        return failure.exit_code
-    return 1 if args.count and not batches else 0
+    if outcome.failure is not None:
+        print(f"run_next_batch.py: error: {outcome.failure} (the batches above are claimed; claim again for more)", file=sys.stderr)
+        return outcome.failure.exit_code
+    return 1 if args.count and not outcome.batches else 0
 
 
 def _session(given: str | None) -> str | None:
@@ -144,16 +106,6 @@ def _print_missing(parked: list[dict]) -> None:
             print(f"  {m['filepath']}: {m['reason']}")
         if len(mine) > SHOWN:
             print(f"  ... {len(mine) - SHOWN} more (batch_status.py --culture {culture})")
-
-
-def _why(row: dict, cfg) -> str:
-    if row["in_flight"] >= cfg.max_parallel:
-        return (f"{row['culture']}: {cli.plural(row['in_flight'], 'batch')} in flight (max_parallel {cfg.max_parallel}); "
-                "wait for them or let their leases expire (a new session: --take-over)")
-    flying = f", besides {cli.plural(row['in_flight'], 'batch')} in flight" if row["in_flight"] else ""
-    if row["parked"] and not row["pending"]:
-        return f"{row['culture']}: only parked items left ({row['parked']}){flying}; see batch_status.py --culture {row['culture']}"
-    return f"{row['culture']}: no images left to claim ({row['completed']}/{row['total']} accepted{flying})"
 
 
 if __name__ == "__main__":

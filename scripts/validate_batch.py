@@ -25,10 +25,8 @@ from critique_batch import cli  # noqa: E402
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.engine import collected, read_batch
-    from critique_batch.similarity import mark_near_copies
-    from critique_batch.validation import check_output_bytes
-    from critique_batch.workspace import BATCH_FILE, Workspace, batch_tag, parse_batch_id
+    from critique_batch.batches import check_batch
+    from critique_batch.workspace import BATCH_FILE, Workspace, parse_batch_id
 
     if args.batch_id is None:
         path = Path(args.target)
@@ -41,25 +39,8 @@ def run(args) -> int:
         culture, bid = args.target, parse_batch_id(args.batch_id)
         ws = Workspace(args.workspace)
         path = ws.batch_path(culture, bid, "output")
-    cfg = ws.culture(culture)
-    input_path = ws.batch_path(culture, bid, "input")
-    if not input_path.exists():
-        raise cli.InputError(f"no batch {culture} {batch_tag(bid)}: its input file does not exist", file=ws.display(input_path))
-    batch = read_batch(ws, culture, bid, "input")
-    items = [img["filepath"] for img in batch["images"]]
-    label = f"{culture} {batch_tag(bid)}"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = None
-    if data is None:
-        check = None
-    else:
-        check = check_output_bytes(data, path, cfg, ws.plan, items)
-        mark_near_copies(ws, cfg, check)  # only when the plan rejects near copies: what collection would return
-    # after collection the output file is never read again: a rewrite is lost, and must say so
-    done = collected(ws, culture, bid, data)
-    late = done is not None and done["changed_since"] is not False
+    got = check_batch(ws, culture, bid, path)
+    check, done, label, items = got.check, got.collected, got.label, got.items
 
     if args.json:
         if check is None:
@@ -71,7 +52,7 @@ def run(args) -> int:
                 "skipped": len(check.skipped), "missing": check.missing, "stray_records": len(check.strays),
                 "problems": [{"index": r.index, "filepath": r.filepath, "problems": r.problems} for r in check.problems],
                 "collected": done,
-            } | ({"ok": False, "error": _late(label, done)} if late else {}))
+            } | ({"ok": False, "error": _late(label, done)} if got.late else {}))
     elif check is None:
         print(f"{label}: FAIL output file not written yet ({ws.display(path)})")
     elif check.error:
@@ -89,14 +70,12 @@ def run(args) -> int:
         strays = f"; {len(check.strays)} stray records (for no image of this batch, or repeating one)" if check.strays else ""
         summary = (f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, "
                    f"{len(check.missing)} missing of {len(items)} images{strays}")
-        if done is not None and not late:
+        if done is not None and not got.late:
             summary += f" (already collected at {done['at']}: this file is the one read)"
         print(summary)
-    if late:
-        if not args.json:
-            print(_late(label, done))
-        return 1
-    return 0 if check is not None and check.passed else 1
+    if got.late and not args.json:
+        print(_late(label, done))
+    return 0 if got.passed else 1
 
 
 def _late(label: str, done: dict) -> str:

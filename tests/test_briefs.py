@@ -93,11 +93,11 @@ def test_workspace_elsewhere(tmp_path):
 
 def test_brief_takes_a_note(tmp_path, monkeypatch):
     """A caller's short clause goes in front and the whole still fits."""
-    from critique_batch import engine
+    from critique_batch import instructions
     from critique_batch.workspace import Workspace
 
     support.write_candidates(tmp_path, "korean", 5)
     monkeypatch.chdir(tmp_path)
     ws = Workspace(tmp_path)
-    text = engine.brief(ws, ws.culture("korean"), 3, 5, note="Offered again: keep what is already written. ")
+    text = instructions.brief(ws, ws.culture("korean"), 3, 5, note="Offered again: keep what is already written. ")
     assert text.startswith("Offered again: keep what is already written. ") and len(text.encode()) <= 600

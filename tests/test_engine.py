@@ -43,7 +43,7 @@ def collect(ws, culture="korean"):
 def rebuilt_equals_kept(ws, culture="korean"):
     kept = support.progress(ws, culture)
     fresh = engine.rebuild(Workspace(ws), culture)
-    assert prog.comparable(fresh) == prog.comparable(kept)
+    assert fresh.comparable() == prog.Progress.from_json(kept).comparable()
 
 
 def test_claim_writes_input_and_lease(korean_ws):
@@ -155,7 +155,7 @@ def test_malformed_output_left_alone_while_being_written(korean_ws, monkeypatch)
     assert c["status"] == "failed" and "not valid JSON" in c["error"]
     p = support.progress(korean_ws, "korean")
     assert p["failed_batches"][0]["batch_id"] == 1 and "not valid JSON" in p["failed_batches"][0]["error"]
-    assert p["completed"] == 0 and len(prog.retry_pool(p, 3)) == 2
+    assert p["completed"] == 0 and len(prog.Progress.from_json(p).retry_pool(3)) == 2
 
 
 def test_output_not_a_list_fails_batch(korean_ws, monkeypatch):
@@ -223,7 +223,7 @@ def test_rebuild_heals_deleted_progress(korean_ws):
     kept = support.progress(korean_ws, "korean")
     (korean_ws / "checkpoints" / "korean_expansion_progress.json").unlink()
     fresh = engine.rebuild(Workspace(korean_ws), "korean")
-    assert prog.comparable(fresh) | {"merged_batches": []} == prog.comparable(kept) | {"merged_batches": []}
+    assert fresh.comparable() | {"merged_batches": []} == prog.Progress.from_json(kept).comparable() | {"merged_batches": []}
 
 
 # --- rebuild == incremental, under any sequence of operations --------------------------------
@@ -334,7 +334,7 @@ class ExpansionMachine(RuleBasedStateMachine):
 
     def _rebuild(self):
         from critique_batch.jsonfiles import write_json
-        write_json(self.dir / "checkpoints" / "korean_expansion_progress.json", engine.rebuild(Workspace(self.dir), "korean"), "progress")
+        write_json(self.dir / "checkpoints" / "korean_expansion_progress.json", engine.rebuild(Workspace(self.dir), "korean").to_json(), "progress")
 
     @invariant()
     def nothing_disappears(self):
@@ -345,13 +345,13 @@ class ExpansionMachine(RuleBasedStateMachine):
         p = self._progress()
         images = support.image_list(self.dir, "korean")
         everything = {img["filepath"] for img in images}
-        pending = set(prog.retry_pool(p, 3)) | {img["filepath"] for img in images[p["cursor"]:]}
+        pending = set(prog.Progress.from_json(p).retry_pool(3)) | {img["filepath"] for img in images[p["cursor"]:]}
         for start, end in p["gaps"]:
             pending |= {img["filepath"] for img in images[start:end]}
-        parts = [set(support.accepted_filepaths(self.dir, "korean")), set(prog.parked(p, 3)), prog.in_flight_items(p), pending]
+        parts = [set(support.accepted_filepaths(self.dir, "korean")), set(prog.Progress.from_json(p).parked(3)), prog.Progress.from_json(p).in_flight_items(), pending]
         assert sum(len(x & everything) for x in parts) == len(everything)
         assert set().union(*parts) >= everything
-        assert prog.pending(p, 3) == len(pending)
+        assert prog.Progress.from_json(p).pending(3) == len(pending)
 
     @invariant()
     def rebuild_equals_incremental(self):
@@ -362,7 +362,7 @@ class ExpansionMachine(RuleBasedStateMachine):
         engine.run_session(Workspace(self.dir), "korean", lambda s: None)
         p = self._progress()
         fresh = engine.rebuild(Workspace(self.dir), "korean")
-        assert prog.comparable(fresh) == prog.comparable(p)
+        assert fresh.comparable() == prog.Progress.from_json(p).comparable()
 
     @invariant()
     def nothing_twice(self):

@@ -124,7 +124,7 @@ def test_fault_campaign(ws, request):
         support.run("run_next_batch.py", "--culture", c, "--count", "0", ws=ws, env=env, check=True)
     assert kills >= min_kills
 
-    parked_total = sum(len(prog.parked(support.progress(ws, c), 3)) for c in CULTURES)
+    parked_total = sum(len(prog.Progress.from_json(support.progress(ws, c)).parked(3)) for c in CULTURES)
     print(f"\nfault campaign: {len(CULTURES)} x {n_images} images, {round_ + 1} rounds, {kills} processes killed, "
           f"{sum(support.progress(ws, c)['completed'] for c in CULTURES)} accepted, {parked_total} parked")
     check_state_files(ws)
@@ -134,7 +134,7 @@ def test_fault_campaign(ws, request):
         p = support.progress(ws, c)
         accepted = support.accepted_filepaths(ws, c)
         assert len(accepted) == len(set(accepted)), f"{c}: an item was accepted twice"
-        parked = prog.parked(p, 3)
+        parked = prog.Progress.from_json(p).parked(3)
         assert all(f["reason"] for f in parked.values())
         everything = {img["filepath"] for img in support.image_list(ws, c)}
         assert set(accepted) | set(parked) == everything and not set(accepted) & set(parked)
@@ -161,7 +161,7 @@ def _table_filepaths(ws: Path) -> list[tuple[str, str]]:
 
 def _pending_images(p: dict, images: list[dict]) -> set[str]:
     """What progress says is pending: the retry pool, the gaps before the cursor, the cursor's tail."""
-    out = set(prog.retry_pool(p, 3))
+    out = set(prog.Progress.from_json(p).retry_pool(3))
     for start, end in p["gaps"]:
         out.update(img["filepath"] for img in images[start:end])
     out.update(img["filepath"] for img in images[p["cursor"]:])
@@ -178,9 +178,9 @@ def check_nothing_disappears(ws: Path, culture: str, env: dict) -> dict:
     everything = {img["filepath"] for img in images}
     accepted = support.accepted_filepaths(ws, culture)
     assert len(accepted) == len(set(accepted)), "an image was accepted twice"
-    parked = prog.parked(p, 3)
+    parked = prog.Progress.from_json(p).parked(3)
     assert all(f["reason"] for f in parked.values())
-    flying = prog.in_flight_items(p)
+    flying = prog.Progress.from_json(p).in_flight_items()
     pending = _pending_images(p, images)
     parts = [set(accepted) & everything, set(parked) & everything, flying & everything, pending & everything]
     assert sum(len(x) for x in parts) == len(everything), "an image is in two states"
@@ -204,7 +204,7 @@ def hand_edit(ws: Path, culture: str, rng: random.Random, serial: int) -> str:
     cp = ws / "checkpoints"
     p = support.progress(ws, culture)
     images = support.image_list(ws, culture)
-    handed = prog.in_flight_items(p) | set(p["failures"]) | set(support.accepted_filepaths(ws, culture))
+    handed = prog.Progress.from_json(p).in_flight_items() | set(p["failures"]) | set(support.accepted_filepaths(ws, culture))
     kinds = ["insert_top", "insert_middle", "append", "delete_progress"]
     if p["in_flight"]:
         kinds.append("delete_input")

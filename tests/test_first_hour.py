@@ -63,7 +63,7 @@ def test_requeue_keeps_missing_file_parked_until_it_exists(ws):
     assert r.returncode == 0
     assert "1 parked item left parked: the image file is still missing" in r.stdout
     assert images[1]["filepath"] in r.stdout
-    assert prog.parked(support.progress(ws, "korean"), 3)
+    assert prog.Progress.from_json(support.progress(ws, "korean")).parked(3)
     support.touch_images(ws, [images[1]])
     r = support.run("requeue_parked.py", "korean", ws=ws)
     assert "re-queued 1 parked item" in r.stdout and "still missing" not in r.stdout
@@ -100,8 +100,8 @@ def test_crash_after_missing_park_is_reconciled(ws):
     support.run("run_next_batch.py", "--culture", "korean", "--size", "2", ws=ws, check=True)
     (ws / "checkpoints" / "korean_expansion_progress.json").unlink()  # as if never saved
     w = Workspace(ws)
-    kept = engine.run_session(w, "korean", lambda s: dict(s.p))
-    assert prog.parked(kept, 3) == {images[0]["filepath"]: kept["failures"][images[0]["filepath"]]}
+    kept = engine.run_session(w, "korean", lambda s: s.progress.to_json())
+    assert prog.Progress.from_json(kept).parked(3) == {images[0]["filepath"]: kept["failures"][images[0]["filepath"]]}
     _rebuild_matches(ws)
 
 
@@ -424,7 +424,7 @@ class MissingFiles(RuleBasedStateMachine):
 
     @rule()
     def answer_and_collect(self):
-        p = self.session(lambda s: s.p)
+        p = self.session(lambda s: s.progress.to_json())
         for key in p["in_flight"]:
             items = support.batch_items(self.dir, "korean", int(key))
             support.write_output(self.dir, "korean", int(key), [support.good_record("korean", fp) for fp in items])
@@ -438,13 +438,13 @@ class MissingFiles(RuleBasedStateMachine):
 
     @invariant()
     def progress_is_a_fold(self):
-        kept = self.session(lambda s: s.p)
+        kept = self.session(lambda s: s.progress)
         fresh = engine.rebuild(Workspace(self.dir), "korean")
-        assert prog.comparable(fresh) == prog.comparable(kept)
-        parked = set(prog.parked(kept, 3))
-        flying = prog.in_flight_items(kept)
+        assert fresh.comparable() == kept.comparable()
+        parked = set(kept.parked(3))
+        flying = kept.in_flight_items()
         assert not parked & flying
-        assert kept["completed"] + len(parked) + len(flying) + prog.pending(kept, 3) == N_IMAGES
+        assert kept.completed + len(parked) + len(flying) + kept.pending(3) == N_IMAGES
 
 
 TestMissingFiles = MissingFiles.TestCase

@@ -170,7 +170,7 @@ class LifeCycle(RuleBasedStateMachine):
     def rebuild(self):
         engine.run_session(self.ws(), "korean", lambda s: None)
         fresh = engine.rebuild(self.ws(), "korean")
-        assert prog.comparable(fresh) == prog.comparable(self.progress())
+        assert fresh.comparable() == prog.Progress.from_json(self.progress()).comparable()
 
     @invariant()
     def matches_model(self):
@@ -183,10 +183,10 @@ class LifeCycle(RuleBasedStateMachine):
         accepted = support.accepted_filepaths(self.dir, "korean")
         assert len(accepted) == len(set(accepted)) and set(accepted) == m.accepted
         assert {int(k): v["items"] for k, v in p["in_flight"].items()} == {k: v["items"] for k, v in m.in_flight.items()}
-        assert set(prog.parked(p, MAX_ATTEMPTS)) == m.parked()
+        assert set(prog.Progress.from_json(p).parked(MAX_ATTEMPTS)) == m.parked()
         assert p["next_batch"] == m.next_bid
         pending = len(m.images) - len(m.accepted) - len(m.parked() - m.accepted) - sum(len(b["items"]) for b in m.in_flight.values())
-        assert prog.pending(p, MAX_ATTEMPTS) == pending
+        assert prog.Progress.from_json(p).pending(MAX_ATTEMPTS) == pending
 
 
 TestLifeCycle = LifeCycle.TestCase

@@ -94,14 +94,14 @@ def test_sync_twice_same_rows(tmp_path, backend):
 
     # merged_batches lost (kept state): the re-merge is a no-op on the rows
     for c in ("korean", "chinese"):
-        engine.run_session(ws, c, lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
+        engine.run_session(ws, c, lambda s: s.set_merged([]))
     third = sync.sync(ws, force=True, db=db).as_json()
     assert third["merged"] and third["inserted"] == 0 and third["updated"] == 0 and third["unchanged"] == 46
     assert rows_by_fp(root, db, env) == rows  # merged_at too: nothing was rewritten
 
     # lost again, and the state file with it: re-derived from the table, nothing to merge
     for c in ("korean", "chinese"):
-        engine.run_session(ws, c, lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
+        engine.run_session(ws, c, lambda s: s.set_merged([]))
     (root / "checkpoints" / sync_state.STATE_FILE).unlink()
     fourth = sync.sync(ws, db=db, force=True).as_json()
     assert not fourth["merged"] and {r["culture"] for r in fourth["reconciled"]} == {"korean", "chinese"}
@@ -151,7 +151,7 @@ def test_regenerated_critique_replaces_row(tmp_path, backend, monkeypatch):
     assert sum(1 for r in rows.values() if r["critique_zh"].endswith("第1稿")) == 10
     # the first workspace re-merging its (older) batches never rolls the new critiques back
     for_first = Workspace(first)
-    engine.run_session(for_first, "korean", lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
+    engine.run_session(for_first, "korean", lambda s: s.set_merged([]))
     (first / "checkpoints" / sync_state.STATE_FILE).unlink()
     out = sync.sync(for_first, force=True, db=db).as_json()
     assert out["updated"] == 0 and out["inserted"] == 0
@@ -186,7 +186,7 @@ def test_optional_field_added_to_existing_table(tmp_path):
     conn.drop_table("critiques")
     bad = pa.schema([pa.field("filepath", pa.string(), nullable=False), pa.field("quality_score", pa.string())])
     conn.create_table("critiques", data=pa.Table.from_pylist([{"filepath": "x", "quality_score": "high"}], schema=bad))
-    engine.run_session(Workspace(root), "korean", lambda s: (s.p.__setitem__("merged_batches", []), setattr(s, "dirty", True)))
+    engine.run_session(Workspace(root), "korean", lambda s: s.set_merged([]))
     with pytest.raises(WorkFailed, match="quality_score"):
         sync.sync(Workspace(root), force=True)
 

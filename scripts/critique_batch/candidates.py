@@ -303,3 +303,39 @@ def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str],
     ws.checkpoints.mkdir(parents=True, exist_ok=True)
     with ws.lock(culture):
         return merge()
+
+
+@dataclass
+class Candidates:
+    path: Path
+    images: list[dict]
+    index_of: dict[str, int]
+    sig: str
+
+
+def candidates_sig(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def load_candidates(ws: Workspace, culture: str) -> Candidates:
+    path = ws.candidates_path(culture)
+    if not path.exists():
+        raise InputError(
+            f"no candidates file for {culture}; create it with add_candidates.py {culture} FOLDER_OR_MANIFEST",
+            file=ws.display(path),
+        )
+    sig = candidates_sig(path)
+    doc = read_json(path, "candidates")
+    if doc["culture"] != culture:
+        raise InputError(f"expected {culture!r} (the file name says so), got {doc['culture']!r}", file=path, where="culture")
+    index_of: dict[str, int] = {}
+    for i, img in enumerate(doc["images"]):
+        fp = img["filepath"]
+        if fp in index_of:
+            raise InputError(f"duplicate filepath {fp!r} (also images[{index_of[fp]}])", file=path, where=f"images[{i}].filepath")
+        index_of[fp] = i
+    return Candidates(path, doc["images"], index_of, sig or "")

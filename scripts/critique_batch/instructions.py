@@ -10,19 +10,27 @@ gets exact instructions.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
+from .cli import plural
 from .errors import InputError
 from .plan import Culture, Plan
 from .validation import check_output_bytes
+from .workspace import Workspace
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 GENERATOR_TEMPLATE = TEMPLATES / "generator.md"
 EXAMPLES = TEMPLATES / "examples"
 LAYERS = ("L1", "L2", "L3", "L4", "L5")
 MODES = ("skill", "reference", "runtime")
+SCRIPTS_DIR = Path(__file__).resolve().parents[1]
 
 
 class TemplateError(InputError):
@@ -226,3 +234,107 @@ def bundled_matches(ws_plan: Plan, default_plan: Plan, culture: str) -> bool:
 
 
 WRITER_FIELDS = ("name", "prefix", "generator", "quality", "dimensions", "perspective")
+
+
+BRIEF_MAX_BYTES = 600
+
+
+def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1, note: str = "") -> str:
+    """The exact instruction for one subagent, at most 600 bytes. `note` is an optional short clause
+    put in front; `claim` > 1 (the batch was handed out before and its lease expired: the earlier
+    worker may still write the same output file, and the last write is what collection reads) adds one.
+
+    Every path in it works from the folder the subagent starts in (the current directory, which is
+    the workspace when Claude Code runs there): relative when inside it, absolute otherwise. (No
+    "cd there first": in a Claude Code subagent a `cd` does not carry over to the next command.) When
+    these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
+    beside them as references/{generator}.md (the generator skill itself may not be installed), so
+    the brief points the subagent at that file. Long install paths (a plugin's cache folder below a
+    long home folder) are handled by shorter forms, in this order: the plugin's own generator skill
+    by name instead of the file; then the skill's folder written from ~. A workspace outside the
+    current directory makes the batch files absolute: with a path of more than about 50 characters
+    the brief can exceed 600 bytes (the shortest form is returned)."""
+    if claim > 1:
+        note = "Handed out before: write a fresh file. " + note
+    by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
+    variants = [(ws.display, False), (ws.display, by_skill), (_from_home, by_skill)]
+    texts = [_brief(ws, cfg, batch_id, n, show_tool, note, skill) for show_tool, skill in variants]
+    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=lambda t: len(t.encode())))
+
+
+def _from_home(path: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _shell_word(text: str) -> str:
+    """One shell word; a leading ~/ stays unquoted so that the shell expands it."""
+    return "~/" + shlex.quote(text[2:]) if text.startswith("~/") else shlex.quote(text)
+
+
+# an installed skill keeps its scripts in <skill>/scripts; a plugin keeps its skills in <plugin>/skills
+SKILLS_DIR = SCRIPTS_DIR.parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def plugin_name() -> str | None:
+    """The Claude Code plugin these scripts are installed in (its .claude-plugin/plugin.json), if any."""
+    manifest = SKILLS_DIR.parent / ".claude-plugin" / "plugin.json"
+    if SCRIPTS_DIR.name != "scripts" or SKILLS_DIR.name != "skills" or not manifest.is_file():
+        return None
+    try:
+        name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def python_command() -> str:
+    """How the subagent should call the Python that runs these scripts: `python3` or `python` when
+    that name finds this same interpreter on PATH (many systems have no `python`), else its path."""
+    here = Path(sys.executable)
+    for name in ("python3", "python"):
+        found = shutil.which(name)
+        # the same folder and file: a venv's python3 is a link to the base interpreter, but not the same python
+        if found and Path(found).parent == here.parent and os.path.samefile(found, here):
+            return name
+    return str(here)
+
+
+def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show_tool, note: str, by_skill: bool) -> str:
+    inp = ws.display(ws.batch_path(cfg.name, batch_id, "input"))
+    python = python_command()
+    check = check_command(ws, cfg.name, batch_id, python, show_tool)
+    how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
+    return (
+        f"{note}{how} for the {plural(n, 'image')} in {inp}: look at each image (never critique one unseen), write all "
+        'records as one JSON array to the checked file ({"filepath": ..., "skipped": "<reason>"} for an image '
+        f"you cannot open). Check: {check} ; fix what it reports, at most 3 rounds. Reply with its last line only."
+    )
+
+
+def check_command(ws: Workspace, culture: str, batch_id: int, python: str, show_tool) -> str:
+    """The command that checks a batch's output file, as the subagent types it (brief and
+    generator_instructions.py alike)."""
+    out = ws.display(ws.batch_path(culture, batch_id, "output"))
+    return " ".join(_shell_word(w) for w in (python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out))
+
+
+def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python: str, by_skill: bool) -> str:
+    """Where the subagent finds its instructions. Files generated from the bundled plan (this
+    folder's references/ when it is an installed batch-orchestrator; the generator skill itself in
+    a clone or a plugin) fit only if the workspace's plan did not change the culture; otherwise the
+    subagent runs generator_instructions.py, which renders them from the workspace's plan."""
+    if bundled_matches(ws.plan, ws.default_plan, cfg.name):
+        reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
+        if by_skill:
+            return f"Use the {plugin_name()}:{cfg.generator} skill"
+        if reference.is_file():
+            return f"Follow {show_tool(reference)}"
+        return f"Use the {cfg.generator} skill"
+    command = [python, show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
+    if ws.root != Path.cwd().resolve():
+        command += ["--workspace", str(ws.root)]
+    return f"Run {' '.join(_shell_word(w) for w in command)} and follow what it prints"

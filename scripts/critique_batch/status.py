@@ -11,7 +11,8 @@ import statistics
 from . import progress as prog
 from .cli import bar, cut, plural
 from .clock import parse_time
-from .engine import load_candidates, progress_view
+from .candidates import load_candidates
+from .engine import progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
 
@@ -19,16 +20,16 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
     configured = ws.candidates_path(cfg.name).exists()
     p = progress_view(ws, cfg.name) if configured else None
     if configured and p is None:  # candidates but nothing claimed yet
-        p = prog.empty(cfg.name)
-        prog.apply_candidates(p, load_candidates(ws, cfg.name).images, None)
-    p = p or prog.empty(cfg.name)
-    parked = prog.parked(p, cfg.max_attempts)
+        p = prog.Progress(cfg.name)
+        p.apply_candidates(load_candidates(ws, cfg.name).images, None)
+    p = p or prog.Progress(cfg.name)
+    parked = p.parked(cfg.max_attempts)
     # the dataset before this expansion: the published baseline's count when one is set for this
     # culture, else the plan's `current`; published images critiqued again are not new records
     published = baseline.count(cfg.name) if baseline is not None and cfg.name in baseline.cultures else None
     current = published if published is not None else cfg.current
-    regenerated = p.get("regenerated", 0)
-    new = p["completed"] - regenerated
+    regenerated = p.regenerated or 0
+    new = p.completed - regenerated
     reached = current + new
     target = cfg.target
     return {
@@ -43,19 +44,19 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
         "regenerated": regenerated,
         "gap": max(target - reached, 0) if target else None,
         "relative_gap": round(max(1 - reached / target, 0.0), 4) if target else None,
-        "total": p["total"],
-        "completed": p["completed"],
-        "pending": prog.pending(p, cfg.max_attempts),
-        "in_flight": len(p["in_flight"]),
-        "in_flight_items": sum(len(b["items"]) for b in p["in_flight"].values()),
-        "failed": len(p["failed_batches"]),
-        "retrying": len(prog.retry_pool(p, cfg.max_attempts)),
+        "total": p.total,
+        "completed": p.completed,
+        "pending": p.pending(cfg.max_attempts),
+        "in_flight": len(p.in_flight),
+        "in_flight_items": sum(len(b["items"]) for b in p.in_flight.values()),
+        "failed": len(p.failed_batches),
+        "retrying": len(p.retry_pool(cfg.max_attempts)),
         "parked": len(parked),
-        "unmerged": prog.unmerged(p),
+        "unmerged": p.unmerged(),
         "sync_threshold": cfg.sync_threshold,
-        "sync_due": prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts),
-        "next_batch": p["next_batch"],
-        "rebuild_needed": bool(p.get("rebuild_needed")),  # candidates edited other than by appending
+        "sync_due": p.sync_due(cfg.sync_threshold, cfg.max_attempts),
+        "next_batch": p.next_batch,
+        "rebuild_needed": p.rebuild_needed,  # candidates edited other than by appending
         "_progress": p,
         "_parked": parked,
     }
@@ -87,15 +88,15 @@ def public(row: dict) -> dict:
 
 
 def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
-    p = row["_progress"]
+    p: prog.Progress = row["_progress"]
     d = public(row)
-    last = p["last_artist"]
-    d["last_artist"] = {"artist": last, **p["artists_status"].get(last, {"total": 0, "completed": 0})} if last else None
+    last = p.last_artist
+    d["last_artist"] = {"artist": last, **p.artists_status.get(last, {"total": 0, "completed": 0})} if last else None
     # the batches in flight, plus the new batches the pending images make
     d["remaining_batches"] = row["in_flight"] + math.ceil(row["pending"] / cfg.batch_size)
     d["batch_size"] = cfg.batch_size
     d["max_parallel"] = cfg.max_parallel
-    durations = p["recent_durations"]
+    durations = p.recent_durations
     if durations:
         per_batch = statistics.median(durations)
         d["median_batch_seconds"] = per_batch
@@ -117,15 +118,15 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
          "expired": prog.lease_expired(e, now),
          "lease_seconds_left": max(round((parse_time(e["lease_expires_at"]) - now).total_seconds()), 0),
          "session": e.get("session")}
-        for b, e in sorted(p["in_flight"].items(), key=lambda kv: int(kv[0]))
+        for b, e in sorted(p.in_flight.items(), key=lambda kv: int(kv[0]))
     ]
-    d["failed_batches"] = p["failed_batches"][-5:]
+    d["failed_batches"] = p.failed_batches[-5:]
     d["stuck"] = [
         {"filepath": fp, "attempts": prog.attempts(f), "skipped": f["skips"] > f["forgiven_skips"], "reason": f["reason"], "batch_id": f["batch_id"]}
         for fp, f in row["_parked"].items()
     ]
-    d["merged_batches"] = len(p["merged_batches"])
-    d["last_updated"] = p["last_updated"]
+    d["merged_batches"] = len(p.merged_batches)
+    d["last_updated"] = p.last_updated
     return d
 
 

@@ -122,7 +122,7 @@ class ProgressBar:
 
 
 def _read_rows(ws: Workspace, unmerged: list[UnmergedBatches], merged_at: datetime, stamp: dict | None = None) -> tuple[list[dict], dict[str, int]]:
-    from .engine import read_batch
+    from .batches import read_batch
 
     total_batches = sum(len(u.batches) for u in unmerged)
     progress = ProgressBar(total_batches, sum(u.waiting for u in unmerged), "reading batches")

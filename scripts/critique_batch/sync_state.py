@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import progress as prog
 from .clock import iso, now as clock_now, parse_time
 from .database import Target, db_errors, key_rows, row_key, setting
 from .errors import InputError
 from .jsonfiles import read_json, write_json
 from .plan import Culture
+from .progress import Progress
 from .workspace import Workspace
 
 STATE_FILE = "lancedb_sync_state.json"
@@ -100,13 +100,13 @@ class UnmergedBatches:
                 "batches": len(self.batches), "merged_batches": len(self.merged)}
 
 
-def _completed_not_merged(p: dict) -> list[int]:
-    merged = set(p["merged_batches"])
-    return [b for b in p["completed_batches"] if b not in merged]
+def _completed_not_merged(p: Progress) -> list[int]:
+    merged = set(p.merged_batches)
+    return [b for b in p.completed_batches if b not in merged]
 
 
-def _unmerged_of(p: dict, cfg: Culture) -> UnmergedBatches:
-    return UnmergedBatches(cfg.name, prog.unmerged(p), cfg.sync_threshold, prog.sync_due(p, cfg.sync_threshold, cfg.max_attempts), _completed_not_merged(p), list(p["merged_batches"]))
+def _unmerged_of(p: Progress, cfg: Culture) -> UnmergedBatches:
+    return UnmergedBatches(cfg.name, p.unmerged(), cfg.sync_threshold, p.sync_due(cfg.sync_threshold, cfg.max_attempts), _completed_not_merged(p), list(p.merged_batches))
 
 
 def unmerged_batches(ws: Workspace, name: str) -> UnmergedBatches | None:
@@ -121,14 +121,7 @@ def unmerged_batches(ws: Workspace, name: str) -> UnmergedBatches | None:
 def mark_merged(ws: Workspace, name: str, batch_ids: list[int]) -> None:
     from .engine import run_session
 
-    def fn(s):
-        done = set(s.p["completed_batches"])
-        new = sorted(set(s.p["merged_batches"]) | {b for b in batch_ids if b in done})
-        if new != s.p["merged_batches"]:
-            s.p["merged_batches"] = new
-            s.dirty = True
-
-    run_session(ws, name, fn)
+    run_session(ws, name, lambda s: s.mark_merged(batch_ids))
 
 
 # --- merged_batches from the table --------------------------------------------------------------
@@ -163,7 +156,8 @@ def reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
     order): its rows were replaced by newer critiques, or another workspace's equal one won the
     tie. Everything else is re-merged by the next sync.
     """
-    from .engine import read_batch, run_session
+    from .batches import read_batch
+    from .engine import run_session
 
     present = _present_batches(table, target) if table is not None else {}
     changes = []
@@ -172,10 +166,10 @@ def reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
             continue
 
         def fn(s, name=name):
-            old = s.p["merged_batches"]
+            old = s.progress.merged_batches
             new, unsure = [], {}
-            for b in s.p["completed_batches"]:
-                if s.p["batch_accepted"].get(str(b), 0) == 0:
+            for b in s.progress.completed_batches:
+                if s.progress.batch_accepted.get(str(b), 0) == 0:
                     new.append(b)
                     continue
                 result = read_batch(ws, name, b, "result")
@@ -186,9 +180,7 @@ def reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
                     unsure[b] = result["records"]
             if unsure:
                 new = sorted(new + _superseded(table, target, unsure, wid))
-            if new != old:
-                s.p["merged_batches"] = new
-                s.dirty = True
+            s.set_merged(new)
             return old, new
 
         old, new = run_session(ws, name, fn)

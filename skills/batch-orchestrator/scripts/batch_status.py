@@ -21,11 +21,10 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import progress as prog
-    from critique_batch import status
+    from dataclasses import asdict
+
+    from critique_batch import engine, status
     from critique_batch.clock import now
-    from critique_batch.engine import load_progress, rebuild, with_candidates
-    from critique_batch.jsonfiles import write_json
     from critique_batch.workspace import Workspace
 
     if args.check and not args.rebuild:
@@ -33,36 +32,18 @@ def run(args) -> int:
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
-        report = []
-        for name in names:
-            with ws.lock(name):
-                try:
-                    kept = load_progress(ws, name)
-                except cli.InputError as exc:
-                    kept, broken = None, str(exc)
-                else:
-                    broken = None
-                if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
-                    kept = with_candidates(ws, name, kept)
-                fresh = rebuild(ws, name)
-                kept_cmp = prog.comparable(kept) if kept else {}
-                changed = sorted(k for k, v in prog.comparable(fresh).items() if kept_cmp.get(k) != v)
-                if not args.check and (changed or kept is None):
-                    write_json(ws.progress_path(name), fresh, "progress")
-                tries = ws.culture(name).max_attempts
-                report.append({"culture": name, "matches": not changed, "changed": changed, "was_broken": broken,
-                               "pending": prog.pending(fresh, tries), "pending_before": prog.pending(kept, tries) if kept else None})
+        report = engine.rebuild_progress(ws, names, write=not args.check)
         if args.json:
-            cli.emit_json({"rebuilt": report, "checked_only": args.check})
+            cli.emit_json({"rebuilt": [asdict(r) for r in report], "checked_only": args.check})
         else:
             for r in report:
-                if r["matches"]:
-                    print(f"{r['culture']}: progress matches the batch files")
+                if r.matches:
+                    print(f"{r.culture}: progress matches the batch files")
                 else:
                     verb = "differs" if args.check else "rebuilt"
-                    moved = f"; pending {r['pending_before']} -> {r['pending']}" if r["pending_before"] not in (None, r["pending"]) else ""
-                    print(f"{r['culture']}: {verb} in {', '.join(r['changed'])}{moved}" + (f" (was unreadable: {r['was_broken']})" if r["was_broken"] else ""))
-        return 1 if args.check and any(not r["matches"] for r in report) else 0
+                    moved = f"; pending {r.pending_before} -> {r.pending}" if r.pending_before not in (None, r.pending) else ""
+                    print(f"{r.culture}: {verb} in {', '.join(r.changed)}{moved}" + (f" (was unreadable: {r.was_broken})" if r.was_broken else ""))
+        return 1 if args.check and any(not r.matches for r in report) else 0
 
     rows = status.overview(ws, args.culture)
     if args.culture:

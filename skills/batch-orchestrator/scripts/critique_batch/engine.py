@@ -4,28 +4,25 @@
 Every change happens in a `Session`: the culture's lock is held, the state is reconciled with
 the files on disk (a crash between writing a batch file and writing progress is healed here), and
 progress is written last, atomically. Batch files are written before progress, so progress is
-always a fold over them (see progress.py).
+always a fold over them (see progress.py). Constructing a Session only reads: what the
+reconciliation must write is written by `begin()`, before the work (run_session calls it).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
-import shlex
-import shutil
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from . import progress as prog
-from .cli import plural
+from .batches import output_digest, read_batch
+from .candidates import Candidates, candidates_sig, load_candidates
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, WorkFailed
+from .instructions import brief
 from .jsonfiles import read_json, write_json
 from .plan import Culture
+from .progress import load_progress
 from .published import GENERATOR_FIELDS
 from .similarity import screen as screen_near_duplicates
 from .validation import check_output_bytes
@@ -35,73 +32,6 @@ from .workspace import Workspace, batch_tag
 # session may still be running its subagents
 TAKE_OVER_QUIET_MINUTES = 10
 WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, may still be being written
-SCRIPTS_DIR = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class Candidates:
-    path: Path
-    images: list[dict]
-    index_of: dict[str, int]
-    sig: str
-
-
-def candidates_sig(path: Path) -> str | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return f"{st.st_size}:{st.st_mtime_ns}"
-
-
-def load_candidates(ws: Workspace, culture: str) -> Candidates:
-    path = ws.candidates_path(culture)
-    if not path.exists():
-        raise InputError(
-            f"no candidates file for {culture}; create it with add_candidates.py {culture} FOLDER_OR_MANIFEST",
-            file=ws.display(path),
-        )
-    sig = candidates_sig(path)
-    doc = read_json(path, "candidates")
-    if doc["culture"] != culture:
-        raise InputError(f"expected {culture!r} (the file name says so), got {doc['culture']!r}", file=path, where="culture")
-    index_of: dict[str, int] = {}
-    for i, img in enumerate(doc["images"]):
-        fp = img["filepath"]
-        if fp in index_of:
-            raise InputError(f"duplicate filepath {fp!r} (also images[{index_of[fp]}])", file=path, where=f"images[{i}].filepath")
-        index_of[fp] = i
-    return Candidates(path, doc["images"], index_of, sig or "")
-
-
-def load_progress(ws: Workspace, culture: str) -> dict | None:
-    path = ws.progress_path(culture)
-    try:
-        p = read_json(path, "progress", missing_ok=True)
-    except InputError as exc:
-        exc.args = (f"{exc.args[0]}; progress is derived from the batch files: "
-                    f"batch_status.py --rebuild --culture {culture} recomputes it",)
-        raise
-    if p is not None and p["culture"] != culture:
-        raise InputError(f"expected {culture!r}, got {p['culture']!r}", file=path, where="culture")
-    if p is not None:
-        p.setdefault("gaps", [])  # files written before gaps existed
-    return p
-
-
-def output_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-
-def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):
-    schema = {"input": "batch_input", "result": "batch_result"}[kind]
-    doc = read_json(ws.batch_path(culture, batch_id, kind), schema, missing_ok=missing_ok)
-    if doc is not None and (doc["culture"] != culture or doc["batch_id"] != batch_id):
-        raise InputError(
-            f"file is for {doc['culture']} batch {doc['batch_id']}, expected {culture} batch {batch_id}",
-            file=ws.batch_path(culture, batch_id, kind), where="batch_id",
-        )
-    return doc
 
 
 class Session:
@@ -113,45 +43,57 @@ class Session:
         self.name = culture
         self.now = clock_now()
         self.cands = load_candidates(ws, culture)
-        self.dirty = False
+        self._dirty = False
         self._missing_doc: dict | None = None
         self._missing_unsaved = False
         self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
         self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
         self._present: set[str] = set()
         self.held_back: list[dict] = []  # claims of another session a take-over left alone: too recent, not confirmed
+        self._temp_files_checked = False
+        self._lease_ends: list[dict] = []  # adopted claims whose input file must say their lease ended
         p = load_progress(ws, culture)
         if p is None:
             # never saved, or deleted by hand: the fold of every batch file on disk. Its input files
             # were saved with a progress write that is lost, not by a claim that died before
             # saving (the first claim saves progress before its input file), so their leases stay
             p = fold(ws, culture, self.cands)
-            self.dirty = True
-        self.p = p
-        ws.remove_stale_temp_files(culture)
+            self._dirty = True
+        self.progress: prog.Progress = p
         self._check_cursor()
         self._reconcile()
 
+    def begin(self) -> None:
+        """Write what the reconciliation found, before any work: remove temporary files left by a
+        killed process, and end the lease of each adopted claim (before the progress that refers to
+        it, and before a claim offers it again). Idempotent; save() calls it too."""
+        if not self._temp_files_checked:
+            self.ws.remove_stale_temp_files(self.name)
+            self._temp_files_checked = True
+        while self._lease_ends:
+            batch = self._lease_ends.pop(0)
+            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
+
     # --- reconciliation with the files on disk ---------------------------------------------
     def _check_cursor(self) -> None:
-        p, images = self.p, self.cands.images
-        if self.cands.sig != p["candidates_sig"]:
-            if p["cursor"] > len(images) or prog.prefix_digest(images, p["cursor"]) != p["cursor_digest"]:
+        p, images = self.progress, self.cands.images
+        if self.cands.sig != p.candidates_sig:
+            if p.cursor > len(images) or prog.prefix_digest(images, p.cursor) != p.cursor_digest:
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
                     "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
                     file=self.ws.display(self.cands.path), where="images",
                 )
-            prog.apply_candidates(p, images, self.cands.sig)
-            self.dirty = True
+            p.apply_candidates(images, self.cands.sig)
+            self._dirty = True
 
     def _reconcile(self) -> None:
-        p = self.p
+        p = self.progress
         # an input file past next_batch: a claim whose progress write did not happen
-        while self.ws.batch_path(self.name, p["next_batch"], "input").exists():
-            self._adopt(read_batch(self.ws, self.name, p["next_batch"], "input"))
+        while self.ws.batch_path(self.name, p.next_batch, "input").exists():
+            self._adopt(read_batch(self.ws, self.name, p.next_batch, "input"))
         results = []
-        for key in sorted(p["in_flight"], key=int):
+        for key in sorted(p.in_flight, key=int):
             bid = int(key)
             result = read_batch(self.ws, self.name, bid, "result", missing_ok=True)
             if result is not None:  # collected, but progress was not written
@@ -160,22 +102,22 @@ class Session:
             batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
             if batch is None:
                 raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild (its images become pending again)")
-            if batch["claims"] != p["in_flight"][key]["claims"]:  # a re-offer whose progress write did not happen
+            if batch["claims"] != p.in_flight[key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
         # a missing-images event past last_seq: a claim parked it, but its progress write did not happen
-        events = [e for e in self.missing_events() if e["seq"] > p["last_seq"]]
+        events = [e for e in self.missing_events() if e["seq"] > p.last_seq]
         for seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
             # in collection order, as a rebuild does
             if kind == 0:
-                prog.apply_result(p, doc)
+                p.apply_result(doc)
             else:
                 self._unpick(doc["filepath"])
-                prog.apply_missing(p, doc)
-            self.dirty = True
+                p.apply_missing(doc)
+            self._dirty = True
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
-        if requeue is not None and requeue["rev"] != p["requeue_rev"]:
-            prog.apply_requeue(p, requeue)
-            self.dirty = True
+        if requeue is not None and requeue["rev"] != p.requeue_rev:
+            p.apply_requeue(requeue)
+            self._dirty = True
 
     def missing_events(self) -> list[dict]:
         if self._missing_doc is None:
@@ -189,7 +131,7 @@ class Session:
         """An image parked outside any batch is handed out all the same: the cursor moves past it."""
         i = self.cands.index_of.get(filepath)
         if i is not None:
-            prog.mark_handed_out(self.p, [i], self.cands.images)
+            self.progress.mark_handed_out([i], self.cands.images)
 
     def _park_missing(self, found: list[tuple[dict, Path]]) -> None:
         """Park images whose file does not exist, as a skip of each (no attempt counted). Applied to
@@ -197,13 +139,13 @@ class Session:
         _save_missing before anything else is written (the rebuild reads that file)."""
         events = self.missing_events()
         for img, path in found:
-            event = {"seq": self.p["last_seq"] + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
+            event = {"seq": self.progress.last_seq + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
             events.append(event)
             self._unpick(event["filepath"])
-            prog.apply_missing(self.p, event)
+            self.progress.apply_missing(event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
         self._missing_unsaved = True
-        self.dirty = True
+        self._dirty = True
 
     def _save_missing(self) -> None:
         """One write however many were parked (a candidates file whose images are all missing is
@@ -214,32 +156,46 @@ class Session:
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
-        (scripts print after saving), so its lease is ended now: the next claim offers it again."""
+        (scripts print after saving), so its lease is ended now (its input file says so once
+        begin() ran): the next claim offers it again."""
         if not prog.lease_expired(batch, self.now):
             batch["lease_expires_at"] = iso(self.now)
-            write_json(self.ws.batch_path(self.name, batch["batch_id"], "input"), batch, "batch_input")
-        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
-        self.dirty = True
+            self._lease_ends.append(batch)
+        self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
+        self._dirty = True
 
     def save(self) -> None:
+        self.begin()
         self._save_missing()  # before progress: progress is a fold over the files
-        if self.dirty:
-            self.p["last_updated"] = iso(self.now)
-            write_json(self.ws.progress_path(self.name), self.p, "progress")
-            self.dirty = False
+        if self._dirty:
+            self.progress.last_updated = iso(self.now)
+            write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
+            self._dirty = False
+
+    # --- what the database holds (sync) ------------------------------------------------------
+    def set_merged(self, batch_ids: list[int]) -> None:
+        """merged_batches as the database says (sorted batch ids)."""
+        if batch_ids != self.progress.merged_batches:
+            self.progress.merged_batches = list(batch_ids)
+            self._dirty = True
+
+    def mark_merged(self, batch_ids: list[int]) -> None:
+        """These batches are now in the database (only completed batches are recorded)."""
+        done = set(self.progress.completed_batches)
+        self.set_merged(sorted(set(self.progress.merged_batches) | {b for b in batch_ids if b in done}))
 
     # --- collection ------------------------------------------------------------------------
     def collect(self) -> list[dict]:
         """Collect every in-flight batch whose output file exists."""
         out = []
-        for key in sorted(self.p["in_flight"], key=int):
+        for key in sorted(self.progress.in_flight, key=int):
             summary = self.collect_batch(int(key))
             if summary is not None:
                 out.append(summary)
         return out
 
     def collect_batch(self, bid: int) -> dict | None:
-        entry = self.p["in_flight"][str(bid)]
+        entry = self.progress.in_flight[str(bid)]
         out_path = self.ws.batch_path(self.name, bid, "output")
         try:
             data = out_path.read_bytes()
@@ -264,7 +220,7 @@ class Session:
         result = {
             "culture": self.name,
             "batch_id": bid,
-            "seq": self.p["last_seq"] + 1,
+            "seq": self.progress.last_seq + 1,
             "status": "failed" if failed else "completed",
             "error": error,
             "claimed_at": entry["claimed_at"],
@@ -275,8 +231,8 @@ class Session:
             "records": records,
         }
         write_json(self.ws.batch_path(self.name, bid, "result"), result, "batch_result")
-        prog.apply_result(self.p, result)
-        self.dirty = True
+        self.progress.apply_result(result)
+        self._dirty = True
         counts = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in ("accepted", "rejected", "missing", "skipped")}
         return {
             "culture": self.name,
@@ -316,9 +272,9 @@ class Session:
     # --- claiming --------------------------------------------------------------------------
     def claimable(self) -> int:
         """How many more batches this culture could hand out now (re-offers + new)."""
-        expired = sum(1 for e in self.p["in_flight"].values() if prog.lease_expired(e, self.now))
-        room = max(self.cfg.max_parallel - len(self.p["in_flight"]), 0)
-        has_work = prog.pending(self.p, self.cfg.max_attempts) > 0
+        expired = sum(1 for e in self.progress.in_flight.values() if prog.lease_expired(e, self.now))
+        room = max(self.cfg.max_parallel - len(self.progress.in_flight), 0)
+        has_work = self.progress.pending(self.cfg.max_attempts) > 0
         return expired + (room if has_work else 0)
 
     def claim(self, count: int, size: int | None, *, session: str | None = None, take_over: bool = False,
@@ -334,13 +290,13 @@ class Session:
         if not self.ws.progress_path(self.name).exists():
             # progress before the first input file: an input file without progress is then always a
             # lost progress file (leases kept), never a claim that died before printing its brief
-            self.dirty = True
+            self._dirty = True
             self.save()
         # 1. resume: an expired claim is offered again as it is (same batch id, same input file)
-        for key in sorted(self.p["in_flight"], key=int):
+        for key in sorted(self.progress.in_flight, key=int):
             if len(claimed) >= count:
                 break
-            entry = self.p["in_flight"][key]
+            entry = self.progress.in_flight[key]
             if self.ws.batch_path(self.name, int(key), "output").exists():
                 continue
             expired = prog.lease_expired(entry, self.now)
@@ -359,11 +315,11 @@ class Session:
                 batch["session"] = session
             claimed.append(self._write_claim(batch, resumed=True, taken_over=not expired))
         # 2. new batches, retry pool first, then fresh images in candidates order
-        while len(claimed) < count and len(self.p["in_flight"]) < self.cfg.max_parallel:
+        while len(claimed) < count and len(self.progress.in_flight) < self.cfg.max_parallel:
             picked = self._pick_present(size)
             if not picked:
                 break
-            bid = self.p["next_batch"]
+            bid = self.progress.next_batch
             batch = {
                 "culture": self.name,
                 "batch_id": bid,
@@ -401,10 +357,10 @@ class Session:
     def _pick(self, size: int) -> list[dict]:
         """Retries first, then images never handed out: gaps before the cursor, then from the cursor."""
         index_of, images = self.cands.index_of, self.cands.images
-        retry = sorted((index_of[fp] for fp in prog.retry_pool(self.p, self.cfg.max_attempts) if fp in index_of))
+        retry = sorted((index_of[fp] for fp in self.progress.retry_pool(self.cfg.max_attempts) if fp in index_of))
         picked = [images[i] for i in retry[:size]]
-        picked += [images[i] for i in prog.gap_indices(self.p, size - len(picked))]
-        i = self.p["cursor"]
+        picked += [images[i] for i in self.progress.gap_indices(size - len(picked))]
+        i = self.progress.cursor
         while len(picked) < size and i < len(images):
             picked.append(images[i])
             i += 1
@@ -413,8 +369,8 @@ class Session:
     def _write_claim(self, batch: dict, *, resumed: bool, taken_over: bool = False) -> dict:
         path = self.ws.batch_path(self.name, batch["batch_id"], "input")
         write_json(path, batch, "batch_input")
-        prog.apply_claim(self.p, batch, self.cands.index_of, self.cands.images)
-        self.dirty = True
+        self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
+        self._dirty = True
         out = self.ws.batch_path(self.name, batch["batch_id"], "output")
         return {
             "culture": self.name,
@@ -431,7 +387,7 @@ class Session:
 
     # --- parked items ----------------------------------------------------------------------
     def requeue(self, only: list[str] | None) -> list[str]:
-        parked = prog.parked(self.p, self.cfg.max_attempts)
+        parked = self.progress.parked(self.cfg.max_attempts)
         if only:
             unknown = [fp for fp in only if fp not in parked]
             if unknown:
@@ -445,12 +401,12 @@ class Session:
             return []
         path = self.ws.requeue_path(self.name)
         doc = read_json(path, "requeue", missing_ok=True) or {"culture": self.name, "rev": 0, "items": {}}
-        doc["rev"] = max(doc["rev"], self.p["requeue_rev"]) + 1
+        doc["rev"] = max(doc["rev"], self.progress.requeue_rev) + 1
         for fp, f in parked.items():
             doc["items"][fp] = {"failures": f["failures"], "skips": f["skips"], "at": iso(self.now)}
         write_json(path, doc, "requeue")
-        prog.apply_requeue(self.p, doc)
-        self.dirty = True
+        self.progress.apply_requeue(doc)
+        self._dirty = True
         return sorted(parked)
 
 
@@ -458,6 +414,7 @@ def run_session(ws: Workspace, culture: str, fn):
     """Run fn(session) under the culture's lock, then save progress."""
     with ws.lock(culture):
         session = Session(ws, culture)
+        session.begin()
         result = fn(session)
         session.save()
         return result
@@ -468,11 +425,11 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     p = load_progress(ws, culture)
     if p is None:  # a session rebuilds it from the batch files, if there are any
         return ws.candidates_path(culture).exists() and any(ws.batch_files(culture).values())
-    if ws.batch_path(culture, p["next_batch"], "input").exists():
+    if ws.batch_path(culture, p.next_batch, "input").exists():
         return True
-    if candidates_sig(ws.candidates_path(culture)) != p["candidates_sig"]:
+    if candidates_sig(ws.candidates_path(culture)) != p.candidates_sig:
         return True
-    for key in p["in_flight"]:
+    for key in p.in_flight:
         if ws.batch_path(culture, int(key), "output").exists() or ws.batch_path(culture, int(key), "result").exists():
             return True
         if not ws.batch_path(culture, int(key), "input").exists():  # deleted by hand: the session says what to do
@@ -480,135 +437,35 @@ def needs_attention(ws: Workspace, culture: str) -> bool:
     return False
 
 
-BRIEF_MAX_BYTES = 600
-
-
-def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1, note: str = "") -> str:
-    """The exact instruction for one subagent, at most 600 bytes. `note` is an optional short clause
-    put in front; `claim` > 1 (the batch was handed out before and its lease expired: the earlier
-    worker may still write the same output file, and the last write is what collection reads) adds one.
-
-    Every path in it works from the folder the subagent starts in (the current directory, which is
-    the workspace when Claude Code runs there): relative when inside it, absolute otherwise. (No
-    "cd there first": in a Claude Code subagent a `cd` does not carry over to the next command.) When
-    these scripts run from an installed batch-orchestrator skill, the generator's instructions ship
-    beside them as references/{generator}.md (the generator skill itself may not be installed), so
-    the brief points the subagent at that file. Long install paths (a plugin's cache folder below a
-    long home folder) are handled by shorter forms, in this order: the plugin's own generator skill
-    by name instead of the file; then the skill's folder written from ~. A workspace outside the
-    current directory makes the batch files absolute: with a path of more than about 50 characters
-    the brief can exceed 600 bytes (the shortest form is returned)."""
-    if claim > 1:
-        note = "Handed out before: write a fresh file. " + note
-    by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
-    variants = [(ws.display, False), (ws.display, by_skill), (_from_home, by_skill)]
-    texts = [_brief(ws, cfg, batch_id, n, ws.display, show_tool, note, skill) for show_tool, skill in variants]
-    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=lambda t: len(t.encode())))
-
-
-def _from_home(path: Path) -> str:
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
-
-
-def _shell_word(text: str) -> str:
-    """One shell word; a leading ~/ stays unquoted so that the shell expands it."""
-    return "~/" + shlex.quote(text[2:]) if text.startswith("~/") else shlex.quote(text)
-
-
-# an installed skill keeps its scripts in <skill>/scripts; a plugin keeps its skills in <plugin>/skills
-SKILLS_DIR = SCRIPTS_DIR.parent.parent
-
-
-@functools.lru_cache(maxsize=1)
-def plugin_name() -> str | None:
-    """The Claude Code plugin these scripts are installed in (its .claude-plugin/plugin.json), if any."""
-    manifest = SKILLS_DIR.parent / ".claude-plugin" / "plugin.json"
-    if SCRIPTS_DIR.name != "scripts" or SKILLS_DIR.name != "skills" or not manifest.is_file():
-        return None
-    try:
-        name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return name if isinstance(name, str) and name else None
-
-
-def python_command() -> str:
-    """How the subagent should call the Python that runs these scripts: `python3` or `python` when
-    that name finds this same interpreter on PATH (many systems have no `python`), else its path."""
-    here = Path(sys.executable)
-    for name in ("python3", "python"):
-        found = shutil.which(name)
-        # the same folder and file: a venv's python3 is a link to the base interpreter, but not the same python
-        if found and Path(found).parent == here.parent and os.path.samefile(found, here):
-            return name
-    return str(here)
-
-
-def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show, show_tool, note: str, by_skill: bool) -> str:
-    inp = show(ws.batch_path(cfg.name, batch_id, "input"))
-    out = show(ws.batch_path(cfg.name, batch_id, "output"))
-    python = python_command()
-    check = " ".join(_shell_word(w) for w in (python, show_tool(SCRIPTS_DIR / "validate_batch.py"), out))
-    how = _instructions(ws, cfg, batch_id, show_tool, python, by_skill)
-    return (
-        f"{note}{how} for the {plural(n, 'image')} in {inp}: look at each image (never critique one unseen), write all "
-        'records as one JSON array to the checked file ({"filepath": ..., "skipped": "<reason>"} for an image '
-        f"you cannot open). Check: {check} ; fix what it reports, at most 3 rounds. Reply with its last line only."
-    )
-
-
-def _instructions(ws: Workspace, cfg: Culture, batch_id: int, show_tool, python: str, by_skill: bool) -> str:
-    """Where the subagent finds its instructions. Files generated from the bundled plan (this
-    folder's references/ when it is an installed batch-orchestrator; the generator skill itself in
-    a clone or a plugin) fit only if the workspace's plan did not change the culture; otherwise the
-    subagent runs generator_instructions.py, which renders them from the workspace's plan."""
-    from .instructions import bundled_matches
-
-    if bundled_matches(ws.plan, ws.default_plan, cfg.name):
-        reference = SCRIPTS_DIR.parent / "references" / f"{cfg.generator}.md"
-        if by_skill:
-            return f"Use the {plugin_name()}:{cfg.generator} skill"
-        if reference.is_file():
-            return f"Follow {show_tool(reference)}"
-        return f"Use the {cfg.generator} skill"
-    command = [python, show_tool(SCRIPTS_DIR / "generator_instructions.py"), cfg.name, "--batch", str(batch_id)]
-    if ws.root != Path.cwd().resolve():
-        command += ["--workspace", str(ws.root)]
-    return f"Run {' '.join(_shell_word(w) for w in command)} and follow what it prints"
-
-
-def fold(ws: Workspace, culture: str, cands: Candidates, old: dict | None = None) -> dict:
+def fold(ws: Workspace, culture: str, cands: Candidates, old: prog.Progress | None = None) -> prog.Progress:
     """Progress as a fold over the candidates, batch, missing-images and requeue files alone. Leases are as the
     input files say. merged_batches is carried over from `old` (what the database holds)."""
     files = ws.batch_files(culture)
-    p = prog.empty(culture)
-    prog.apply_candidates(p, cands.images, cands.sig)
+    p = prog.Progress(culture)
+    p.apply_candidates(cands.images, cands.sig)
     results = [read_batch(ws, culture, bid, "result") for bid in files["result"]]
     for bid in files["input"]:
-        prog.apply_claim(p, read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
+        p.apply_claim(read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
     missing = read_json(ws.missing_images_path(culture), "missing_images", missing_ok=True) or {"events": []}
     # results and images parked at claim time, in collection order
     for _, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in missing["events"]], key=lambda t: t[:2]):
         if kind == 0:
-            prog.apply_result(p, doc)  # also ends the batch's claim
+            p.apply_result(doc)  # also ends the batch's claim
         else:
-            prog.apply_missing(p, doc)
-    prog.apply_requeue(p, read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
+            p.apply_missing(doc)
+    p.apply_requeue(read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
     # a batch id with any file on disk is never handed out again: a subagent may still write an
     # output for a batch whose input file was deleted
-    p["next_batch"] = max([p["next_batch"]] + [bid + 1 for ids in files.values() for bid in ids])
-    handed = prog.in_flight_items(p) | set(p["failures"])
+    p.next_batch = max([p.next_batch] + [bid + 1 for ids in files.values() for bid in ids])
+    handed = p.in_flight_items() | set(p.failures)
     handed.update(item["filepath"] for r in results for item in r["items"] if item["verdict"] == "accepted")
-    prog.set_handed_out(p, cands.images, handed)
+    p.set_handed_out(cands.images, handed)
     if old is not None:
-        p["merged_batches"] = sorted(set(old["merged_batches"]) & set(p["completed_batches"]))
+        p.merged_batches = sorted(set(old.merged_batches) & set(p.completed_batches))
     return p
 
 
-def rebuild(ws: Workspace, culture: str) -> dict:
+def rebuild(ws: Workspace, culture: str) -> prog.Progress:
     """Recompute progress from the candidates, batch and requeue files alone."""
     cands = load_candidates(ws, culture)
     old = None
@@ -617,25 +474,62 @@ def rebuild(ws: Workspace, culture: str) -> dict:
     except InputError:
         pass  # a broken progress file is what rebuild is for
     p = fold(ws, culture, cands, old)
-    p["last_updated"] = iso(clock_now())
+    p.last_updated = iso(clock_now())
     return p
 
 
-def with_candidates(ws: Workspace, culture: str, p: dict) -> dict:
+@dataclass
+class RebuildCheck:
+    """One culture's rebuild compared with the progress kept on disk."""
+
+    culture: str
+    matches: bool
+    changed: list[str]  # the fields that differ
+    was_broken: str | None  # why the kept progress file could not be read
+    pending: int
+    pending_before: int | None
+
+
+def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[RebuildCheck]:
+    """Rebuild each culture's progress under its lock and compare it with the kept one; with
+    `write`, replace a kept progress that differs (or is missing or unreadable)."""
+    out = []
+    for name in names:
+        with ws.lock(name):
+            try:
+                kept = load_progress(ws, name)
+            except InputError as exc:
+                kept, broken = None, str(exc)
+            else:
+                broken = None
+            if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
+                kept = with_candidates(ws, name, kept)
+            fresh = rebuild(ws, name)
+            kept_cmp = kept.comparable() if kept is not None else {}
+            changed = sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
+            if write and (changed or kept is None):
+                write_json(ws.progress_path(name), fresh.to_json(), "progress")
+            tries = ws.culture(name).max_attempts
+            out.append(RebuildCheck(name, not changed, changed, broken, fresh.pending(tries),
+                                    kept.pending(tries) if kept is not None else None))
+    return out
+
+
+def with_candidates(ws: Workspace, culture: str, p: prog.Progress) -> prog.Progress:
     """p with totals from the candidates file when it changed since p was saved (add_candidates.py
     appends without a session): what the next session will see. Cheap when unchanged (one stat)."""
     sig = candidates_sig(ws.candidates_path(culture))
-    if sig is not None and sig != p["candidates_sig"]:
+    if sig is not None and sig != p.candidates_sig:
         cands = load_candidates(ws, culture)
-        prog.apply_candidates(p, cands.images, cands.sig)
+        p.apply_candidates(cands.images, cands.sig)
     return p
 
 
-def progress_view(ws: Workspace, culture: str) -> dict | None:
+def progress_view(ws: Workspace, culture: str) -> prog.Progress | None:
     """Progress for readers (status, sync), without the lock and without writing: the saved file
     with current totals; or the fold of the batch files when it is missing (and batch files exist)
     or when the candidates file was edited other than by appending (claims then ask for a rebuild:
-    the returned dict has "rebuild_needed": True, a key never saved). None when nothing was ever
+    the returned view has rebuild_needed set, a field never saved). None when nothing was ever
     claimed."""
     p = load_progress(ws, culture)
     if p is None:
@@ -643,22 +537,12 @@ def progress_view(ws: Workspace, culture: str) -> dict | None:
             return None
         return fold(ws, culture, load_candidates(ws, culture))
     sig = candidates_sig(ws.candidates_path(culture))
-    if sig is None or sig == p["candidates_sig"]:
+    if sig is None or sig == p.candidates_sig:
         return p
     cands = load_candidates(ws, culture)
-    if p["cursor"] > len(cands.images) or prog.prefix_digest(cands.images, p["cursor"]) != p["cursor_digest"]:
-        return {**fold(ws, culture, cands, p), "rebuild_needed": True}
-    prog.apply_candidates(p, cands.images, cands.sig)
+    if p.cursor > len(cands.images) or prog.prefix_digest(cands.images, p.cursor) != p.cursor_digest:
+        view = fold(ws, culture, cands, p)
+        view.rebuild_needed = True
+        return view
+    p.apply_candidates(cands.images, cands.sig)
     return p
-
-
-def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:
-    """If the batch was collected: when, how many accepted, and whether `data` (the output file
-    now) differs from what was read. Nothing reads an output file after its collection."""
-    result = read_batch(ws, culture, batch_id, "result", missing_ok=True)
-    if result is None:
-        return None
-    digest = result.get("output_digest")
-    changed = None if digest is None or data is None else output_digest(data) != digest  # None: cannot tell
-    accepted = sum(1 for item in result["items"] if item["verdict"] == "accepted")
-    return {"at": result["collected_at"], "accepted": accepted, "claim": result.get("claim"), "changed_since": changed}

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import evidence, similarity
-from . import progress as prog
+from .batches import read_batch
 from .clock import parse_time
-from .engine import load_progress, read_batch
 from .errors import EXIT_BAD_INPUT, BatchError, WorkFailed
 from .plan import Culture, Plan
+from .progress import load_progress
 from .validation import count_zh
 from .workspace import Workspace
 
@@ -71,7 +71,7 @@ def load_culture(ws: Workspace, cfg: Culture, baseline) -> CultureData:
                 data.returns[reason_category(item.get("reason", item["verdict"]))] += 1
     p = load_progress(ws, cfg.name) if ws.candidates_path(cfg.name).exists() else None
     if p is not None:
-        for f in prog.parked(p, cfg.max_attempts).values():
+        for f in p.parked(cfg.max_attempts).values():
             data.parks[reason_category(f["reason"])] += 1
     if baseline is not None:
         data.baseline = list(baseline.iter_records(culture=cfg.name))

@@ -133,7 +133,7 @@ def find_near_duplicates(
 
 def iter_accepted(ws, culture: str) -> Iterator[tuple[str, dict]]:
     """Accepted records of one culture from its result files, in batch order."""
-    from .engine import read_batch
+    from .batches import read_batch
 
     for bid in ws.batch_ids(culture, "result"):
         result = read_batch(ws, culture, bid, "result")

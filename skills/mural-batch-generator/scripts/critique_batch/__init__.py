@@ -10,10 +10,12 @@ Concepts, one module each:
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   validation    checking one batch output file against the schema and the culture's rules
   text          character classes of the East Asian scripts (Han ideographs; any CJK character)
-  progress      the per-culture progress state as a fold over the batch files (and its rebuild)
+  batches       one batch's files: reading them, whether it was collected, checking its output as collection would
+  progress      the per-culture progress state as a fold over the batch files, and reading it
   engine        collecting finished batches, claiming new ones (leases, take-over), re-queueing parked items
   status        what the status script reports
-  instructions  a generator's instructions, rendered from the plan
+  dispatch      one orchestrator round: collect every culture, then claim by priority (run_next_batch.py)
+  instructions  a generator's instructions, rendered from the plan, and the brief each subagent is given
   similarity    near-duplicate critiques (MinHash LSH over shingles; datasketch only when asked)
   evidence      claimed layers checked against the terms the text uses
   report        the quality report's data (quality_report.py)

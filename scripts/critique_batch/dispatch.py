@@ -1,0 +1,76 @@
+"""One round of the orchestrator (run_next_batch.py): collect every culture's finished batches,
+then claim new ones, the highest-priority culture first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import status
+from .candidates import load_candidates
+from .cli import plural
+from .engine import needs_attention, run_session
+from .errors import BatchError
+from .plan import Culture
+from .workspace import Workspace
+
+
+@dataclass
+class Round:
+    collected: list[dict] = field(default_factory=list)  # one summary per collected batch
+    batches: list[dict] = field(default_factory=list)  # the claims, each with its brief
+    parked_missing: list[dict] = field(default_factory=list)  # images parked by these claims: their file does not exist
+    held_back: list[dict] = field(default_factory=list)  # another session's recent claims a take-over left alone
+    why_none: list[str] = field(default_factory=list)  # why a culture tried gave no batch
+    failure: BatchError | None = None  # what stopped the claims after some were made (those are saved)
+
+
+def next_round(ws: Workspace, culture: str | None, count: int, size: int | None, *, session: str | None = None,
+               take_over: bool = False, confirmed: bool = False) -> Round:
+    """Collect (every culture that needs it, or only `culture`), then claim up to `count` batches:
+    from `culture`, or from each culture in priority order until `count` are claimed."""
+    names = [ws.culture(culture).name] if culture else ws.configured_cultures()
+    if culture and not ws.candidates_path(culture).exists():
+        load_candidates(ws, culture)  # raises the clear "no candidates file" error
+    out = Round()
+    for name in names:
+        if culture or needs_attention(ws, name):
+            out.collected += run_session(ws, name, lambda s: s.collect())
+    if not count:
+        return out
+    rows = status.overview(ws)
+    order = names if culture else status.priority_order(rows)
+    for name in order:
+        if len(out.batches) >= count:
+            break
+        cfg = ws.culture(name)
+        if not cfg.expanded:
+            out.why_none.append(f"{name}: the plan gives no target, so it is not expanded; set cultures.{name}.target "
+                                "in checkpoints/expansion_plan.json to expand it")
+            continue
+        try:
+            got, missing, held = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
+                                                                          take_over=take_over, confirmed=confirmed),
+                                                                  s.parked_missing, s.held_back))
+        except BatchError as exc:
+            if not out.batches:
+                raise
+            out.failure = exc  # the batches already claimed are saved: they are still handed out
+            break
+        out.batches += got
+        out.parked_missing += [{"culture": name, **m} for m in missing]
+        out.held_back += held
+        if not got:
+            out.why_none.append(_why(status.culture_row(ws, cfg), cfg))  # as the claim left it (it may have parked images)
+    if not order:
+        out.why_none.append("no culture has images left to claim")
+    return out
+
+
+def _why(row: dict, cfg: Culture) -> str:
+    if row["in_flight"] >= cfg.max_parallel:
+        return (f"{row['culture']}: {plural(row['in_flight'], 'batch')} in flight (max_parallel {cfg.max_parallel}); "
+                "wait for them or let their leases expire (a new session: --take-over)")
+    flying = f", besides {plural(row['in_flight'], 'batch')} in flight" if row["in_flight"] else ""
+    if row["parked"] and not row["pending"]:
+        return f"{row['culture']}: only parked items left ({row['parked']}){flying}; see batch_status.py --culture {row['culture']}"
+    return f"{row['culture']}: no images left to claim ({row['completed']}/{row['total']} accepted{flying})"

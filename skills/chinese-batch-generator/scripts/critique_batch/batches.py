@@ -1,0 +1,81 @@
+# GENERATED from scripts/critique_batch/batches.py by tools/generate.py; edit the source, not this copy
+"""One batch's files: reading its input and result files, whether it was collected, and checking
+its output file as collection would (validate_batch.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .jsonfiles import read_json
+from .similarity import mark_near_copies
+from .validation import OutputCheck, check_output_bytes
+from .workspace import Workspace, batch_tag
+
+
+def output_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):
+    schema = {"input": "batch_input", "result": "batch_result"}[kind]
+    doc = read_json(ws.batch_path(culture, batch_id, kind), schema, missing_ok=missing_ok)
+    if doc is not None and (doc["culture"] != culture or doc["batch_id"] != batch_id):
+        raise InputError(
+            f"file is for {doc['culture']} batch {doc['batch_id']}, expected {culture} batch {batch_id}",
+            file=ws.batch_path(culture, batch_id, kind), where="batch_id",
+        )
+    return doc
+
+
+def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:
+    """If the batch was collected: when, how many accepted, and whether `data` (the output file
+    now) differs from what was read. Nothing reads an output file after its collection."""
+    result = read_batch(ws, culture, batch_id, "result", missing_ok=True)
+    if result is None:
+        return None
+    digest = result.get("output_digest")
+    changed = None if digest is None or data is None else output_digest(data) != digest  # None: cannot tell
+    accepted = sum(1 for item in result["items"] if item["verdict"] == "accepted")
+    return {"at": result["collected_at"], "accepted": accepted, "claim": result.get("claim"), "changed_since": changed}
+
+
+@dataclass
+class BatchCheck:
+    """One batch's output file checked as collection would read it."""
+
+    label: str  # "korean 007"
+    items: list[str]  # the batch's images
+    check: OutputCheck | None  # None: the output file is not written yet
+    collected: dict | None  # see collected()
+
+    @property
+    def late(self) -> bool:
+        """Written (or rewritten) after its collection: it will never be read."""
+        return self.collected is not None and self.collected["changed_since"] is not False
+
+    @property
+    def passed(self) -> bool:
+        return self.check is not None and self.check.passed and not self.late
+
+
+def check_batch(ws: Workspace, culture: str, batch_id: int, path: Path) -> BatchCheck:
+    """Check the output file at `path` of one batch (read-only)."""
+    cfg = ws.culture(culture)
+    input_path = ws.batch_path(culture, batch_id, "input")
+    if not input_path.exists():
+        raise InputError(f"no batch {culture} {batch_tag(batch_id)}: its input file does not exist", file=ws.display(input_path))
+    batch = read_batch(ws, culture, batch_id, "input")
+    items = [img["filepath"] for img in batch["images"]]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = None
+    check = None
+    if data is not None:
+        check = check_output_bytes(data, path, cfg, ws.plan, items)
+        mark_near_copies(ws, cfg, check)  # only when the plan rejects near copies: what collection would return
+    # after collection the output file is never read again: a rewrite is lost, and must say so
+    return BatchCheck(f"{culture} {batch_tag(batch_id)}", items, check, collected(ws, culture, batch_id, data))
