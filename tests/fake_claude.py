@@ -1,7 +1,7 @@
 """A stand-in for the claude binary in the fast tests of run_unattended.py (no model, no Claude
 Code): it does what a round's orchestrator does, with the workspace's scripts. It claims with the
-session id it was given, starts "subagents" for the handed-over briefs in the prompt and for its
-claims (writes their output files), collects and prints a result as `claude -p --output-format
+session id it was given (with --take-over, and --yes when the prompt says so), starts "subagents"
+for its claims (writes their output files), collects and prints a result as `claude -p --output-format
 json` does. FAKE_CLAUDE_MODE: good (valid records), invalid (records that fail validation), fail
 (an API error, exit 1), hang (writes the first batch's output, then waits to be stopped).
 FAKE_CLAUDE_RECORD: a folder that gets each call's arguments. Only the tests use this."""
@@ -37,11 +37,9 @@ def main(argv: list[str]) -> int:
         return 1
     m = re.match(r"continue the (\w+) expansion, (\d+) batch", prompt)
     culture, wanted = (m.group(1).lower(), int(m.group(2))) if m else (None, int(re.search(r"(\d+) batch", prompt).group(1)))
-    handed = [(c, int(n)) for c, n in re.findall(r"^--- (\w+) (\d{3})$", prompt, re.M)]
-    batches = list(handed)
-    if wanted > len(handed):
-        claim = script("run_next_batch.py", "--session", session, "--count", str(wanted - len(handed)), *(["--culture", culture] if culture else []))
-        batches += [(b["culture"], b["batch_id"]) for b in claim.get("batches", [])]
+    take_over = ["--take-over", "--yes"] if "`--take-over --yes`" in prompt else ["--take-over"]  # the skill's session start
+    claim = script("run_next_batch.py", "--session", session, *take_over, "--count", str(wanted), *(["--culture", culture] if culture else []))
+    batches = [(b["culture"], b["batch_id"]) for b in claim.get("batches", [])]
     ws = Path.cwd()
     for i, (c, bid) in enumerate(batches):
         if mode == "hang" and i == 1:

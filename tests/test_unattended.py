@@ -210,7 +210,7 @@ def test_sigterm_mid_round_collects_logs_and_the_next_run_takes_over(ws, fake_bi
     assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0
     kr = support.run_json("batch_status.py", "korean", ws=ws)["cultures"][0]
     assert [(b["batch_id"], b["session"]) for b in kr["in_flight_batches"]] == [(2, ready.read_text())]
-    # the next run takes it over at once (same batch, the new round's session) and hands its brief to the round
+    # the next run has the round take it over at once (same batch, the new round's session)
     calls = tmp_path / "calls"
     calls.mkdir()
     r = runner(ws, fake_bin, "korean", "--batches", "2", "--rounds", "1", record=calls)
@@ -219,6 +219,6 @@ def test_sigterm_mid_round_collects_logs_and_the_next_run_takes_over(ws, fake_bi
     assert (entry["taken_over"], entry["accepted"], entry["completed"]) == (1, 15, 25), entry
     [call] = [json.loads(p.read_text()) for p in calls.iterdir()]
     prompt = call["argv"][1]
-    assert "already claimed for this session" in prompt and "\n--- korean 002\n" in prompt
-    assert "checkpoints/korean_batch_002_input.json" in prompt.split("--- korean 002")[1]
+    assert "earlier round of this run, which has ended (its subagents are gone): korean 002." in prompt
+    assert "`--take-over --yes`" in prompt
     assert "1 batch taken over" in r.stdout

@@ -13,8 +13,10 @@ each round's cost as claude reports it; --round-usd caps a round).
 Each round is one fresh `claude -p` session in the workspace (the folder Claude Code runs in),
 asked to continue the culture (or the priority order) for at most --batches batches with the
 batch-orchestrator skill, which must be installed for Claude Code (plugin or skills). At a round's
-start the runner takes over its own dead claims (batches an earlier round of this or an earlier
-run claimed and left without output) and hands their briefs to the new session. After the round
+start the runner finds its own dead claims (batches an earlier round of this or an earlier run
+claimed and left without output: their subagents died with that session) and asks the new session
+to take them over at once (run_next_batch.py --take-over, with --yes when no other session holds a
+live claim in the workspace: the answer the skill would ask a person for). After the round
 it collects (run_next_batch.py --count 0), merges (sync_to_lancedb.py --force), reads the status,
 and appends one JSON line to the log (default checkpoints/unattended_log.jsonl: time, round,
 session, culture, accepted, returned, skipped, parked, failed, merged, taken_over, completed,

@@ -115,8 +115,10 @@ def claude_command(claude: str, prompt: str, session: str, *, model: str | None 
     return cmd
 
 
-def round_prompt(culture: str | None, batches: int, round_no: int, handed: list[dict]) -> str:
-    """What a round's session is asked: the user's words a person would type, then the unattended rules."""
+def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tuple[str, int]], confirm: bool) -> str:
+    """What a round's session is asked: the user's words a person would type, then the unattended
+    rules, and, when earlier rounds of this run left claims behind, the take-over with the answer the
+    skill would ask a person for (--yes: no other session works here)."""
     what = f"continue the {culture.capitalize()} expansion" if culture else "continue the expansion in the priority order"
     lines = [
         f"{what}, {plural(batches, 'batch')}",
@@ -126,12 +128,13 @@ def round_prompt(culture: str | None, batches: int, round_no: int, handed: list[
         f"{plural(batches, 'batch')} in all, then its session end (collect, sync_to_lancedb.py --force, status). "
         "Run only the skill's scripts. Stop when claiming says nothing is claimable.",
     ]
-    if handed:
-        lines += ["", "These batches were taken over from an earlier round of this run, which has ended, and are already "
-                      "claimed for this session: start their subagents first, each with its brief, and count them in "
-                      "the batches above:"]
-        for b in handed:
-            lines += [f"--- {b['culture']} {b['batch_id']:03d}", b["brief"]]
+    if dead:
+        named = ", ".join(f"{c} {bid:03d}" for c, bid in dead)
+        lines += ["", f"In flight from an earlier round of this run, which has ended (its subagents are gone): {named}. "
+                      "Take them over at the session start with the skill's run_next_batch.py --take-over command, "
+                      + ("with `--take-over --yes`: no other session works in this workspace. " if confirm else
+                         "without --yes: another session has recent claims here. ")
+                      + "Start their subagents like those of new batches and count them in the batches above."]
     return "\n".join(lines)
 
 
@@ -211,6 +214,8 @@ def log_line(entry: dict) -> str:
     text = (f"round {entry['round']} {entry['culture']}: {entry['accepted']} accepted, {entry['returned']} returned, "
             f"{entry['parked']} parked, {entry['failed']} failed, {entry['merged']} merged{taken}; "
             f"{entry['completed']} completed ({entry['seconds']:.0f} s, claude exit {entry['claude_exit']}{cost})")
+    if entry.get("denied"):
+        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the permission rules (run_unattended.py --show-permissions)"
     if entry.get("error"):
         text += f"\n  problem: {entry['error']}"
     if entry["stop"]:
@@ -400,9 +405,9 @@ class Runner:
         session = str(uuid.uuid4())
         t0 = time.monotonic()
         before, results_before = self.rows(), self.result_ids()
-        handed = self.take_over(session)
+        dead, foreign_live = self.dead_claims()
         self.sessions.add(session)
-        prompt = round_prompt(o.culture, o.batches, round_no, handed)
+        prompt = round_prompt(o.culture, o.batches, round_no, dead, confirm=not foreign_live)
         limit = t0 + o.round_s if deadline is None else min(t0 + o.round_s, deadline)
         claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, model=o.model, round_usd=o.round_usd),
                                                      stop, limit)
@@ -430,10 +435,11 @@ class Runner:
             **counts,
             "parked": total(after, "parked") - total(before, "parked"),
             "merged": merged(after) - merged(before),
-            "taken_over": len(handed),
+            "taken_over": self.taken_over(dead, session, results_before) if dead else 0,
             "completed": total(after, "completed"),
             "claude_exit": claude_exit,
             "cost_usd": result.get("total_cost_usd") if result else None,
+            "denied": len(result.get("permission_denials") or []) if result else None,
             "seconds": round(time.monotonic() - t0, 1),
             "error": "; ".join(problems) or None,
             "stop": None,
@@ -454,28 +460,27 @@ class Runner:
                 counts["failed"] += result["status"] == "failed"
         return counts
 
-    def take_over(self, session: str) -> list[dict]:
-        """This runner's own dead claims (in flight, no output, claimed by an earlier round's session,
-        whose subagents died with it) are claimed again at once for the new round's session, as
-        run_next_batch.py --take-over does at a person's session start; their briefs go into the prompt.
-        --yes (take over recent claims) only when no other session holds a live claim here."""
-        handed = []
+    def dead_claims(self) -> tuple[list[tuple[str, int]], bool]:
+        """This runner's own dead claims: in flight without output, claimed by an earlier round's session
+        (of this run or, from the log, of an earlier one), whose subagents died with it. And whether
+        another session holds a live claim here (then the round may not confirm a take-over)."""
+        dead, foreign_live = [], False
         for culture in self.cultures():
-            d = self.detail(culture)
-            own, foreign_live = 0, False
-            for b in d.get("in_flight_batches", []):
+            for b in self.detail(culture).get("in_flight_batches", []):
                 if self.ws.batch_path(culture, b["batch_id"], "output").exists():
                     continue  # finished: collection takes it
                 if b["session"] in self.sessions:
-                    own += 1
+                    dead.append((culture, b["batch_id"]))
                 elif not b["expired"]:
                     foreign_live = True
-            if not own:
-                continue
-            args = [culture, "--take-over", "--session", session, "--count", str(own)] + ([] if foreign_live else ["--yes"])
-            _, doc, _ = self.script("run_next_batch.py", *args)
-            handed += (doc or {}).get("batches", [])
-        return handed
+        return dead, foreign_live
+
+    def taken_over(self, dead: list[tuple[str, int]], session: str, results_before: dict[str, set[int]]) -> int:
+        """How many of the dead claims the round took over: collected in it, or in flight under its session."""
+        flying = {c: {b["batch_id"]: b["session"] for b in self.detail(c).get("in_flight_batches", [])} for c in {c for c, _ in dead}}
+        now_ids = self.result_ids()
+        return sum(1 for c, bid in dead if flying[c].get(bid) == session
+                   or bid in now_ids.get(c, set()) - results_before.get(c, set()))
 
     def run_claude(self, cmd: list[str], stop: Stop, limit: float) -> tuple[int | None, dict | None, str | None]:
         """Run one round's claude in the workspace until it ends, the round's time is up or a signal
