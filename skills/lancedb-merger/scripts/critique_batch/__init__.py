@@ -18,6 +18,7 @@ Concepts, one module each:
   report        the quality report's data (quality_report.py)
   report_html   the quality report's page, charts embedded (the only module importing matplotlib)
   store         the LanceDB table: sync, baseline merge, search, export, rollback (the only module importing lancedb)
+  unattended    rounds of headless Claude Code (run_unattended.py): stop rules, the run log, signals
   cli           what every script shares: options, errors, exit codes, plural and cut
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
