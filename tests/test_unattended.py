@@ -222,3 +222,13 @@ def test_sigterm_mid_round_collects_logs_and_the_next_run_takes_over(ws, fake_bi
     assert "earlier round of this run, which has ended (its subagents are gone): korean 002." in prompt
     assert "`--take-over --yes`" in prompt
     assert "1 batch taken over" in r.stdout
+
+
+def test_a_spent_time_budget_stops_the_round_and_the_run(ws, fake_bin, tmp_path):
+    support.write_candidates(ws, "korean", 25)
+    r = runner(ws, fake_bin, "korean", "--batches", "2", "--budget-minutes", "0.1", mode="hang",
+               env={"FAKE_CLAUDE_READY": str(tmp_path / "ready")})
+    assert r.returncode == 0, r.stdout + r.stderr
+    [entry] = log_entries(ws)
+    assert (entry["stop"], entry["error"]) == ("time budget spent (0.1 min)", "stopped: the round's time is up"), entry
+    assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0

@@ -315,19 +315,22 @@ class Runner:
         return [self.opts.culture] if self.opts.culture else self.ws.configured_cultures()
 
     def result_ids(self) -> dict[str, set[int]]:
-        return {c: set(self.ws.batch_ids(c, "result")) for c in self.ws.configured_cultures()}
+        """The batches of the run's culture(s) collected so far."""
+        return {c: set(self.ws.batch_ids(c, "result")) for c in self.cultures()}
 
     def run(self) -> int:
         from filelock import FileLock, Timeout  # noqa: F401 - a missing filelock fails here, before anything runs
 
         locks = self.ws.checkpoints / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(locks / LOCK_NAME), timeout=0)
         try:
+            locks.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "
                              "held); wait for it to stop, or stop it (Ctrl-C or SIGTERM stops it after its round's collection)") from None
+        except OSError as exc:
+            raise WorkFailed(f"cannot create the runner's lock in {locks}: {exc.strerror or exc}") from None
         try:
             with Stop() as stop:
                 return self._run(stop)
@@ -338,13 +341,13 @@ class Runner:
         o = self.opts
         self.sessions = {e["session"] for e in read_log(self.log)}
         goal = self._goal()
-        claude = find_claude(o.claude)
-        started = time.monotonic()
-        accepted_per_round: list[int] = []
         why = goal_reached(goal, self.rows(), self._detail(goal))
         if why:
             self._say(f"nothing to do: {why}")
             return 0
+        claude = find_claude(o.claude)
+        started = time.monotonic()
+        accepted_per_round: list[int] = []
         for round_no in range(1, o.rounds + 1):
             deadline = started + o.budget_s if o.budget_s is not None else None
             entry = self.round(round_no, claude, stop, deadline)
@@ -361,7 +364,7 @@ class Runner:
             elif round_no == o.rounds:
                 why = f"{plural(o.rounds, 'round')} done"
             elif deadline is not None and time.monotonic() >= deadline:
-                why = f"time budget spent ({o.budget_s / 60:.0f} min)"
+                why = f"time budget spent ({o.budget_s / 60:g} min)"
             entry["stop"] = why
             append_log(self.log, entry)
             self.entries.append(entry)
@@ -424,9 +427,13 @@ class Runner:
                 problems.append(f"{name} {' '.join(args)} exited {code}: {err.splitlines()[-1] if err else ''}")
         after = self.rows()
         counts = self.round_counts(results_before)
-        mine = self.cultures()
-        total = lambda rows, key: sum(rows[c][key] for c in mine if c in rows)  # noqa: E731
-        merged = lambda rows: total(rows, "completed") - total(rows, "unmerged")  # noqa: E731
+
+        def total(rows: dict, key: str) -> int:  # over the run's culture(s)
+            return sum(rows[c][key] for c in self.cultures() if c in rows)
+
+        def merged(rows: dict) -> int:
+            return total(rows, "completed") - total(rows, "unmerged")
+
         return {
             "time": iso(now()),
             "round": round_no,
