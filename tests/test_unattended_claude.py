@@ -6,7 +6,7 @@ model that plays every round's orchestrator and its subagents from each request 
 
 - three rounds reach a small target and stop;
 - rounds whose subagents write invalid output are counted, and the runner stops after two rounds
-  without progress;
+  without progress (with the plugin install: its permissions hold there too);
 - SIGTERM mid-round (one subagent done, one still working) stops the round's claude, the round is
   collected and logged, `batch_status.py --rebuild --check` confirms the workspace, and the next
   run's round takes the dead batch over at once (same batch, `--take-over --yes` as the runner
@@ -31,7 +31,8 @@ import pytest
 import support
 from anthropic_standin import StandIn, texts, tool_results, tool_uses
 from critique_batch import unattended
-from test_claude_code import ScriptedModel, claude, claude_env, command, short_home, skill_text, tool  # noqa: F401 - claude is a fixture
+from test_claude_code import (PLUGIN, ScriptedModel, claude, claude_env, clone, command, install_plugin_from_git,  # noqa: F401 - fixtures
+                              short_home, skill_text, tool)
 from test_unattended import log_entries, small_target_plan
 
 UNATTENDED = "unattended run (run_unattended.py)"
@@ -44,8 +45,8 @@ class RoundModel(ScriptedModel):
     `--take-over` command with `--yes`. Subagents as in test_claude_code.py; `invalid` makes them write records
     that fail validation; `hold` makes batch 002's subagent wait before it writes."""
 
-    def __init__(self, *, invalid: bool = False, hold: threading.Event | None = None):
-        super().__init__("batch-orchestrator")
+    def __init__(self, skill: str = "batch-orchestrator", *, invalid: bool = False, hold: threading.Event | None = None):
+        super().__init__(skill)
         if invalid:
             self.make_record = lambda culture, filepath: support.bad_record(culture, filepath, "short_zh")
         self.hold = hold
@@ -152,10 +153,14 @@ def test_three_rounds_reach_a_small_target_and_stop(claude, tmp_path, home):
     assert support.run("batch_status.py", "--rebuild", "--check", ws=project).returncode == 0
 
 
-def test_invalid_output_twice_stops_the_run(claude, tmp_path, home):
-    project = project_with_skill(tmp_path)
+def test_invalid_output_twice_stops_the_run(claude, clone, tmp_path, home):
+    """With the plugin install (its generator skills by name, its files in the plugin cache): the
+    permission settings hold there too."""
+    project = tmp_path / "project"
+    project.mkdir()
+    install_plugin_from_git(claude, clone, home)
     support.write_candidates(project, "korean", 25)
-    model = RoundModel(invalid=True)
+    model = RoundModel(f"{PLUGIN}:batch-orchestrator", invalid=True)
     with StandIn(model) as standin:
         code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "2"), standin, model)
     assert code == 1, out + err
@@ -163,7 +168,9 @@ def test_invalid_output_twice_stops_the_run(claude, tmp_path, home):
     assert [(e["accepted"], e["returned"], e["failed"], e["completed"], e["denied"]) for e in entries] == [
         (0, 20, 2, 0, 0), (0, 20, 2, 0, 0)], entries
     assert entries[-1]["stop"].startswith("no progress in 2 rounds")
-    assert all(reply.startswith("korean 00") and " FAIL " in f" {reply} " or "invalid" in reply for _, reply in model.checks), model.checks
+    # each subagent's check said so (round 2 retried the same 20 images in batches 003 and 004)
+    assert sorted(reply for _, reply in model.checks) == [
+        f"korean {n:03d}: FAIL 0 valid, 10 invalid, 0 skipped, 0 missing of 10 images" for n in (1, 2, 3, 4)]
     assert support.run("batch_status.py", "--rebuild", "--check", ws=project).returncode == 0
 
 
