@@ -232,3 +232,23 @@ def test_a_spent_time_budget_stops_the_round_and_the_run(ws, fake_bin, tmp_path)
     [entry] = log_entries(ws)
     assert (entry["stop"], entry["error"]) == ("time budget spent (0.1 min)", "stopped: the round's time is up"), entry
     assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0
+
+
+def test_a_second_ctrl_c_skips_the_collection_and_leaves_a_consistent_workspace(ws, fake_bin, tmp_path):
+    support.write_candidates(ws, "korean", 25)
+    ready = tmp_path / "ready"
+    proc = runner(ws, fake_bin, "korean", "--batches", "2", mode="hang", background=True, env={"FAKE_CLAUDE_READY": str(ready)})
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    # the second once the first is handled (two signals sent at once are one for the process);
+    # it comes while the round's claude stops or the collection runs: what has not started is skipped
+    assert "SIGINT: stopping this round's claude" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    [entry] = log_entries(ws)
+    assert entry["stop"] == "stopped by SIGINT" and entry["error"].endswith("sync_to_lancedb.py skipped (stopped twice)"), entry
+    assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0
