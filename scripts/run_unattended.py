@@ -63,9 +63,9 @@ def run(args) -> int:
         budget_s=args.budget_minutes * 60 if args.budget_minutes is not None else None,
         round_s=args.round_minutes * 60, until=args.until, claude=args.claude,
         log=Path(args.log) if args.log else None, model=args.model, round_usd=args.round_usd)
-    code, entries = unattended.run(opts, say=None if args.json else print)
+    code, entries, reason = unattended.run(opts, say=None if args.json else print)
     if args.json:
-        cli.emit_json({"rounds": entries, "stop": entries[-1]["stop"] if entries else None, "exit": code})
+        cli.emit_json({"rounds": entries, "stop": reason, "exit": code})
     return code
 
 

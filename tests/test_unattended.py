@@ -147,6 +147,8 @@ def test_rounds_reach_a_small_target_and_stop(ws, fake_bin, tmp_path):
     # a target already reached starts no round
     r = runner(ws, fake_bin, "korean")
     assert r.returncode == 0 and r.stdout == "nothing to do: korean: target reached (94/94)\n" and len(log_entries(ws)) == 3
+    r = runner(ws, fake_bin, "korean", "--json")
+    assert json.loads(r.stdout) == {"rounds": [], "stop": "nothing to do: korean: target reached (94/94)", "exit": 0}
 
 
 def test_until_a_milestone_and_the_priority_order(ws, fake_bin):

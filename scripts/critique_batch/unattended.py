@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .cli import plural
 from .clock import iso, now
-from .errors import BatchError, InputError, MissingDependency, WorkFailed
+from .errors import BatchError, InputError, WorkFailed
 from .jsonfiles import raise_schema_errors, schema_errors
 from .workspace import Workspace
 
@@ -279,6 +279,7 @@ class Runner:
     opts: Options
     say: object = print  # where readable lines go (None: nowhere, for --json)
     entries: list[dict] = field(default_factory=list)
+    reason: str | None = None  # why the run stopped (or had nothing to do)
 
     def __post_init__(self):
         self.ws = Workspace(self.opts.workspace)
@@ -342,7 +343,8 @@ class Runner:
         goal = self._goal()
         why = goal_reached(goal, self.rows(), self._detail(goal))
         if why:
-            self._say(f"nothing to do: {why}")
+            self.reason = f"nothing to do: {why}"
+            self._say(self.reason)
             return 0
         claude = find_claude(o.claude)
         started = time.monotonic()
@@ -364,7 +366,7 @@ class Runner:
                 why = f"{plural(o.rounds, 'round')} done"
             elif deadline is not None and time.monotonic() >= deadline:
                 why = f"time budget spent ({o.budget_s / 60:g} min)"
-            entry["stop"] = why
+            entry["stop"] = self.reason = why
             append_log(self.log, entry)
             self.entries.append(entry)
             self._say(log_line(entry))
@@ -533,11 +535,8 @@ class Runner:
         return code, result, error
 
 
-def run(opts: Options, say=print) -> tuple[int, list[dict]]:
-    """Run rounds until a stop rule; returns the exit code and the rounds' log entries."""
+def run(opts: Options, say=print) -> tuple[int, list[dict], str | None]:
+    """Run rounds until a stop rule; returns the exit code, the rounds' log entries and why it stopped."""
     runner = Runner(opts, say)
-    try:
-        code = runner.run()
-    except ModuleNotFoundError as exc:
-        raise MissingDependency(f"missing Python package {exc.name!r}") from exc
-    return code, runner.entries
+    code = runner.run()
+    return code, runner.entries, runner.reason
