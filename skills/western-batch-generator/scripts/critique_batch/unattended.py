@@ -3,10 +3,12 @@
 fresh `claude -p` session that continues the expansion for a few batches with the batch-orchestrator
 skill, until a stop rule says enough.
 
-The runner itself never writes a batch file. It runs the workspace's scripts (status, collection,
-take-over, sync) as separate processes, so a Ctrl-C or SIGTERM reaches only the runner: on one it
-stops the claude child gracefully, then still collects, syncs, logs the round and exits; it never
-interrupts a script mid-write. One runner per workspace: a lock held for the whole run.
+The runner itself never writes a batch file: it reads the status in-process and runs collection
+and sync as the workspace's scripts, in their own process group, so a Ctrl-C or SIGTERM reaches only
+the runner: on one it stops the claude child gracefully, then still collects, syncs, logs the round
+and exits; it never interrupts a script mid-write. Its own dead claims (an earlier round's batches
+without output) are taken over by the next round's session, which the prompt asks to. One runner
+per workspace: a lock held for the whole run.
 """
 
 from __future__ import annotations
@@ -54,10 +56,6 @@ class ClaudeNotFound(BatchError):
 
 class RunnerBusy(BatchError):
     exit_code = EXIT_BUSY
-
-
-class NoProgress(WorkFailed):
-    exit_code = EXIT_NO_PROGRESS
 
 
 def permission_settings() -> dict:
