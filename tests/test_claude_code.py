@@ -145,6 +145,7 @@ class ScriptedModel:
         self.subagent_prompts: list[str] = []
         self.agent_calls: list[dict] = []
         self.checks: list[tuple[str, str]] = []  # (check command, its last line) per subagent
+        self.make_record = support.good_record  # what a subagent writes for an image: (culture, filepath) -> record
 
     def __call__(self, body: dict) -> list[dict]:
         # the prompt is the first message's last text (Claude Code puts reminders before it)
@@ -209,7 +210,7 @@ class ScriptedModel:
             self.subagent_prompts.append(brief)
             assert {"Read", "Write", "Bash"} <= {t["name"] for t in body["tools"]}
             calls = [tool("Read", file_path=str(cwd / inp))]
-            follow = re.match(r"(?:Work in \S+ \(cd there first\)\. )?Follow (\S+) for ", brief)
+            follow = re.search(r"Follow (\S+) for ", brief)  # after a note such as "Handed out before: ..."
             if follow:
                 calls.insert(0, tool("Read", file_path=str(cwd / follow.group(1))))
             else:
@@ -223,7 +224,7 @@ class ScriptedModel:
             assert "## Dimension catalogue: 26 KR dimensions" in "\n".join(
                 texts(m["content"])[-1] if m["role"] == "user" else "" for m in body["messages"]) + "\n".join(results.values())
             batch = json.loads(strip_line_numbers(read_input))
-            records = [support.good_record("korean", item["filepath"]) for item in batch["images"]]
+            records = [self.make_record("korean", item["filepath"]) for item in batch["images"]]
             return [tool("Write", file_path=str(cwd / out), content=json.dumps(records, ensure_ascii=False, indent=1))]
         if turn == 2:
             return [tool("Bash", command=check, description="Check the batch output")]

@@ -272,7 +272,7 @@ SCRIPT_CALLS = [
     ("add_candidates.py", "korean", "m.csv"), ("batch_status.py",), ("batch_status.py", "korean"), ("run_next_batch.py",),
     ("validate_batch.py", "korean", "1"), ("requeue_parked.py", "korean"), ("generator_instructions.py", "korean"),
     ("sync_to_lancedb.py", "--force"), ("search_critiques.py", "x"), ("export_critiques.py",), ("set_baseline.py", "m.jsonl"),
-    ("quality_report.py",),
+    ("quality_report.py",), ("run_unattended.py", "korean"),
 ]
 
 

@@ -27,6 +27,7 @@ Concepts, one module each:
   versions      the table's versions: tags, optimize, rollback
   search        full-text search over the merged critiques
   export        the table as JSONL in the published record shape
+  unattended    rounds of headless Claude Code (run_unattended.py): stop rules, the run log, signals
   cli           what every script shares: options, errors, exit codes, plural, cut and bar
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
