@@ -8,7 +8,15 @@ old file or the new one, never a torn one).
 Schema checks are remembered by content digest in a `.valid/` folder next to the file, so a file
 that has not changed since it last passed is not re-checked: this keeps status and claim fast on
 big candidate lists, and a hit spares importing jsonschema (~50 ms), without weakening the check
-(the digest is of the bytes read).
+(the digest is of the bytes read; a hand edit, or a marker edited or deleted, means a full check).
+
+Documents the package builds itself from input it has already checked (progress, batch files, the
+missing-images log, requeue, sync state) are correct by construction: writing one does not check
+it (that check imported jsonschema and was half of a claim), and the digest of what was written is
+remembered, so the next read does not check it either. The tests check them instead: with
+$CRITIQUE_BATCH_CHECK_WRITES set (tests/conftest.py sets it), every write is checked, as are the
+files a session leaves. Documents built from what the user gave (candidates, baseline) are always
+checked before they are written. jsonschema is imported only when a check actually runs.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ SCHEMA_DIRS = (
 SCHEMA_BASE = "https://critique-batch.local/schemas/"
 MAX_ERRORS = 5
 TMP_DIR = ".tmp"
+BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id"})
+CHECK_WRITES_ENV = "CRITIQUE_BATCH_CHECK_WRITES"
 
 
 def json_path(parts) -> str:
@@ -206,9 +216,11 @@ def dumps(obj: Any) -> bytes:
 
 
 def write_json(path: Path, obj: Any, schema: str | None) -> None:
-    """Check obj against its schema, then write it atomically (temp file + fsync + rename)."""
+    """Write obj atomically (temp file + fsync + rename), checked against its schema first unless
+    the package built it from checked input (BUILT_FROM_CHECKED_INPUT; always checked under
+    $CRITIQUE_BATCH_CHECK_WRITES), and remember it as checked."""
     data = dumps(obj)
-    if schema is not None:
+    if schema is not None and (schema not in BUILT_FROM_CHECKED_INPUT or os.environ.get(CHECK_WRITES_ENV)):
         errors = schema_errors(obj, schema)
         if errors:  # a bug in this package, never the user's input: fail loudly before writing
             raise WorkFailed(f"refusing to write {path}: {errors[0][0]}: {errors[0][1]}")
