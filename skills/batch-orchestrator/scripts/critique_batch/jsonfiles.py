@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -146,7 +145,7 @@ def read_text_file(path: Path, what: str) -> tuple[bytes, str]:
 
 def parse_json_bytes(data: bytes, file: Path | str) -> Any:
     """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the whole file)
         raise InputError("file is empty; expected JSON", file=file)
     text = decode_text(data, file)
     try:
@@ -229,29 +228,17 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
         _remember(_marker(path), _digest(data, schema))
 
 
-_umask: int | None = None
-
-
-def user_file_mode() -> int:
-    """The mode a file the user creates gets (0o666 less the umask). mkstemp creates 0600 files:
-    written as is, a teammate or service account in the same group could not read them."""
-    global _umask
-    if _umask is None:
-        _umask = os.umask(0o022)  # the only way to read it; set back at once (these scripts are single-threaded)
-        os.umask(_umask)
-    return 0o666 & ~_umask
-
-
 def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
-    """A new temporary file for an atomic write (fd, path), with the user's file mode."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, user_file_mode())
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    return fd, tmp
+    """A new temporary file for an atomic write (fd, path), created exclusively under a random name
+    as tempfile.mkstemp does (importing tempfile brings in random and shutil), but with the mode a
+    file the user creates gets (mkstemp's 0600 would shut out a teammate in the same group)."""
+    for _ in range(100):
+        tmp = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), tmp  # the umask applies
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {directory}")
 
 
 def _atomic_write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
