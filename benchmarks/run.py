@@ -6,18 +6,22 @@
   python benchmarks/run.py --json               machine-readable figures
 
 For each size it builds a workspace (candidates, input/output/result files of N finished batches,
-progress), then times, as separate processes like the agent runs them (median of --repeat runs,
-after one warm-up run):
-  status    batch_status.py
-  claim     run_next_batch.py --count 1          (state restored between runs)
-  validate  validate_batch.py on a 10-record output
-and the floor of each: a plain `python` process that only reads, with the json module, the files
-that script must read. It also times the seed's batch preparation (get_pending_images: re-read the
-output file of every completed batch for each new batch), re-implemented here as a baseline, and
-(benchmarks/bench_sync.py) sync_to_lancedb.py merging 5 x N records from N/2 result files into a
-table of 50 x N rows, against its floor (a plain script: import lancedb, read the same files with
-json, one merge_insert), plus a later sync of 100 records beyond the `import lancedb` time.
-Ratios are computed within this one run: large / small, and script / floor.
+progress) and checks it once as a session would (every file's check is then remembered), then
+times, as separate processes like the agent runs them (median of --repeat rounds, after one
+warm-up round; within a round the commands take turns, so that a busy machine slows them alike):
+  status     batch_status.py
+  claim      run_next_batch.py --count 1          (state restored between runs)
+  validate   validate_batch.py on a 10-record output
+  seed prep  the seed's own batch preparation (benchmarks/seed_prepare.py: its run_batch_workflow.py,
+             which re-reads the output file of every completed batch and writes the next input file)
+and the floor of each script: a plain `python` process that only reads, with the json module, the
+files that script must read. Status and claim are also given as a ratio to the seed's preparation.
+Processes run as in a normal install: Python may cache compiled modules (PYTHONDONTWRITEBYTECODE
+is dropped from their environment). It also times (benchmarks/bench_sync.py) sync_to_lancedb.py
+merging 5 x N records from N/2 result files into a table of 50 x N rows, against its floor (a plain
+script: import lancedb, read the same files with json, one merge_insert), plus a later sync of 100
+records beyond the `import lancedb` time.
+Ratios are computed within this one run: large / small, script / floor, script / seed prep.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
              "title": f"Painting {i}", "art_form": "painting", "art_style": "ink", "art_genre": "landscape", "medium": "ink on paper"}
             for i in range(n_candidates)
         ]
-        (cp / f"{culture}_expansion_candidates.json").write_text(json.dumps({"culture": culture, "images": images}, ensure_ascii=False, indent=1))
+        write_json(cp / f"{culture}_expansion_candidates.json", {"culture": culture, "images": images}, "candidates")  # as add_candidates.py does
         for img in images:  # a claim checks each picked image's file (and parks it when missing)
             (ws / img["filepath"]).parent.mkdir(parents=True, exist_ok=True)
             (ws / img["filepath"]).touch()
@@ -90,20 +94,26 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
         write_json(cp / f"{culture}_expansion_progress.json", p.to_json(), "progress")
 
 
-def timed(cmd: list[str], repeat: int, reset=None) -> float:
-    """Median wall time of a command over `repeat` runs, after one warm-up run."""
-    times = []
+# as in a normal install: compiled modules cached; no test-only write checks
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CRITIQUE_BATCH_CHECK_WRITES")}
+
+
+def timed_together(runs: dict[str, tuple[list[str], object]], repeat: int, cwd: Path) -> dict[str, float]:
+    """Median wall time of each command over `repeat` rounds, after one warm-up round. `runs` maps a
+    name to (command, reset or None); the commands take turns within each round."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for i in range(repeat + 1):
-        if reset:
-            reset()
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        elapsed = time.perf_counter() - t
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-        if i:
-            times.append(elapsed)
-    return statistics.median(times)
+        for name, (cmd, reset) in runs.items():
+            if reset:
+                reset()
+            t = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=ENV)
+            elapsed = time.perf_counter() - t
+            if proc.returncode not in (0, 1):
+                raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+            if i:
+                times[name].append(elapsed)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def floor_cmd(files: list[Path]) -> list[str]:
@@ -111,19 +121,8 @@ def floor_cmd(files: list[Path]) -> list[str]:
     return [sys.executable, "-c", code, *map(str, files)]
 
 
-def seed_prepare_next_batch(ws: Path, culture: str, completed: list[int]) -> float:
-    """The seed's get_pending_images + prepare_next_batch, timed in-process (one new batch)."""
-    cp = ws / "checkpoints"
-    t = time.perf_counter()
-    data = json.loads((cp / f"{culture}_expansion_candidates.json").read_text())
-    done = set()
-    for b in completed:
-        out = cp / f"{culture}_batch_{b:03d}_output.json"
-        if out.exists():
-            done.update(item["filepath"] for item in json.loads(out.read_text()))
-    pending = [img for img in data["images"] if img["filepath"] not in done]
-    pending[:BATCH]  # the batch it would write
-    return time.perf_counter() - t
+def snapshot(folder: Path, pattern: str) -> dict[Path, bytes]:
+    return {f: f.read_bytes() for f in folder.glob(pattern) if f.is_file()}
 
 
 def measure(size: int, n_candidates: int, repeat: int, keep: Path | None) -> dict:
@@ -135,32 +134,40 @@ def measure(size: int, n_candidates: int, repeat: int, keep: Path | None) -> dic
     build_s = time.perf_counter() - t
     cp = ws / "checkpoints"
     py = [sys.executable]
+    status = py + [str(SCRIPTS / "batch_status.py"), "--workspace", str(ws)]
+    subprocess.run(status, capture_output=True, env=ENV, check=True)  # a session's first look: checks the plan once
     progress_files = sorted(cp.glob("*_expansion_progress.json"))
-    saved = {f: f.read_bytes() for f in progress_files}
+    saved = snapshot(cp, "*_expansion_progress.json") | snapshot(cp / ".valid", "*")
+    inputs = set(cp.glob("*_input.json"))
 
     def reset():
+        """The workspace as built: claims and the seed's preparation write progress, input files
+        and (ours) the remembered checks of what they wrote."""
+        for f in set(cp.glob("*_input.json")) - inputs:
+            f.unlink()
+        for f in {f for f in (cp / ".valid").glob("*") if f.is_file()} - set(saved):
+            f.unlink()
         for f, data in saved.items():
             f.write_bytes(data)
-        for f in cp.glob("*_input.json"):
-            if f.stat().st_mtime > build_end:
-                f.unlink()
 
-    build_end = time.time()
     fig = {"finished_batches": size, "candidates": n_candidates * len(CULTURES), "build_s": round(build_s, 2)}
-    fig["status_s"] = timed(py + [str(SCRIPTS / "batch_status.py"), "--workspace", str(ws)], repeat)
-    fig["status_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, *progress_files]), repeat)
-    fig["claim_s"] = timed(py + [str(SCRIPTS / "run_next_batch.py"), "--count", "1", "--workspace", str(ws)], repeat, reset)
-    reset()
-    # run_next_batch reads the plan, all progress files, and the claimed culture's candidates
-    fig["claim_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, *progress_files, cp / "western_expansion_candidates.json"]), repeat)
     last = max(1, size // len(CULTURES))
     out = cp / f"korean_batch_{last:03d}_output.json"
+    runs = {
+        "status_s": (status, reset),
+        "status_floor_s": (floor_cmd([DEFAULT_PLAN, *progress_files]), None),
+        "claim_s": (py + [str(SCRIPTS / "run_next_batch.py"), "--count", "1", "--workspace", str(ws)], reset),
+        # run_next_batch reads the plan, all progress files, and the claimed culture's candidates
+        "claim_floor_s": (floor_cmd([DEFAULT_PLAN, *progress_files, cp / "western_expansion_candidates.json"]), None),
+        "seed_prepare_s": (py + [str(Path(__file__).resolve().parent / "seed_prepare.py"), "korean"], reset),
+    }
     if out.exists():
-        fig["validate_s"] = timed(py + [str(SCRIPTS / "validate_batch.py"), "korean", str(last), "--workspace", str(ws)], repeat)
-        fig["validate_floor_s"] = timed(floor_cmd([DEFAULT_PLAN, cp / f"korean_batch_{last:03d}_input.json", out]), repeat)
-    completed = json.loads((cp / "korean_expansion_progress.json").read_text())["completed_batches"]
-    fig["seed_prepare_s"] = statistics.median(seed_prepare_next_batch(ws, "korean", completed) for _ in range(repeat))
-    fig["seed_expansion_s"] = None  # filled in by the caller (sum over an expansion)
+        runs["validate_s"] = (py + [str(SCRIPTS / "validate_batch.py"), "korean", str(last), "--workspace", str(ws)], None)
+        runs["validate_floor_s"] = (floor_cmd([DEFAULT_PLAN, cp / f"korean_batch_{last:03d}_input.json", out]), None)
+    fig.update(timed_together(runs, repeat, ws))
+    reset()
+    fig["status_vs_seed_prepare"] = fig["status_s"] / fig["seed_prepare_s"]
+    fig["claim_vs_seed_prepare"] = fig["claim_s"] / fig["seed_prepare_s"]
     if keep is None:
         shutil.rmtree(ws, ignore_errors=True)
     return fig
@@ -183,7 +190,7 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="20,200,2000", help="finished batches per workspace, comma-separated (default 20,200,2000)")
     ap.add_argument("--candidates", type=int, default=5000, help="candidates per culture (default 5000)")
-    ap.add_argument("--repeat", type=int, default=7, help="timed runs per figure (default 7)")
+    ap.add_argument("--repeat", type=int, default=7, help="timed rounds per figure (default 7)")
     ap.add_argument("--keep", metavar="DIR", help="build the workspaces under DIR and keep them")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--no-sync", action="store_true", help="skip the LanceDB sync figures (they take the longest)")
@@ -204,14 +211,16 @@ def main() -> int:
         "status_large_vs_small": large["status_s"] / small["status_s"],
         "claim_large_vs_small": large["claim_s"] / small["claim_s"],
         "seed_prepare_large_vs_small": large["seed_prepare_s"] / small["seed_prepare_s"],
+        "status_vs_seed_prepare": large["status_vs_seed_prepare"],
+        "claim_vs_seed_prepare": large["claim_vs_seed_prepare"],
     }
     if args.json:
         print(json.dumps({"machine": machine(), "rows": rows, "ratios": ratios}, indent=2))
         return 0
     print(f"machine: {machine()}")
-    print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} runs each\n")
+    print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} rounds each\n")
     head = (f"{'batches':>7} | {'status':>6} {'floor':>5} {'x':>4} | {'claim':>6} {'floor':>5} {'x':>4} | "
-            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
+            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} {'st/seed':>7} {'cl/seed':>7} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
     print(head)
     print("-" * len(head))
     ms = lambda s: f"{s * 1000:4.0f}ms"  # noqa: E731
@@ -219,7 +228,7 @@ def main() -> int:
         line = (f"{r['finished_batches']:>7,} | {ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
                 f"{ms(r['claim_s']):>6} {ms(r['claim_floor_s'])[:-2]:>5} {r['claim_s'] / r['claim_floor_s']:4.1f} | "
                 f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "
-                f"{ms(r['seed_prepare_s']):>9} | ")
+                f"{ms(r['seed_prepare_s']):>9} {r['status_vs_seed_prepare']:7.2f} {r['claim_vs_seed_prepare']:7.2f} | ")
         y = r.get("sync")
         if y:
             line += f"{y['sync_s']:6.2f}s {y['floor_s']:6.2f}s {y['ratio']:4.2f} | {y['later_sync_s']:4.2f}s {y['later_beyond_import_s']:6.2f}s"
@@ -227,7 +236,8 @@ def main() -> int:
     print()
     print("batches: finished batches in the workspace (5 cultures x %s candidates). status / claim / valid.: the script, the floor"
           " (ms), their ratio." % f"{args.candidates:,}")
-    print("seed prep: the seed's preparation of one batch. sync: merging 5 x batches records from batches/2 result files into a")
+    print("seed prep: the seed's preparation of one batch (benchmarks/seed_prepare.py, a process); st/seed, cl/seed: status and")
+    print("claim / seed prep. sync: merging 5 x batches records from batches/2 result files into a")
     print("table of 50 x batches rows, its floor, their ratio; +100: a later sync of 100 records; -import: that beyond the time")
     print("of a process that only imports lancedb.")
     print()
@@ -235,6 +245,10 @@ def main() -> int:
           f"(bar: <= 1.5x); the seed's batch preparation {ratios['seed_prepare_large_vs_small']:.1f}x")
     bars = large["status_s"] < 0.3 and large["claim_s"] < 0.3 and ratios["status_large_vs_small"] <= 1.5 and ratios["claim_large_vs_small"] <= 1.5
     print("bars (status and claim < 0.3 s at the largest size, <= 1.5x the smallest): " + ("met" if bars else "NOT met"))
+    seed_ok = ratios["status_vs_seed_prepare"] <= 1 and ratios["claim_vs_seed_prepare"] <= 1
+    print(f"at the largest size: status {ratios['status_vs_seed_prepare']:.2f}x, claim {ratios['claim_vs_seed_prepare']:.2f}x the seed's batch preparation")
+    print("bars (status and claim no slower than the seed's batch preparation at the largest size): " + ("met" if seed_ok else "NOT met"))
+    bars = bars and seed_ok
     if "sync" in large:
         sync_ok = all(large["sync"]["bars"].values())
         print(f"bars (sync <= 3x its floor; a 100-record sync <= 0.5 s beyond importing lancedb): {'met' if sync_ok else 'NOT met'}")

@@ -17,6 +17,9 @@ import support  # noqa: E402
 
 # scripts run as under an activated venv: `python3` on PATH is this interpreter (briefs name it so)
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+# every JSON file written in a test, in this process or a script's, is checked against its schema
+# first (at run time the documents the package builds itself are not: jsonfiles.py says why)
+os.environ["CRITIQUE_BATCH_CHECK_WRITES"] = "1"
 from hypothesis import settings  # noqa: E402
 
 # the same examples on every run and machine: a failure in CI reproduces locally

@@ -10,24 +10,26 @@ import errno
 import os
 import runpy
 import sys
-import tempfile
+from pathlib import Path
 
 code = getattr(errno, sys.argv[1])
 fail_from = int(sys.argv[2])
 script = sys.argv[3]
 sys.argv = sys.argv[3:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+from critique_batch import jsonfiles  # noqa: E402 - the package of the script run
+
 calls = {"n": 0}
-real_mkstemp = tempfile.mkstemp
+real_temp_file = jsonfiles.temp_file
 real_fsync = os.fsync
 
 
-def mkstemp(*args, **kwargs):
-    directory = kwargs.get("dir") or ""
-    if code == errno.EROFS and not str(directory).endswith(".valid"):
+def temp_file(directory, prefix):
+    if code == errno.EROFS and ".valid" not in Path(directory).parts:
         calls["n"] += 1
         if calls["n"] >= fail_from:
             raise OSError(code, os.strerror(code))
-    return real_mkstemp(*args, **kwargs)
+    return real_temp_file(directory, prefix)
 
 
 def fsync(fd):
@@ -37,8 +39,7 @@ def fsync(fd):
     return real_fsync(fd)
 
 
-tempfile.mkstemp = mkstemp
+jsonfiles.temp_file = temp_file
 if code != errno.EROFS:
     os.fsync = fsync
-sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
 runpy.run_path(script, run_name="__main__")

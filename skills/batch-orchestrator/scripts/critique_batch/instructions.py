@@ -23,7 +23,6 @@ from pathlib import Path
 from .cli import plural
 from .errors import InputError
 from .plan import Culture, Plan
-from .validation import check_output_bytes
 from .workspace import Workspace
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -121,6 +120,8 @@ def example_record(plan: Plan, cfg: Culture, *, required: bool) -> dict | None:
     except json.JSONDecodeError as exc:
         raise TemplateError(f"not valid JSON: {exc.msg}", file=path, where=f"line {exc.lineno}") from None
     rec.pop("$comment", None)  # the marker of a generated copy
+    from .validation import check_output_bytes  # here, not at the top: a claim imports this module for bundled_matches
+
     check = check_output_bytes(json.dumps([rec]).encode(), path, cfg, plan, [rec.get("filepath")])
     if not check.passed:
         if required:

@@ -7,7 +7,6 @@ grow with the number of finished batches."""
 from __future__ import annotations
 
 import math
-import statistics
 
 from . import progress as prog
 from .cli import bar, cut, plural
@@ -99,6 +98,8 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
     d["max_parallel"] = cfg.max_parallel
     durations = p.recent_durations
     if durations:
+        import statistics  # only here: importing it is a tenth of a status
+
         per_batch = statistics.median(durations)
         d["median_batch_seconds"] = per_batch
         # in waves of max_parallel batches: never less than one batch while any is left

@@ -5,6 +5,7 @@ Concepts, one module each:
   plan          the expansion plan: cultures, targets, quality rules, dimension catalogue
   workspace     where files live, per-culture locks, the image file of a filepath
   jsonfiles     atomic JSON writes, schema-checked reads, the schemas
+  filelocks     an exclusive lock file (fcntl.flock; the filelock package where there is none)
   candidates    the images of an expansion, and importing them from folders or manifests
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)

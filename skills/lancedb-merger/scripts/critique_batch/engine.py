@@ -24,8 +24,6 @@ from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .progress import load_progress
 from .published import GENERATOR_FIELDS
-from .similarity import screen as screen_near_duplicates
-from .validation import check_output_bytes
 from .workspace import Workspace, batch_tag
 
 # a take-over leaves alone, unless confirmed, a claim of another session younger than this: that
@@ -204,6 +202,8 @@ class Session:
             return None
         batch = read_batch(self.ws, self.name, bid, "input")
         items = [img["filepath"] for img in batch["images"]]
+        from .validation import check_output_bytes  # only a collection needs it: spared by status and claim
+
         check = check_output_bytes(data, out_path, self.cfg, self.ws.plan, items)
         claim_no = batch["claims"]
         live = not prog.lease_expired(entry, self.now)
@@ -267,6 +267,8 @@ class Session:
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
                 records.append(rec)
         verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]
+        from .similarity import screen as screen_near_duplicates  # as check_output_bytes
+
         return screen_near_duplicates(self.ws, self.cfg, self.ws.plan, verdicts, records)  # a no-op unless the plan asks
 
     # --- claiming --------------------------------------------------------------------------

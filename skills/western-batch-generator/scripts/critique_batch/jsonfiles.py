@@ -8,7 +8,15 @@ old file or the new one, never a torn one).
 Schema checks are remembered by content digest in a `.valid/` folder next to the file, so a file
 that has not changed since it last passed is not re-checked: this keeps status and claim fast on
 big candidate lists, and a hit spares importing jsonschema (~50 ms), without weakening the check
-(the digest is of the bytes read).
+(the digest is of the bytes read; a hand edit, or a marker edited or deleted, means a full check).
+
+Documents the package builds itself from input it has already checked (progress, batch files, the
+missing-images log, requeue, sync state) are correct by construction: writing one does not check
+it (that check imported jsonschema and was half of a claim), and the digest of what was written is
+remembered, so the next read does not check it either. The tests check them instead: with
+$CRITIQUE_BATCH_CHECK_WRITES set (tests/conftest.py sets it), every write is checked, as are the
+files a session leaves. Documents built from what the user gave (candidates, baseline) are always
+checked before they are written. jsonschema is imported only when a check actually runs.
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -30,6 +37,8 @@ SCHEMA_DIRS = (
 SCHEMA_BASE = "https://critique-batch.local/schemas/"
 MAX_ERRORS = 5
 TMP_DIR = ".tmp"
+BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id"})
+CHECK_WRITES_ENV = "CRITIQUE_BATCH_CHECK_WRITES"
 
 
 def json_path(parts) -> str:
@@ -136,7 +145,7 @@ def read_text_file(path: Path, what: str) -> tuple[bytes, str]:
 
 def parse_json_bytes(data: bytes, file: Path | str) -> Any:
     """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the whole file)
         raise InputError("file is empty; expected JSON", file=file)
     text = decode_text(data, file)
     try:
@@ -152,7 +161,7 @@ def _marker(path: Path) -> Path:
 
 
 def _digest(data: bytes, schema: str) -> str:
-    h = hashlib.blake2b(data, digest_size=20)
+    h = hashlib.sha256(data)  # (twice as fast as blake2b where the CPU has SHA instructions)
     h.update(schema_bytes(schema))
     return h.hexdigest()
 
@@ -206,9 +215,11 @@ def dumps(obj: Any) -> bytes:
 
 
 def write_json(path: Path, obj: Any, schema: str | None) -> None:
-    """Check obj against its schema, then write it atomically (temp file + fsync + rename)."""
+    """Write obj atomically (temp file + fsync + rename), checked against its schema first unless
+    the package built it from checked input (BUILT_FROM_CHECKED_INPUT; always checked under
+    $CRITIQUE_BATCH_CHECK_WRITES), and remember it as checked."""
     data = dumps(obj)
-    if schema is not None:
+    if schema is not None and (schema not in BUILT_FROM_CHECKED_INPUT or os.environ.get(CHECK_WRITES_ENV)):
         errors = schema_errors(obj, schema)
         if errors:  # a bug in this package, never the user's input: fail loudly before writing
             raise WorkFailed(f"refusing to write {path}: {errors[0][0]}: {errors[0][1]}")
@@ -217,29 +228,17 @@ def write_json(path: Path, obj: Any, schema: str | None) -> None:
         _remember(_marker(path), _digest(data, schema))
 
 
-_umask: int | None = None
-
-
-def user_file_mode() -> int:
-    """The mode a file the user creates gets (0o666 less the umask). mkstemp creates 0600 files:
-    written as is, a teammate or service account in the same group could not read them."""
-    global _umask
-    if _umask is None:
-        _umask = os.umask(0o022)  # the only way to read it; set back at once (these scripts are single-threaded)
-        os.umask(_umask)
-    return 0o666 & ~_umask
-
-
 def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
-    """A new temporary file for an atomic write (fd, path), with the user's file mode."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, user_file_mode())
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    return fd, tmp
+    """A new temporary file for an atomic write (fd, path), created exclusively under a random name
+    as tempfile.mkstemp does (importing tempfile brings in random and shutil), but with the mode a
+    file the user creates gets (mkstemp's 0600 would shut out a teammate in the same group)."""
+    for _ in range(100):
+        tmp = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), tmp  # the umask applies
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {directory}")
 
 
 def atomic_write(dest: Path, chunks: Iterable[bytes], *, fsync: bool = True, temp_dir: Path | None = None) -> int:

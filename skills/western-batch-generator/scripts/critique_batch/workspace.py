@@ -19,7 +19,8 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError, MissingDependency, WorkFailed
+from . import filelocks
+from .errors import InputError, WorkFailed
 from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
 
@@ -178,23 +179,18 @@ class Workspace:
     @contextmanager
     def named_lock(self, name: str, timeout: float, busy: str):
         """An exclusive file lock in checkpoints/.locks/; `busy` starts the message on a timeout."""
-        try:
-            from filelock import FileLock, Timeout
-        except ModuleNotFoundError as exc:
-            raise MissingDependency(f"missing Python package {exc.name!r}") from exc
         locks = self.checkpoints / ".locks"
         try:
             locks.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WorkFailed(f"cannot write to {self.checkpoints}: {exc.strerror or exc}") from None
-        lock = FileLock(str(locks / name), timeout=timeout)
         try:
-            lock.acquire()
-        except Timeout:
+            release = filelocks.acquire(locks / name, timeout)
+        except filelocks.LockTimeout:
             raise WorkFailed(f"{busy} for {timeout:.0f} s; try again later") from None
         except OSError as exc:
             raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
         try:
             yield
         finally:
-            lock.release()
+            release()
