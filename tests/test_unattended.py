@@ -23,6 +23,7 @@ import pytest
 import support
 from critique_batch import unattended
 from critique_batch.errors import InputError
+from critique_batch.workspace import Workspace
 
 KOREAN_CURRENT = 64  # the bundled plan's korean current
 
@@ -99,6 +100,32 @@ def test_permissions_are_narrow_and_never_skip_checks():
     assert "--dangerously-skip-permissions" not in cmd and json.loads(cmd[cmd.index("--settings") + 1]) == {"permissions": settings}
     shown = support.run("run_unattended.py", "--show-permissions", check=True).stdout
     assert json.loads(shown) == {"permissions": settings}
+
+
+def test_images_outside_the_workspace_may_be_read(tmp_path):
+    """A published dataset's images often live outside the project folder (absolute filepaths, or
+    ../images/...): the round's subagents must be allowed to read them, and nothing wider."""
+    ws_root = tmp_path / "project"
+    (ws_root / "checkpoints").mkdir(parents=True)
+    data = tmp_path / "data" / "vulca" / "images"
+    images = [{"filepath": str(data / "korean" / "a" / "1.jpg")}, {"filepath": str(data / "korean" / "b" / "2.jpg")},
+              {"filepath": "../shared/pics/3.jpg"}, {"filepath": "inside/4.jpg"}, {"filepath": "https://example.org/5.jpg"}]
+    images = [{**img, "artist": "A", "title": "T"} for img in images]
+    (ws_root / "checkpoints" / "korean_expansion_candidates.json").write_text(json.dumps({"culture": "korean", "images": images}))
+    ws = Workspace(ws_root)
+    folders = unattended.image_folders(ws, ["korean", "indian"])  # indian: no candidates file
+    assert folders == sorted([data / "korean" / "a", data / "korean" / "b", tmp_path / "shared" / "pics"])
+    allow = unattended.permission_settings(folders)["permissions"]["allow"]
+    assert f"Read(/{data / 'korean' / 'a'}/**)" in allow and f"Read(//{tmp_path.relative_to('/')}/shared/pics/**)" in allow
+    assert [a for a in allow if a.startswith("Read(//")] == [f"Read(/{f}/**)" for f in folders]
+    # many folders are merged into their parents, the deepest first
+    many = [{"filepath": str(data / "western" / f"artist{i}" / "1.jpg"), "artist": "A", "title": "T"} for i in range(20)]
+    (ws_root / "checkpoints" / "western_expansion_candidates.json").write_text(json.dumps({"culture": "western", "images": many}))
+    assert unattended.image_folders(ws, ["western"]) == [data / "western"]
+    assert unattended.image_folders(ws, ["korean", "western"]) == sorted([data / "korean", data / "western", tmp_path / "shared" / "pics"])
+    folders = unattended.image_folders(ws, ["korean", "western"])
+    shown = json.loads(support.run("run_unattended.py", "--show-permissions", ws=ws_root, check=True).stdout)
+    assert [a for a in shown["permissions"]["allow"] if a.startswith("Read(//")] == [f"Read(/{f}/**)" for f in folders]
 
 
 # --- the runner with a fake claude -----------------------------------------------------------------

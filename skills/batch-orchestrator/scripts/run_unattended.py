@@ -5,7 +5,7 @@
   run_unattended.py korean --batches 2 --rounds 5          continue korean, 2 batches a round, at most 5 rounds
   run_unattended.py --batches 4 --budget-minutes 480       the priority order, for at most 8 hours
   run_unattended.py korean --until next-milestone          stop at korean's next milestone
-  run_unattended.py --show-permissions                     print the Claude Code settings a round runs with
+  run_unattended.py --show-permissions                     print the Claude Code settings a round runs with here
 
 COST: every round is a Claude Code session with subagents, billed like any other (the log gives
 each round's cost as claude reports it; --round-usd caps a round).
@@ -32,7 +32,8 @@ file is written atomically). One runner per workspace (checkpoints/.locks/unatte
 Permissions: no --dangerously-skip-permissions. Claude Code runs with --settings (permission mode
 dontAsk: anything not allowed is denied, never asked): Bash only for the skill's scripts
 (python3/python ".../scripts/NAME.py" ...), the Skill and Agent tools, Read in the workspace and
-~/.claude/skills, ~/.claude/plugins, and Write/Edit only of checkpoints/*_output.json.
+~/.claude/skills, ~/.claude/plugins and the folders of candidate images outside the workspace, and
+Write/Edit only of checkpoints/*_output.json.
 The claude binary: --claude PATH, else `claude` on PATH.
 """
 
@@ -49,9 +50,12 @@ def run(args) -> int:
     from pathlib import Path
 
     from critique_batch import unattended
+    from critique_batch.workspace import Workspace
 
     if args.show_permissions:
-        print(json.dumps(unattended.permission_settings(), indent=1))
+        ws = Workspace(Path(args.workspace))
+        folders = unattended.image_folders(ws, [args.culture] if args.culture else ws.configured_cultures())
+        print(json.dumps(unattended.permission_settings(folders), indent=1))
         return 0
     for name, value, least in (("--batches", args.batches, 1), ("--rounds", args.rounds, 1)):
         if value < least:

@@ -58,11 +58,44 @@ class RunnerBusy(BatchError):
     exit_code = EXIT_BUSY
 
 
-def permission_settings() -> dict:
+MAX_READ_FOLDERS = 8  # image folders outside the workspace are merged into their parents beyond this
+
+
+def image_folders(ws: Workspace, cultures: list[str]) -> list[Path]:
+    """The folders outside the workspace that hold the cultures' candidate images (absolute
+    filepaths, or relative ones that climb out with ..), so a round's subagents may read them: the
+    outermost folders that hold images, and while there are more than MAX_READ_FOLDERS, the deepest
+    of them replaced by their parents."""
+    from .candidates import load_candidates
+
+    root = os.path.normpath(ws.root.absolute())
+    found: set[Path] = set()
+    for culture in cultures:
+        if ws.candidates_path(culture).exists():
+            for img in load_candidates(ws, culture).images:
+                path = ws.image_file(img["filepath"])  # None: a URL, nothing to read locally
+                if path is not None:
+                    folder = os.path.dirname(os.path.normpath(path.absolute()))
+                    if folder != root and not folder.startswith(root + os.sep):
+                        found.add(Path(folder))
+    folders = _outermost(found)
+    while len(folders) > MAX_READ_FOLDERS:
+        deepest = max(len(f.parts) for f in folders)
+        folders = _outermost({f.parent if len(f.parts) == deepest else f for f in folders})
+    return folders
+
+
+def _outermost(folders: set[Path]) -> list[Path]:
+    """The folders not inside another of them, sorted."""
+    return sorted(f for f in folders if not any(o != f and o in f.parents for o in folders))
+
+
+def permission_settings(read_folders: list[Path] = ()) -> dict:
     """The Claude Code settings a round runs with (`claude --settings JSON`). Patterns as Claude Code
     2.1.332 matches them: `Bash(CMD *)` matches the command and anything after it (the `*` also spans
     spaces and quotes, so these rules keep an honest model within the loop; they are no sandbox);
-    `Edit(...)` covers Write too, with paths relative to the workspace; `~/` is the home folder."""
+    `Edit(...)` covers Write too, with paths relative to the workspace; `~/` is the home folder;
+    `//` starts an absolute path (read_folders: the image folders outside the workspace)."""
     bash = []
     for script in ALLOWED_SCRIPTS:
         for py in PYTHONS:
@@ -78,6 +111,7 @@ def permission_settings() -> dict:
                 *bash,
                 "Read(./**)",  # images, batch inputs, instructions in the workspace
                 "Read(~/.claude/skills/**)", "Read(~/.claude/plugins/**)",  # instructions of a global or plugin install
+                *(f"Read(/{folder.as_posix()}/**)" for folder in read_folders),  # images outside the workspace
                 "Edit(checkpoints/*_output.json)",  # the subagents' output files, nothing else
             ],
             "deny": [f"Bash({py} -c *)" for py in PYTHONS],
@@ -103,9 +137,9 @@ def find_claude(given: str | None) -> str:
 
 
 def claude_command(claude: str, prompt: str, session: str, *, model: str | None = None,
-                   round_usd: float | None = None) -> list[str]:
+                   round_usd: float | None = None, read_folders: list[Path] = ()) -> list[str]:
     cmd = [claude, "-p", prompt, "--session-id", session, "--output-format", "json",
-           "--settings", json.dumps(permission_settings())]
+           "--settings", json.dumps(permission_settings(read_folders))]
     if model:
         cmd += ["--model", model]
     if round_usd is not None:
@@ -412,7 +446,8 @@ class Runner:
         self.sessions.add(session)
         prompt = round_prompt(o.culture, o.batches, round_no, dead, confirm=not foreign_live)
         limit = t0 + o.round_s if deadline is None else min(t0 + o.round_s, deadline)
-        claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, model=o.model, round_usd=o.round_usd),
+        claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, model=o.model, round_usd=o.round_usd,
+                                                                        read_folders=image_folders(self.ws, self.cultures())),
                                                      stop, limit)
         problems = [error] if error else []
         # the session end, whatever the round did: collect, merge, so that the next round (or a person) starts clean
