@@ -221,14 +221,21 @@ def test_missing_claude_and_a_second_runner_have_their_own_exit_codes(ws, fake_b
     assert len(r.stderr.splitlines()) == 1 and not log_entries(ws)
 
 
-def test_sigterm_mid_round_collects_logs_and_the_next_run_takes_over(ws, fake_bin, tmp_path):
-    support.write_candidates(ws, "korean", 25)
-    ready = tmp_path / "ready"
+def runner_in_a_hanging_round(ws: Path, fake_bin: Path, ready: Path) -> subprocess.Popen:
+    """A korean runner started in the background, returned once its round's claude is running (the
+    fake claude writes its session id to `ready`, then hangs)."""
     proc = runner(ws, fake_bin, "korean", "--batches", "2", mode="hang", background=True, env={"FAKE_CLAUDE_READY": str(ready)})
     deadline = time.monotonic() + 60
     while not ready.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_mid_round_collects_logs_and_the_next_run_takes_over(ws, fake_bin, tmp_path):
+    support.write_candidates(ws, "korean", 25)
+    ready = tmp_path / "ready"
+    proc = runner_in_a_hanging_round(ws, fake_bin, ready)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, out + err
@@ -266,11 +273,7 @@ def test_a_spent_time_budget_stops_the_round_and_the_run(ws, fake_bin, tmp_path)
 def test_a_second_ctrl_c_skips_the_collection_and_leaves_a_consistent_workspace(ws, fake_bin, tmp_path):
     support.write_candidates(ws, "korean", 25)
     ready = tmp_path / "ready"
-    proc = runner(ws, fake_bin, "korean", "--batches", "2", mode="hang", background=True, env={"FAKE_CLAUDE_READY": str(ready)})
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
+    proc = runner_in_a_hanging_round(ws, fake_bin, ready)
     proc.send_signal(signal.SIGINT)
     # the second once the first is handled (two signals sent at once are one for the process);
     # it comes while the round's claude stops or the collection runs: what has not started is skipped
