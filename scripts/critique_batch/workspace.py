@@ -22,10 +22,9 @@ from . import filelocks
 from .errors import InputError, WorkFailed
 from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
+from .published import URL  # claims do not check that a URL's file exists
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
-# a filepath with a scheme (http://, https://, s3://, gs://, file://...) is not a local file: claims do not check it
-URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 BATCH_FILE = re.compile(r"^(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>\d{3,})_(?P<kind>input|output|result)\.json$")
 
 

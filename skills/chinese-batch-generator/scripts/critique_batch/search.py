@@ -7,7 +7,7 @@ from __future__ import annotations
 from .database import db_errors, open_existing
 from .errors import InputError, WorkFailed
 from .plan import check_culture_name
-from .text import CJK_CHARACTER
+from .text import cjk_character
 from .workspace import Workspace
 
 RESULT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score", "batch_id"]
@@ -24,7 +24,7 @@ def search(ws: Workspace, query: str, *, culture: str | None = None, limit: int 
     if culture:
         check_culture_name(culture)
     if lang == "auto":
-        lang = "zh" if CJK_CHARACTER.search(query) else "en"
+        lang = "zh" if cjk_character().search(query) else "en"
     column = {"zh": "critique_zh", "en": "critique_en"}[lang]
     target, table = open_existing(ws, db)
     where = []

@@ -15,7 +15,7 @@ from .errors import InputError
 from .jsonfiles import parse_json_bytes, schema_errors
 from .plan import Culture, Plan
 from .published import normalise_filepath
-from .text import HAN_IDEOGRAPH
+from .text import han_ideograph
 
 DIMENSION_ID_IN_TEXT = re.compile(r"[A-Z]{2,4}_L[1-5]_D[1-9][0-9]*")
 DIMENSION_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*$")
@@ -84,7 +84,7 @@ def _id_chars(text: str) -> int:
 def count_zh(text: str) -> tuple[int, int]:
     """(characters that are not whitespace, of which CJK ideographs)."""
     chars = sum(1 for ch in text if not ch.isspace())
-    return chars, len(HAN_IDEOGRAPH.findall(text))
+    return chars, len(han_ideograph().findall(text))
 
 
 def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, batch_items: list[str]) -> OutputCheck:
@@ -152,7 +152,7 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
         words = len(en.split())
         if words < q.min_en_words:
             check.problems.append(f"critique_en: {plural(words, 'word')}, need >= {q.min_en_words}")
-        elif HAN_IDEOGRAPH.search(en) and len(HAN_IDEOGRAPH.findall(en)) > words:
+        elif han_ideograph().search(en) and len(han_ideograph().findall(en)) > words:
             check.problems.append("critique_en: mostly Chinese characters; write it in English")
     dims = rec.get("covered_dimensions")
     if isinstance(dims, list) and all(isinstance(d, str) for d in dims):

@@ -38,14 +38,15 @@ GENERATOR_FIELDS = ("critique_zh", "critique_en", "covered_dimensions", "quality
 PAIR_ID = re.compile(r"^PAIR_([0-9]+)$")
 
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# a filepath with a scheme (http://, https://, s3://, gs://, file://...): a URL, not a local file
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def normalise_filepath(path: str) -> str:
     """One spelling per image: Unicode NFC, forward slashes, no `.` segments (so no leading `./`),
     no doubled or trailing `/`, no surrounding white space. `..` is kept (it names another folder)."""
     text = unicodedata.normalize("NFC", path).replace("\\", "/")
-    scheme = _URL.match(text.strip())
+    scheme = URL.match(text.strip())
     if scheme:  # a URL (https://, s3://, gs://): its "//" stays, the rest is normalised
         return scheme.group(0) + normalise_filepath(text.strip()[scheme.end():]).lstrip("/")
     while True:  # until nothing changes: removing "/." can uncover white space, and stripping a "/"
