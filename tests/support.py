@@ -186,3 +186,14 @@ class ScriptedGenerator:
 def image_list(ws: Path, culture: str) -> list[dict]:
     doc = json.loads((ws / "checkpoints" / f"{culture}_expansion_candidates.json").read_text(encoding="utf-8"))
     return doc["images"]
+
+
+def require_real_component(missing: str | None, env_var: str) -> None:
+    """A test of a real component (the claude or skills CLI, a browser) skips when it is missing
+    (`missing` says why), unless env_var is set, as CI sets it: then it fails."""
+    if missing is not None:
+        import pytest
+
+        if os.environ.get(env_var):
+            pytest.fail(f"{env_var} is set but {missing}")
+        pytest.skip(missing)

@@ -65,10 +65,7 @@ def clone(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def claude() -> Path:
     found = find_claude()
-    if isinstance(found, str):
-        if os.environ.get("CRITIQUE_BATCH_REQUIRE_CLAUDE_CLI"):
-            pytest.fail(f"CRITIQUE_BATCH_REQUIRE_CLAUDE_CLI is set but {found}")
-        pytest.skip(found)
+    support.require_real_component(found if isinstance(found, str) else None, "CRITIQUE_BATCH_REQUIRE_CLAUDE_CLI")
     return found
 
 
@@ -292,10 +289,7 @@ def install_plugin_from_git(claude: Path, clone: Path, home: Path) -> Path:
 
 def install_skill(clone: Path, project: Path, home: Path, *, copy: bool, global_: bool = False) -> Path:
     found = find_skills_cli()
-    if isinstance(found, str):
-        if os.environ.get("CRITIQUE_BATCH_REQUIRE_SKILLS_CLI"):
-            pytest.fail(f"CRITIQUE_BATCH_REQUIRE_SKILLS_CLI is set but {found}")
-        pytest.skip(found)
+    support.require_real_component(found if isinstance(found, str) else None, "CRITIQUE_BATCH_REQUIRE_SKILLS_CLI")
     cli, env = found
     env.update(HOME=str(home), npm_config_cache=str(Path.home() / ".npm"))
     # linked is what the CLI does for more than one agent: the skill in .agents/skills/, linked from .claude/skills/

@@ -5,15 +5,12 @@ both into rules (off by default), and the page as headless Chromium renders it."
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-import pytest
 
 import support
 from critique_batch import evidence, report, similarity
@@ -279,10 +276,8 @@ def chromium() -> str | None:
 
 def test_every_chart_renders_in_headless_chromium(ws, tmp_path):
     browser = chromium()
-    if browser is None:
-        if os.environ.get("CRITIQUE_BATCH_REQUIRE_CHROMIUM"):
-            pytest.fail("CRITIQUE_BATCH_REQUIRE_CHROMIUM is set but no chromium is on PATH")
-        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium)")
+    support.require_real_component("no chromium on PATH (Debian: apt-get install -y chromium)" if browser is None else None,
+                                   "CRITIQUE_BATCH_REQUIRE_CHROMIUM")
     collected_workspace(ws, [[{"critique_en": long_en(EN_A), "critique_zh": ZH_A * 2}, {"critique_en": long_en(EN_B)}]])
     support.write_candidates(ws, "indian", 3)
     summary, page = report.write_report(Workspace(ws), None, None, FakeBaseline([]), "now")

@@ -383,10 +383,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def test_skills_cli_installs_batch_orchestrator_alone_and_the_loop_runs(tmp_path):
     found = find_skills_cli()
-    if isinstance(found, str):
-        if os.environ.get("CRITIQUE_BATCH_REQUIRE_SKILLS_CLI"):
-            pytest.fail(f"CRITIQUE_BATCH_REQUIRE_SKILLS_CLI is set but {found}")
-        pytest.skip(found)
+    support.require_real_component(found if isinstance(found, str) else None, "CRITIQUE_BATCH_REQUIRE_SKILLS_CLI")
     cli, env = found
     version = subprocess.run([*cli, "--version"], capture_output=True, text=True, env=env, timeout=120)
     assert version.stdout.strip() == SKILLS_CLI_VERSION, version.stdout + version.stderr
