@@ -24,10 +24,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import filelocks
 from .cli import plural
 from .clock import iso, now
 from .errors import BatchError, InputError, WorkFailed
-from .jsonfiles import raise_schema_errors, schema_errors
+from .jsonfiles import decode_text, raise_schema_errors, schema_errors
+from .published import jsonl_lines, parse_jsonl_object
 from .workspace import Workspace
 
 EXIT_NO_PROGRESS = 1  # WorkFailed: two rounds without a record accepted
@@ -214,13 +216,8 @@ def read_log(path: Path) -> list[dict]:
     except FileNotFoundError:
         return []
     out = []
-    for n, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not a JSON line: {exc.msg} (a run log line per round is expected)", file=path, where=f"line {n}") from None
+    for n, line in jsonl_lines(decode_text(data, path)):
+        entry = parse_jsonl_object(line, path, f"line {n}")
         raise_schema_errors([(f"line {n}: {where}", what) for where, what in schema_errors(entry, "unattended_log")], path)
         out.append(entry)
     return out
@@ -352,14 +349,11 @@ class Runner:
         return {c: set(self.ws.batch_ids(c, "result")) for c in self.cultures()}
 
     def run(self) -> int:
-        from filelock import FileLock, Timeout  # noqa: F401 - a missing filelock fails here, before anything runs
-
         locks = self.ws.checkpoints / ".locks"
-        lock = FileLock(str(locks / LOCK_NAME), timeout=0)
         try:
             locks.mkdir(parents=True, exist_ok=True)
-            lock.acquire()
-        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+            release = filelocks.acquire(locks / LOCK_NAME, 0)  # the lock the workspace's scripts use (no wait)
+        except filelocks.LockTimeout:
             raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "
                              "held); wait for it to stop, or stop it (Ctrl-C or SIGTERM stops it after its round's collection)") from None
         except OSError as exc:
@@ -368,7 +362,7 @@ class Runner:
             with Stop() as stop:
                 return self._run(stop)
         finally:
-            lock.release()
+            release()
 
     def _run(self, stop: Stop) -> int:
         o = self.opts
