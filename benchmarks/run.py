@@ -10,7 +10,8 @@ progress) and checks it once as a session would (every file's check is then reme
 times, as separate processes like the agent runs them (median of --repeat rounds, after one
 warm-up round; within a round the commands take turns, so that a busy machine slows them alike):
   status     batch_status.py
-  claim      run_next_batch.py --count 1          (state restored between runs)
+  claim      run_next_batch.py --count 1          (state restored between runs): the culture first in priority
+  claim ko.  run_next_batch.py --culture korean --count 1   the skill's loop names its culture, as the seed does
   validate   validate_batch.py on a 10-record output
   seed prep  the seed's own batch preparation (benchmarks/seed_prepare.py: its run_batch_workflow.py,
              which re-reads the output file of every completed batch and writes the next input file)
@@ -159,6 +160,7 @@ def measure(size: int, n_candidates: int, repeat: int, keep: Path | None) -> dic
         "claim_s": (py + [str(SCRIPTS / "run_next_batch.py"), "--count", "1", "--workspace", str(ws)], reset),
         # run_next_batch reads the plan, all progress files, and the claimed culture's candidates
         "claim_floor_s": (floor_cmd([DEFAULT_PLAN, *progress_files, cp / "western_expansion_candidates.json"]), None),
+        "claim_culture_s": (py + [str(SCRIPTS / "run_next_batch.py"), "--culture", "korean", "--count", "1", "--workspace", str(ws)], reset),
         "seed_prepare_s": (py + [str(Path(__file__).resolve().parent / "seed_prepare.py"), "korean"], reset),
     }
     if out.exists():
@@ -168,6 +170,7 @@ def measure(size: int, n_candidates: int, repeat: int, keep: Path | None) -> dic
     reset()
     fig["status_vs_seed_prepare"] = fig["status_s"] / fig["seed_prepare_s"]
     fig["claim_vs_seed_prepare"] = fig["claim_s"] / fig["seed_prepare_s"]
+    fig["claim_culture_vs_seed_prepare"] = fig["claim_culture_s"] / fig["seed_prepare_s"]
     if keep is None:
         shutil.rmtree(ws, ignore_errors=True)
     return fig
@@ -213,6 +216,7 @@ def main() -> int:
         "seed_prepare_large_vs_small": large["seed_prepare_s"] / small["seed_prepare_s"],
         "status_vs_seed_prepare": large["status_vs_seed_prepare"],
         "claim_vs_seed_prepare": large["claim_vs_seed_prepare"],
+        "claim_culture_vs_seed_prepare": large["claim_culture_vs_seed_prepare"],
     }
     if args.json:
         print(json.dumps({"machine": machine(), "rows": rows, "ratios": ratios}, indent=2))
@@ -220,7 +224,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} rounds each\n")
     head = (f"{'batches':>7} | {'status':>6} {'floor':>5} {'x':>4} | {'claim':>6} {'floor':>5} {'x':>4} | "
-            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} {'st/seed':>7} {'cl/seed':>7} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
+            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} {'st/seed':>7} {'cl/seed':>7} {'ko/seed':>7} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
     print(head)
     print("-" * len(head))
     ms = lambda s: f"{s * 1000:4.0f}ms"  # noqa: E731
@@ -228,7 +232,7 @@ def main() -> int:
         line = (f"{r['finished_batches']:>7,} | {ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
                 f"{ms(r['claim_s']):>6} {ms(r['claim_floor_s'])[:-2]:>5} {r['claim_s'] / r['claim_floor_s']:4.1f} | "
                 f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "
-                f"{ms(r['seed_prepare_s']):>9} {r['status_vs_seed_prepare']:7.2f} {r['claim_vs_seed_prepare']:7.2f} | ")
+                f"{ms(r['seed_prepare_s']):>9} {r['status_vs_seed_prepare']:7.2f} {r['claim_vs_seed_prepare']:7.2f} {r['claim_culture_vs_seed_prepare']:7.2f} | ")
         y = r.get("sync")
         if y:
             line += f"{y['sync_s']:6.2f}s {y['floor_s']:6.2f}s {y['ratio']:4.2f} | {y['later_sync_s']:4.2f}s {y['later_beyond_import_s']:6.2f}s"
@@ -236,8 +240,8 @@ def main() -> int:
     print()
     print("batches: finished batches in the workspace (5 cultures x %s candidates). status / claim / valid.: the script, the floor"
           " (ms), their ratio." % f"{args.candidates:,}")
-    print("seed prep: the seed's preparation of one batch (benchmarks/seed_prepare.py, a process); st/seed, cl/seed: status and")
-    print("claim / seed prep. sync: merging 5 x batches records from batches/2 result files into a")
+    print("seed prep: the seed's preparation of one korean batch (benchmarks/seed_prepare.py, a process); st/seed, cl/seed,")
+    print("ko/seed: status, claim and a claim of a korean batch (run_next_batch.py --culture korean --count 1) / seed prep. sync: merging 5 x batches records from batches/2 result files into a")
     print("table of 50 x batches rows, its floor, their ratio; +100: a later sync of 100 records; -import: that beyond the time")
     print("of a process that only imports lancedb.")
     print()
@@ -245,9 +249,10 @@ def main() -> int:
           f"(bar: <= 1.5x); the seed's batch preparation {ratios['seed_prepare_large_vs_small']:.1f}x")
     bars = large["status_s"] < 0.3 and large["claim_s"] < 0.3 and ratios["status_large_vs_small"] <= 1.5 and ratios["claim_large_vs_small"] <= 1.5
     print("bars (status and claim < 0.3 s at the largest size, <= 1.5x the smallest): " + ("met" if bars else "NOT met"))
-    seed_ok = ratios["status_vs_seed_prepare"] <= 1 and ratios["claim_vs_seed_prepare"] <= 1
-    print(f"at the largest size: status {ratios['status_vs_seed_prepare']:.2f}x, claim {ratios['claim_vs_seed_prepare']:.2f}x the seed's batch preparation")
-    print("bars (status and claim no slower than the seed's batch preparation at the largest size): " + ("met" if seed_ok else "NOT met"))
+    seed_ok = all(ratios[k] <= 1 for k in ("status_vs_seed_prepare", "claim_vs_seed_prepare", "claim_culture_vs_seed_prepare"))
+    print(f"at the largest size: status {ratios['status_vs_seed_prepare']:.2f}x, claim {ratios['claim_vs_seed_prepare']:.2f}x, "
+          f"a korean claim {ratios['claim_culture_vs_seed_prepare']:.2f}x the seed's batch preparation")
+    print("bars (status and both claims no slower than the seed's batch preparation at the largest size): " + ("met" if seed_ok else "NOT met"))
     bars = bars and seed_ok
     if "sync" in large:
         sync_ok = all(large["sync"]["bars"].values())

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch.candidates import read_manifest
+from critique_batch.candidate_sources import read_manifest
 from critique_batch.errors import InputError
 from critique_batch.jsonfiles import read_json
 from critique_batch.validation import check_output_bytes

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import support
 from critique_batch.baseline import load_baseline, set_baseline
-from critique_batch.candidates import add_candidates, load_manifest, read_done_list
+from critique_batch.candidate_sources import add_candidates, load_manifest, read_done_list
 from critique_batch.errors import InputError
 from critique_batch.published import GENERATOR_FIELDS, jsonl_lines, normalise_filepath
 from critique_batch.validation import check_output_bytes

@@ -99,8 +99,7 @@ def test_thin_layer_claims_are_found_and_plan_terms_extend_the_defaults():
     assert evidence.thin_layers(rec, terms, 2) == {"L3": []}
     # published records hold covered_dimensions as a JSON string: read the same
     assert evidence.thin_layers({**rec, "covered_dimensions": json.dumps(rec["covered_dimensions"])}, terms, 2) == {"L3": []}
-    from dataclasses import replace
-    extended = replace(cfg, quality=replace(cfg.quality, layer_terms={"L3": {"en": ["quiet", "pale"]}}))
+    extended = cfg._replace(quality=cfg.quality._replace(layer_terms={"L3": {"en": ["quiet", "pale"]}}))
     assert evidence.thin_layers(rec, evidence.layer_terms(extended, plan), 2) == {}
 
 
@@ -201,9 +200,8 @@ def test_without_matplotlib_the_script_exits_2_with_one_line_and_the_core_does_n
     check = block + f"sys.path.insert(0, {str(support.SCRIPTS)!r})\n" + textwrap.dedent("""
         import critique_batch.engine, critique_batch.status, critique_batch.report, critique_batch.sync, critique_batch.search, critique_batch.export
         from critique_batch import similarity, plan
-        from dataclasses import replace
         cfg = plan.load_plan(plan.DEFAULT_PLAN).culture("korean")
-        cfg = replace(cfg, quality=replace(cfg.quality, reject_near_duplicates=True))
+        cfg = cfg._replace(quality=cfg.quality._replace(reject_near_duplicates=True))
         class NoResults:  # a workspace without result files or a baseline
             checkpoints = __import__("pathlib").Path("/nonexistent/checkpoints")
 

@@ -25,9 +25,12 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
 
 from .errors import InputError, MissingDependency, WorkFailed
+
+TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 SCHEMA_DIRS = (
     Path(__file__).resolve().parent / "schemas",  # generated copy that travels with scripts/

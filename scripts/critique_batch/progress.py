@@ -28,48 +28,45 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
 
 from .clock import parse_time
 from .errors import InputError
 from .jsonfiles import read_json
 
+TYPE_CHECKING = False  # typing is not imported at run time: it costs a claim about 4 ms
 if TYPE_CHECKING:
+    from typing import TypedDict
+
     from .workspace import Workspace
+
+    class InFlight(TypedDict, total=False):
+        items: list[str]
+        claimed_at: str
+        lease_expires_at: str
+        claims: int
+        session: str  # kept only when known, so older files stay equal
+
+    class Failure(TypedDict):
+        failures: int
+        skips: int
+        forgiven_failures: int
+        forgiven_skips: int
+        reason: str
+        batch_id: int
+
+    class FailedBatch(TypedDict):
+        batch_id: int
+        error: str
+        timestamp: str
+
+    class ArtistStatus(TypedDict):
+        total: int
+        completed: int
 
 MAX_DURATIONS = 20
 MISSING_REASON = "image file not found: "
 NO_BATCH = 0  # failures[...]["batch_id"] of an image parked at claim time: it was in no batch
-
-
-class InFlight(TypedDict, total=False):
-    items: list[str]
-    claimed_at: str
-    lease_expires_at: str
-    claims: int
-    session: str  # kept only when known, so older files stay equal
-
-
-class Failure(TypedDict):
-    failures: int
-    skips: int
-    forgiven_failures: int
-    forgiven_skips: int
-    reason: str
-    batch_id: int
-
-
-class FailedBatch(TypedDict):
-    batch_id: int
-    error: str
-    timestamp: str
-
-
-class ArtistStatus(TypedDict):
-    total: int
-    completed: int
 
 
 def prefix_digest(images: list[dict], n: int) -> str:
@@ -87,39 +84,66 @@ JSON_KEYS = ("culture", "total", "completed", "next_batch", "last_updated", "com
              "regenerated")
 
 
-@dataclass
 class Progress:
     """One culture's progress file (schemas/progress.schema.json), field for field. Changed only
-    by the engine's Session (and by the fold that builds it), through the apply_* methods."""
+    by the engine's Session (and by the fold that builds it), through the apply_* methods.
 
-    culture: str
-    total: int = 0
-    completed: int = 0
-    next_batch: int = 1
-    last_updated: str | None = None
-    completed_batches: list[int] = field(default_factory=list)
-    merged_batches: list[int] = field(default_factory=list)
-    failed_batches: list[FailedBatch] = field(default_factory=list)
-    artists_status: dict[str, ArtistStatus] = field(default_factory=dict)
-    cursor: int = 0
-    cursor_filepath: str | None = None
-    cursor_digest: str = field(default_factory=lambda: prefix_digest([], 0))
-    gaps: list[list[int]] = field(default_factory=list)  # absent in files written before gaps existed
-    last_seq: int = 0
-    requeue_rev: int = 0
-    in_flight: dict[str, InFlight] = field(default_factory=dict)
-    failures: dict[str, Failure] = field(default_factory=dict)
-    batch_accepted: dict[str, int] = field(default_factory=dict)
-    last_artist: str | None = None
-    recent_durations: list[float] = field(default_factory=list)
-    candidates_sig: str | None = None
-    # images of the published dataset critiqued again; None: absent from the file (older files stay equal)
-    regenerated: int | None = None
-    # never saved: a reader's view of a candidates file edited other than by appending (claims ask for a rebuild)
-    rebuild_needed: bool = field(default=False, compare=False)
-    # the key order of the file it was read from: written back in that order (a file older than
-    # a key gets it at its end), so a file round-trips byte for byte
-    _order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    Progress(culture, **fields): a field not given takes its default (FIELDS). Two progress states
+    are equal when their saved fields are."""
+
+    __slots__ = (*JSON_KEYS, "rebuild_needed", "_order")
+
+    # each saved field's default; a callable makes a fresh one (a plain class rather than a
+    # dataclass: importing dataclasses and building the class cost every claim about 15 ms)
+    FIELDS = {
+        "culture": None,
+        "total": 0,
+        "completed": 0,
+        "next_batch": 1,
+        "last_updated": None,  # str
+        "completed_batches": list,  # [int]
+        "merged_batches": list,  # [int]
+        "failed_batches": list,  # [FailedBatch]
+        "artists_status": dict,  # {artist: ArtistStatus}
+        "cursor": 0,
+        "cursor_filepath": None,  # str
+        "cursor_digest": lambda: prefix_digest([], 0),
+        "gaps": list,  # [[start, end]]; absent in files written before gaps existed
+        "last_seq": 0,
+        "requeue_rev": 0,
+        "in_flight": dict,  # {batch_id: InFlight}
+        "failures": dict,  # {filepath: Failure}
+        "batch_accepted": dict,  # {batch_id: accepted}
+        "last_artist": None,  # str
+        "recent_durations": list,  # [seconds]
+        "candidates_sig": None,  # str
+        # images of the published dataset critiqued again; None: absent from the file (older files stay equal)
+        "regenerated": None,  # int
+    }
+
+    def __init__(self, culture: str, *, _order: tuple[str, ...] = (), **fields):
+        unknown = fields.keys() - self.FIELDS.keys()
+        if unknown:
+            raise TypeError(f"Progress has no field {sorted(unknown)[0]!r}")
+        fields["culture"] = culture
+        for name, default in self.FIELDS.items():
+            setattr(self, name, fields[name] if name in fields else default() if callable(default) else default)
+        # never saved: a reader's view of a candidates file edited other than by appending (claims ask for a rebuild)
+        self.rebuild_needed = False
+        # the key order of the file it was read from: written back in that order (a file older than
+        # a key gets it at its end), so a file round-trips byte for byte
+        self._order = _order
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in JSON_KEYS)
+
+    def __eq__(self, other) -> bool:
+        return self._fields() == other._fields() if isinstance(other, Progress) else NotImplemented
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        return "Progress(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in JSON_KEYS) + ")"
 
     @classmethod
     def from_json(cls, doc: dict) -> Progress:

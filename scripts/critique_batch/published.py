@@ -27,10 +27,13 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Iterator
 
 from .errors import InputError
 from .jsonfiles import short_json
+
+TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 # Fields a generator writes: never candidate metadata, never allowed to override a generated record.
 GENERATOR_FIELDS = ("critique_zh", "critique_en", "covered_dimensions", "quality_score")

@@ -37,7 +37,7 @@ SHOWN = 3
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.candidates import add_candidates, read_done_list
+    from critique_batch.candidate_sources import add_candidates, read_done_list
     from critique_batch.workspace import Workspace
 
     ws = Workspace(args.workspace)

@@ -21,8 +21,6 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from dataclasses import asdict
-
     from critique_batch import engine, status
     from critique_batch.clock import now
     from critique_batch.workspace import Workspace
@@ -34,7 +32,7 @@ def run(args) -> int:
         names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
         report = engine.rebuild_progress(ws, names, write=not args.check)
         if args.json:
-            cli.emit_json({"rebuilt": [asdict(r) for r in report], "checked_only": args.check})
+            cli.emit_json({"rebuilt": [r.as_dict() for r in report], "checked_only": args.check})
         else:
             for r in report:
                 if r.matches:

@@ -4,8 +4,6 @@ then claim new ones, the highest-priority culture first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import status
 from .candidates import load_candidates
 from .cli import plural
@@ -15,14 +13,18 @@ from .plan import Culture
 from .workspace import Workspace
 
 
-@dataclass
 class Round:
-    collected: list[dict] = field(default_factory=list)  # one summary per collected batch
-    batches: list[dict] = field(default_factory=list)  # the claims, each with its brief
-    parked_missing: list[dict] = field(default_factory=list)  # images parked by these claims: their file does not exist
-    held_back: list[dict] = field(default_factory=list)  # another session's recent claims a take-over left alone
-    why_none: list[str] = field(default_factory=list)  # why a culture tried gave no batch
-    failure: BatchError | None = None  # what stopped the claims after some were made (those are saved)
+    """What one round did: next_round's answer."""
+
+    __slots__ = ("collected", "batches", "parked_missing", "held_back", "why_none", "failure")
+
+    def __init__(self):
+        self.collected: list[dict] = []  # one summary per collected batch
+        self.batches: list[dict] = []  # the claims, each with its brief
+        self.parked_missing: list[dict] = []  # images parked by these claims: their file does not exist
+        self.held_back: list[dict] = []  # another session's recent claims a take-over left alone
+        self.why_none: list[str] = []  # why a culture tried gave no batch
+        self.failure: BatchError | None = None  # what stopped the claims after some were made (those are saved)
 
 
 def next_round(ws: Workspace, culture: str | None, count: int, size: int | None, *, session: str | None = None,
@@ -38,8 +40,7 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
             out.collected += run_session(ws, name, lambda s: s.collect())
     if not count:
         return out
-    rows = status.overview(ws)
-    order = names if culture else status.priority_order(rows)
+    order = names if culture else status.priority_order(status.overview(ws))
     for name in order:
         if len(out.batches) >= count:
             break

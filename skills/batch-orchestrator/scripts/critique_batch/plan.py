@@ -6,7 +6,7 @@ plan needs no code change."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import namedtuple
 from pathlib import Path
 
 from .errors import InputError
@@ -38,49 +38,41 @@ BUILTIN_QUALITY = {
 }
 
 
-@dataclass(frozen=True)
-class Quality:
-    min_zh_chars: int
-    min_zh_cjk_ratio: float
-    min_en_words: int
-    min_dimensions: int
-    min_quality_score: float
-    reject_near_duplicates: bool = False  # collection returns a near copy of an accepted critique
-    near_duplicate_threshold: float = 0.5  # Jaccard of shingle sets (similarity.py)
-    require_layer_evidence: bool = False  # validation requires text support for each claimed layer
-    min_layer_evidence: int = 2  # distinct layer terms in the text (evidence.py)
-    layer_terms: dict = field(default_factory=dict)  # {"L3": {"zh": [...], "en": [...]}} added to evidence.py's
+# The plan's values are immutable named tuples rather than frozen dataclasses: every claim and
+# status loads the plan, and importing dataclasses (it imports inspect) and building these classes
+# took about 15 ms of a 100 ms claim. Fields, defaults, equality and _replace() are namedtuple's.
 
 
-@dataclass(frozen=True)
-class Dimension:
-    id: str
-    zh: str
-    en: str
-    covers: str = ""
+class Quality(namedtuple("Quality", (
+    "min_zh_chars", "min_zh_cjk_ratio", "min_en_words", "min_dimensions", "min_quality_score",
+    "reject_near_duplicates",  # collection returns a near copy of an accepted critique
+    "near_duplicate_threshold",  # Jaccard of shingle sets (similarity.py)
+    "require_layer_evidence",  # validation requires text support for each claimed layer
+    "min_layer_evidence",  # distinct layer terms in the text (evidence.py)
+    "layer_terms",  # {"L3": {"zh": [...], "en": [...]}} added to evidence.py's
+), defaults=(False, 0.5, False, 2, {}))):
+    __slots__ = ()
+
+
+class Dimension(namedtuple("Dimension", ("id", "zh", "en", "covers"), defaults=("",))):
+    __slots__ = ()
 
     @property
     def layer(self) -> str:
         return self.id.split("_")[1]
 
 
-@dataclass(frozen=True)
-class Culture:
-    name: str
-    prefix: str
-    current: int
-    target: int | None  # None: not expanded (the plan gives no target); nothing is claimed
-    generator: str  # "" when the culture has no generator skill (generator_instructions.py serves it)
-    batch_size: int
-    max_parallel: int
-    lease_minutes: float
-    max_attempts: int
-    sync_threshold: int
-    quality: Quality
-    milestones: tuple[tuple[str, int], ...]
-    dimensions: tuple[Dimension, ...]
-    perspective: dict = field(default_factory=dict)
-    seed_agent: str = ""
+class Culture(namedtuple("Culture", (
+    "name", "prefix", "current",
+    "target",  # None: not expanded (the plan gives no target); nothing is claimed
+    "generator",  # "" when the culture has no generator skill (generator_instructions.py serves it)
+    "batch_size", "max_parallel", "lease_minutes", "max_attempts", "sync_threshold",
+    "quality",  # Quality
+    "milestones",  # ((name, images), ...)
+    "dimensions",  # (Dimension, ...)
+    "perspective", "seed_agent",
+), defaults=({}, ""))):
+    __slots__ = ()
 
     @property
     def dimension_ids(self) -> frozenset[str]:
@@ -91,12 +83,12 @@ class Culture:
         return self.target is not None
 
 
-@dataclass(frozen=True)
-class Plan:
-    path: Path
-    layers: dict
-    cultures: dict[str, Culture]
-    database: dict = field(default_factory=dict)  # sync_to_lancedb.py's target and maintenance
+class Plan(namedtuple("Plan", (
+    "path", "layers",
+    "cultures",  # {name: Culture}
+    "database",  # sync_to_lancedb.py's target and maintenance
+), defaults=({},))):
+    __slots__ = ()
 
     def culture(self, name: str) -> Culture:
         check_culture_name(name)

@@ -5,14 +5,13 @@ its output file as collection would (validate_batch.py)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .jsonfiles import read_json
 from .workspace import Workspace, batch_tag
 
+TYPE_CHECKING = False  # typing is not imported on a claim
 if TYPE_CHECKING:
     from .validation import OutputCheck
 
@@ -44,14 +43,16 @@ def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) ->
     return {"at": result["collected_at"], "accepted": accepted, "claim": result.get("claim"), "changed_since": changed}
 
 
-@dataclass
 class BatchCheck:
     """One batch's output file checked as collection would read it."""
 
-    label: str  # "korean 007"
-    items: list[str]  # the batch's images
-    check: OutputCheck | None  # None: the output file is not written yet
-    collected: dict | None  # see collected()
+    __slots__ = ("label", "items", "check", "collected")
+
+    def __init__(self, label: str, items: list[str], check: OutputCheck | None, collected: dict | None):
+        self.label = label  # "korean 007"
+        self.items = items  # the batch's images
+        self.check = check  # None: the output file is not written yet
+        self.collected = collected  # see collected()
 
     @property
     def late(self) -> bool:

@@ -6,7 +6,8 @@ Concepts, one module each:
   workspace     where files live, per-culture locks, the image file of a filepath
   jsonfiles     atomic JSON writes, schema-checked reads, the schemas
   filelocks     an exclusive lock file (fcntl.flock; the filelock package where there is none)
-  candidates    the images of an expansion, and importing them from folders or manifests
+  candidates    a culture's candidates file: loading it for claims and status, its signature
+  candidate_sources  importing candidates from folders, manifests and published files (add_candidates.py)
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   validation    checking one batch output file against the schema and the culture's rules

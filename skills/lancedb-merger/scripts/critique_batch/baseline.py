@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .clock import iso, now as clock_now
 from .errors import InputError
@@ -27,30 +25,40 @@ from .jsonfiles import read_json, read_text_file, write_json
 from .published import PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
 from .workspace import Workspace
 
+TYPE_CHECKING = False  # typing is not imported at run time: status reads the baseline
+if TYPE_CHECKING:
+    from typing import Iterator
+
 SUMMARY = "baseline.json"
 IMAGES = "baseline_images.json"
 LOCK_TIMEOUT_S = 60
 
 
-@dataclass
 class PublishedRecord:
-    culture: str
-    filepath: str  # normalised image_path
-    pair_id: str
-    source: int  # index into sources
-    line: int
-    text: str  # the line as published (without its "\n")
+    """One published line kept by a scan."""
+
+    __slots__ = ("culture", "filepath", "pair_id", "source", "line", "text")
+
+    def __init__(self, culture: str, filepath: str, pair_id: str, source: int, line: int, text: str):
+        self.culture = culture
+        self.filepath = filepath  # normalised image_path
+        self.pair_id = pair_id
+        self.source = source  # index into sources
+        self.line = line
+        self.text = text  # the line as published (without its "\n")
 
 
-@dataclass
 class Scan:
     """What a set of published files holds."""
 
-    sources: list[dict] = field(default_factory=list)
-    kept: list[PublishedRecord] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    max_pair_id: int = 0
-    max_pair_width: int = 0  # digits of the widest pair_id (PAIR_04544: 5), so new ids can match
+    __slots__ = ("sources", "kept", "duplicates", "max_pair_id", "max_pair_width")
+
+    def __init__(self):
+        self.sources: list[dict] = []
+        self.kept: list[PublishedRecord] = []
+        self.duplicates: list[dict] = []
+        self.max_pair_id = 0
+        self.max_pair_width = 0  # digits of the widest pair_id (PAIR_04544: 5), so new ids can match
 
 
 def _digest(data: bytes) -> str:

@@ -12,9 +12,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, BatchError, InputError, MissingDependency
+
+TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
+if TYPE_CHECKING:
+    from typing import Callable
 
 REQUIREMENTS = "'jsonschema>=4.18' 'filelock>=3.12' 'pyarrow>=16' 'lancedb>=0.25'"
 INSTALL_HINT = f"install the dependencies: pip install {REQUIREMENTS}  (or with uv: uv pip install {REQUIREMENTS})"

@@ -10,7 +10,6 @@ reconciliation must write is written by `begin()`, before the work (run_session 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -480,16 +479,22 @@ def rebuild(ws: Workspace, culture: str) -> prog.Progress:
     return p
 
 
-@dataclass
 class RebuildCheck:
     """One culture's rebuild compared with the progress kept on disk."""
 
-    culture: str
-    matches: bool
-    changed: list[str]  # the fields that differ
-    was_broken: str | None  # why the kept progress file could not be read
-    pending: int
-    pending_before: int | None
+    __slots__ = ("culture", "matches", "changed", "was_broken", "pending", "pending_before")
+
+    def __init__(self, culture: str, matches: bool, changed: list[str], was_broken: str | None, pending: int,
+                 pending_before: int | None):
+        self.culture = culture
+        self.matches = matches
+        self.changed = changed  # the fields that differ
+        self.was_broken = was_broken  # why the kept progress file could not be read
+        self.pending = pending
+        self.pending_before = pending_before
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[RebuildCheck]:

@@ -13,9 +13,12 @@ import errno
 import os
 import time
 from pathlib import Path
-from typing import Callable
 
 from .errors import MissingDependency
+
+TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
+if TYPE_CHECKING:
+    from typing import Callable
 
 POLL_S = 0.05  # how often a waiter tries again (filelock's default)
 BUSY = frozenset({errno.EACCES, errno.EAGAIN, errno.EWOULDBLOCK})
