@@ -15,11 +15,11 @@ record; later lines of the same image are counted and reported, not kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from .clock import iso, now as clock_now
+from .digests import content_digest
 from .errors import InputError
 from .jsonfiles import read_json, read_text_file, write_json
 from .published import PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
@@ -59,10 +59,6 @@ class Scan:
         self.duplicates: list[dict] = []
         self.max_pair_id = 0
         self.max_pair_width = 0  # digits of the widest pair_id (PAIR_04544: 5), so new ids can match
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
@@ -105,7 +101,7 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
                 continue
             first[(culture, fp)] = rec
             out.kept.append(rec)
-        out.sources.append({"path": str(path.resolve()), "bytes": len(data), "digest": _digest(data), "lines": lines})
+        out.sources.append({"path": str(path.resolve()), "bytes": len(data), "digest": content_digest(data), "lines": lines})
     return out
 
 
@@ -158,7 +154,7 @@ class Baseline:
             except FileNotFoundError:
                 raise InputError("the published file of the baseline is gone (moved or deleted); put it back, or run "
                                  "set_baseline.py with its new path", file=path, where=f"{SUMMARY}: sources[{i}]") from None
-            if len(data) != src["bytes"] or _digest(data) != src["digest"]:
+            if len(data) != src["bytes"] or content_digest(data) != src["digest"]:
                 raise InputError("the published file changed since set_baseline.py read it; run set_baseline.py again",
                                  file=path, where=f"{SUMMARY}: sources[{i}]")
         return scan(self.sources, None)

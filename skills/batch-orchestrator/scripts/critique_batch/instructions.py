@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -293,16 +292,27 @@ def plugin_name() -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+@functools.lru_cache(maxsize=1)
 def python_command() -> str:
     """How the subagent should call the Python that runs these scripts: `python3` or `python` when
     that name finds this same interpreter on PATH (many systems have no `python`), else its path."""
     here = Path(sys.executable)
     for name in ("python3", "python"):
-        found = shutil.which(name)
+        found = _which(name)
         # the same folder and file: a venv's python3 is a link to the base interpreter, but not the same python
         if found and Path(found).parent == here.parent and os.path.samefile(found, here):
             return name
     return str(here)
+
+
+def _which(name: str) -> str | None:
+    """The program `name` on PATH, as shutil.which finds it (importing shutil would cost every claim
+    about 3 ms)."""
+    for folder in os.get_exec_path():
+        path = os.path.join(folder, name)
+        if os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path):
+            return path
+    return None
 
 
 def _brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, show_tool, note: str, by_skill: bool) -> str:

@@ -28,10 +28,10 @@ retries first, then gaps, then the cursor's images.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from datetime import datetime
 
 from .clock import parse_time
+from .digests import blake2b
 from .errors import InputError
 from .jsonfiles import read_json
 
@@ -72,7 +72,7 @@ NO_BATCH = 0  # failures[...]["batch_id"] of an image parked at claim time: it w
 
 def prefix_digest(images: list[dict], n: int) -> str:
     """Digest of the first n filepaths: images handed out must never be reordered or removed."""
-    h = hashlib.blake2b(digest_size=12)
+    h = blake2b(digest_size=12)
     for img in images[:n]:
         h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()

@@ -23,12 +23,12 @@ Only plain Python here (no lancedb, no pyarrow).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
 from datetime import datetime, timezone
 
+from .digests import blake2b
 from .errors import InputError
 from .jsonfiles import short_json
 
@@ -177,7 +177,7 @@ def ulid_for(filepath: str, accepted_at: datetime | None) -> str:
     """A ULID for a new record: accepted_at in ms, then 80 bits of a hash of the filepath. Given
     once, at the record's first merge, and kept from then on."""
     ms = int(accepted_at.timestamp() * 1000) if accepted_at else 0
-    value = (ms & (2**48 - 1)) << 80 | int.from_bytes(hashlib.blake2b(filepath.encode(), digest_size=10).digest(), "big")
+    value = (ms & (2**48 - 1)) << 80 | int.from_bytes(blake2b(filepath.encode(), digest_size=10).digest(), "big")
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 

@@ -4,9 +4,9 @@ its output file as collection would (validate_batch.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from .digests import content_digest
 from .errors import InputError
 from .jsonfiles import read_json
 from .workspace import Workspace, batch_tag
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def output_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
+    """What a result file records of the output file it read."""
+    return content_digest(data)
 
 
 def read_batch(ws: Workspace, culture: str, batch_id: int, kind: str, *, missing_ok: bool = False):

@@ -5,6 +5,7 @@ Concepts, one module each:
   plan          the expansion plan: cultures, targets, quality rules, dimension catalogue
   workspace     where files live, per-culture locks, the image file of a filepath
   jsonfiles     atomic JSON writes, schema-checked reads, the schemas
+  digests       the one hash (BLAKE2b) of file contents and filepaths, without loading OpenSSL
   filelocks     an exclusive lock file (fcntl.flock; the filelock package where there is none)
   candidates    a culture's candidates file: loading it for claims and status, its signature
   candidate_sources  importing candidates from folders, manifests and published files (add_candidates.py)

@@ -34,13 +34,37 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The descriptions as written. argparse makes a formatter for every add_argument, and its
+    own asks shutil for the terminal's width: importing shutil (with bz2, lzma and zlib) cost every
+    run about 3 ms. The width is found as shutil finds it: $COLUMNS, the terminal, else 80."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = terminal_columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def terminal_columns() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 EXIT_CODES = ("Exit codes: 0 done; 1 the thing checked is invalid or the work could not complete (the output\n"
               "says why); 2 a bad command or a bad input file (one line naming the file, record and field).")
 
 
 def parser(description: str, epilog: str | None = None) -> Parser:
     epilog = f"{epilog.rstrip()}\n\n{EXIT_CODES}" if epilog else EXIT_CODES
-    p = Parser(description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(description=description, epilog=epilog, formatter_class=HelpFormatter)
     p.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: the current directory)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
     return p
