@@ -112,6 +112,10 @@ def add_candidates(root: Path, n: int) -> None:
                "art_form": "painting", "art_style": "baroque" if i % 3 else "impressionism", "art_genre": "landscape", "medium": "oil on canvas"}
               for i in range(n)]
     (root / "checkpoints" / f"{CULTURE}_expansion_candidates.json").write_text(json.dumps({"culture": CULTURE, "images": images}), encoding="utf-8")
+    for img in images:  # a claim checks each picked image's file (and parks it when missing)
+        path = root / img["filepath"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
 
 
 def collect(root: Path, batches: int, size: int, texts: Texts) -> None:
