@@ -8,7 +8,8 @@
 Setup (not timed): a workspace whose `western` culture has `batches` batches collected through the
 engine (claim -> output file -> collect, so the result files are exactly what a real run writes),
 realistic record sizes (critique_zh ~320 characters, critique_en ~190 words, 20 dimensions), and
-a critiques table that already holds `existing` rows (other records, indexed and compacted).
+a critiques table that already holds `existing` rows (other records with their pair_ids and ulids,
+indexed and compacted).
 
 Timed, each as a separate process from a fresh copy of that state, alternating, `repeat` times:
   sync   python scripts/sync_to_lancedb.py --force
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from critique_batch import database, engine, sync_state, versions  # noqa: E402
+from critique_batch import database, engine, published, sync_state, versions  # noqa: E402
 from critique_batch.workspace import Workspace  # noqa: E402
 
 CULTURE, PREFIX = "western", "WE"
@@ -152,6 +153,9 @@ def build_table(root: Path, existing: int, texts: Texts) -> None:
         "batch_id": [100_000 + i // 10 for i in range(existing)],
         "accepted_at": [now] * existing,
         "merged_at": [now] * existing,
+        # ids as this version gives them at a merge (a table without them gets them once, at the next sync)
+        "pair_id": [published.format_pair_id(i + 1) for i in range(existing)],
+        "ulid": [published.ulid_for(f"images/earlier/work_{i:07d}.jpg", now) for i in range(existing)],
     }
     data = pa.table({f.name: pa.array(cols.get(f.name, [None] * existing), type=f.type) for f in schema}, schema=schema)  # other columns empty
     table = lancedb.connect(str(root / "lancedb")).create_table(database.TABLE, schema=database.table_schema())

@@ -78,56 +78,53 @@ def prefix_digest(images: list[dict], n: int) -> str:
     return h.hexdigest()
 
 
-# the progress file's keys, in the order they are written
-JSON_KEYS = ("culture", "total", "completed", "next_batch", "last_updated", "completed_batches", "merged_batches",
-             "failed_batches", "artists_status", "cursor", "cursor_filepath", "cursor_digest", "gaps", "last_seq",
-             "requeue_rev", "in_flight", "failures", "batch_accepted", "last_artist", "recent_durations", "candidates_sig",
-             "regenerated")
+# the progress file's keys, in the order they are written, each with its default (a callable
+# makes a fresh one)
+DEFAULTS = {
+    "culture": None,
+    "total": 0,
+    "completed": 0,
+    "next_batch": 1,
+    "last_updated": None,  # str
+    "completed_batches": list,  # [int]
+    "merged_batches": list,  # [int]
+    "failed_batches": list,  # [FailedBatch]
+    "artists_status": dict,  # {artist: ArtistStatus}
+    "cursor": 0,
+    "cursor_filepath": None,  # str
+    "cursor_digest": lambda: prefix_digest([], 0),
+    "gaps": list,  # [[start, end]]; absent in files written before gaps existed
+    "last_seq": 0,
+    "requeue_rev": 0,
+    "in_flight": dict,  # {batch_id: InFlight}
+    "failures": dict,  # {filepath: Failure}
+    "batch_accepted": dict,  # {batch_id: accepted}
+    "last_artist": None,  # str
+    "recent_durations": list,  # [seconds]
+    "candidates_sig": None,  # str
+    # images of the published dataset critiqued again; None: absent from the file (older files stay equal)
+    "regenerated": None,  # int
+}
+JSON_KEYS = tuple(DEFAULTS)
 
 
 class Progress:
     """One culture's progress file (schemas/progress.schema.json), field for field. Changed only
     by the engine's Session (and by the fold that builds it), through the apply_* methods.
 
-    Progress(culture, **fields): a field not given takes its default (FIELDS). Two progress states
+    Progress(culture, **fields): a field not given takes its default (DEFAULTS). Two progress states
     are equal when their saved fields are."""
 
+    # a plain class rather than a dataclass: importing dataclasses and building the class cost
+    # every claim about 15 ms
     __slots__ = (*JSON_KEYS, "rebuild_needed", "_order")
 
-    # each saved field's default; a callable makes a fresh one (a plain class rather than a
-    # dataclass: importing dataclasses and building the class cost every claim about 15 ms)
-    FIELDS = {
-        "culture": None,
-        "total": 0,
-        "completed": 0,
-        "next_batch": 1,
-        "last_updated": None,  # str
-        "completed_batches": list,  # [int]
-        "merged_batches": list,  # [int]
-        "failed_batches": list,  # [FailedBatch]
-        "artists_status": dict,  # {artist: ArtistStatus}
-        "cursor": 0,
-        "cursor_filepath": None,  # str
-        "cursor_digest": lambda: prefix_digest([], 0),
-        "gaps": list,  # [[start, end]]; absent in files written before gaps existed
-        "last_seq": 0,
-        "requeue_rev": 0,
-        "in_flight": dict,  # {batch_id: InFlight}
-        "failures": dict,  # {filepath: Failure}
-        "batch_accepted": dict,  # {batch_id: accepted}
-        "last_artist": None,  # str
-        "recent_durations": list,  # [seconds]
-        "candidates_sig": None,  # str
-        # images of the published dataset critiqued again; None: absent from the file (older files stay equal)
-        "regenerated": None,  # int
-    }
-
     def __init__(self, culture: str, *, _order: tuple[str, ...] = (), **fields):
-        unknown = fields.keys() - self.FIELDS.keys()
+        unknown = fields.keys() - DEFAULTS.keys()
         if unknown:
             raise TypeError(f"Progress has no field {sorted(unknown)[0]!r}")
         fields["culture"] = culture
-        for name, default in self.FIELDS.items():
+        for name, default in DEFAULTS.items():
             setattr(self, name, fields[name] if name in fields else default() if callable(default) else default)
         # never saved: a reader's view of a candidates file edited other than by appending (claims ask for a rebuild)
         self.rebuild_needed = False
@@ -135,13 +132,11 @@ class Progress:
         # a key gets it at its end), so a file round-trips byte for byte
         self._order = _order
 
-    def _fields(self) -> tuple:
+    def _saved(self) -> tuple:
         return tuple(getattr(self, name) for name in JSON_KEYS)
 
     def __eq__(self, other) -> bool:
-        return self._fields() == other._fields() if isinstance(other, Progress) else NotImplemented
-
-    __hash__ = None  # mutable
+        return self._saved() == other._saved() if isinstance(other, Progress) else NotImplemented
 
     def __repr__(self) -> str:
         return "Progress(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in JSON_KEYS) + ")"

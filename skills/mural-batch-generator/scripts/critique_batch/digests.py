@@ -10,7 +10,7 @@ from __future__ import annotations
 
 try:
     from _blake2 import blake2b
-except ImportError:  # an interpreter without CPython's _blake2
+except ImportError:  # an interpreter whose hashlib takes blake2b from elsewhere
     from hashlib import blake2b
 
 __all__ = ["blake2b", "content_digest"]
