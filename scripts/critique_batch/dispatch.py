@@ -9,6 +9,7 @@ from .cli import plural
 from .engine import needs_attention, run_session
 from .errors import BatchError
 from .plan import Culture
+from .progress import load_progress
 from .workspace import Workspace
 
 
@@ -34,12 +35,17 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
     if culture and not ws.candidates_path(culture).exists():
         load_candidates(ws, culture)  # raises the clear "no candidates file" error
     out = Round()
+    saved = {}  # progress files read once: for needs_attention, then for the priority order
     for name in names:
-        if culture or needs_attention(ws, name):
-            out.collected += run_session(ws, name, lambda s: s.collect())
+        if not culture:
+            saved[name] = load_progress(ws, name)
+            if not needs_attention(ws, name, saved[name]):
+                continue
+            del saved[name]  # the collection changes it
+        out.collected += run_session(ws, name, lambda s: s.collect())
     if not count:
         return out
-    order = names if culture else status.priority_order(status.overview(ws))
+    order = names if culture else status.priority_order(status.overview(ws, saved=saved))
     for name in order:
         if len(out.batches) >= count:
             break

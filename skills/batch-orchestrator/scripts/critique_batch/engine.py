@@ -421,9 +421,9 @@ def run_session(ws: Workspace, culture: str, fn):
         return result
 
 
-def needs_attention(ws: Workspace, culture: str) -> bool:
-    """Cheap unlocked check: is there anything to collect or reconcile for this culture?"""
-    p = load_progress(ws, culture)
+def needs_attention(ws: Workspace, culture: str, p: prog.Progress | None) -> bool:
+    """Cheap unlocked check: is there anything to collect or reconcile for this culture? `p`: its
+    saved progress (load_progress), None when there is none."""
     if p is None:  # a session rebuilds it from the batch files, if there are any
         return ws.candidates_path(culture).exists() and any(ws.batch_files(culture).values())
     if ws.batch_path(culture, p.next_batch, "input").exists():
@@ -532,13 +532,13 @@ def with_candidates(ws: Workspace, culture: str, p: prog.Progress) -> prog.Progr
     return p
 
 
-def progress_view(ws: Workspace, culture: str) -> prog.Progress | None:
+def progress_view(ws: Workspace, culture: str, saved: dict | None = None) -> prog.Progress | None:
     """Progress for readers (status, sync), without the lock and without writing: the saved file
     with current totals; or the fold of the batch files when it is missing (and batch files exist)
     or when the candidates file was edited other than by appending (claims then ask for a rebuild:
     the returned view has rebuild_needed set, a field never saved). None when nothing was ever
-    claimed."""
-    p = load_progress(ws, culture)
+    claimed. `saved`: progress files the caller has read, by culture (this one is read when absent)."""
+    p = saved[culture] if saved is not None and culture in saved else load_progress(ws, culture)
     if p is None:
         if not ws.candidates_path(culture).exists() or not any(ws.batch_files(culture).values()):
             return None

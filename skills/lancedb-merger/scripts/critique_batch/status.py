@@ -16,9 +16,9 @@ from .engine import progress_view
 from .plan import Culture
 from .workspace import Workspace, batch_tag
 
-def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
+def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None = None) -> dict:
     configured = ws.candidates_path(cfg.name).exists()
-    p = progress_view(ws, cfg.name) if configured else None
+    p = progress_view(ws, cfg.name, saved) if configured else None
     if configured and p is None:  # candidates but nothing claimed yet
         p = prog.Progress(cfg.name)
         p.apply_candidates(load_candidates(ws, cfg.name).images, None)
@@ -62,13 +62,15 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None) -> dict:
     }
 
 
-def overview(ws: Workspace, only: str | None = None) -> list[dict]:
+def overview(ws: Workspace, only: str | None = None, saved: dict | None = None) -> list[dict]:
+    """Every culture's row (or only one's), ranked. `saved`: progress files the caller has read, by
+    culture (the others are read here)."""
     from .baseline import load_baseline
 
     plan = ws.plan
     baseline = load_baseline(ws)
     names = [only] if only else list(plan.cultures)
-    rows = [culture_row(ws, plan.culture(n), baseline) for n in names]
+    rows = [culture_row(ws, plan.culture(n), baseline, saved) for n in names]
     # a culture without a target is not expanded: never in the priority order
     ranked = sorted((r for r in rows if r["configured"] and r["target"] and (r["pending"] or r["in_flight"])),
                     key=lambda r: (-r["relative_gap"], r["culture"]))
