@@ -74,7 +74,7 @@ class Session:
     def _check_cursor(self) -> None:
         p, images = self.progress, self.cands.images
         if self.cands.sig != p.candidates_sig:
-            if p.cursor > len(images) or prog.prefix_digest(images, p.cursor) != p.cursor_digest:
+            if not p.prefix_intact(images):
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
                     "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
@@ -270,13 +270,6 @@ class Session:
         return screen_near_duplicates(self.ws, self.cfg, self.ws.plan, verdicts, records)  # a no-op unless the plan asks
 
     # --- claiming --------------------------------------------------------------------------
-    def claimable(self) -> int:
-        """How many more batches this culture could hand out now (re-offers + new)."""
-        expired = sum(1 for e in self.progress.in_flight.values() if prog.lease_expired(e, self.now))
-        room = max(self.cfg.max_parallel - len(self.progress.in_flight), 0)
-        has_work = self.progress.pending(self.cfg.max_attempts) > 0
-        return expired + (room if has_work else 0)
-
     def claim(self, count: int, size: int | None, *, session: str | None = None, take_over: bool = False,
               confirmed: bool = False) -> list[dict]:
         """Claim up to `count` batches for orchestrator `session`. With `take_over`, a batch in flight
@@ -465,14 +458,18 @@ def fold(ws: Workspace, culture: str, cands: Candidates, old: prog.Progress | No
     return p
 
 
-def rebuild(ws: Workspace, culture: str) -> prog.Progress:
-    """Recompute progress from the candidates, batch and requeue files alone."""
+_UNREAD = object()
+
+
+def rebuild(ws: Workspace, culture: str, old=_UNREAD) -> prog.Progress:
+    """Recompute progress from the candidates, batch and requeue files alone. `old`: the kept
+    progress when the caller has read it (None: missing or unreadable); read here otherwise."""
     cands = load_candidates(ws, culture)
-    old = None
-    try:
-        old = load_progress(ws, culture)
-    except InputError:
-        pass  # a broken progress file is what rebuild is for
+    if old is _UNREAD:
+        try:
+            old = load_progress(ws, culture)
+        except InputError:
+            old = None  # a broken progress file is what rebuild is for
     p = fold(ws, culture, cands, old)
     p.last_updated = iso(clock_now())
     return p
@@ -510,7 +507,7 @@ def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[Re
                 broken = None
             if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
                 kept = with_candidates(ws, name, kept)
-            fresh = rebuild(ws, name)
+            fresh = rebuild(ws, name, kept)
             kept_cmp = kept.comparable() if kept is not None else {}
             changed = sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
             if write and (changed or kept is None):
@@ -546,7 +543,7 @@ def progress_view(ws: Workspace, culture: str, saved: dict | None = None) -> pro
     if sig is None or sig == p.candidates_sig:
         return p
     cands = load_candidates(ws, culture)
-    if p.cursor > len(cands.images) or prog.prefix_digest(cands.images, p.cursor) != p.cursor_digest:
+    if not p.prefix_intact(cands.images):
         view = fold(ws, culture, cands, p)
         view.rebuild_needed = True
         return view

@@ -258,9 +258,15 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1,
     if claim > 1:
         note = "Handed out before: write a fresh file. " + note
     by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
-    variants = [(ws.display, False), (ws.display, by_skill), (_from_home, by_skill)]
-    texts = [_brief(ws, cfg, batch_id, n, show_tool, note, skill) for show_tool, skill in variants]
-    return next((t for t in texts if len(t.encode()) <= BRIEF_MAX_BYTES), min(texts, key=lambda t: len(t.encode())))
+    texts = []
+    # the forms in order, each once (without a plugin's skill the first two are the same); the
+    # first that fits is the brief, and the rest are not built
+    for show_tool, skill in dict.fromkeys([(ws.display, False), (ws.display, by_skill), (_from_home, by_skill)]):
+        text = _brief(ws, cfg, batch_id, n, show_tool, note, skill)
+        if len(text.encode()) <= BRIEF_MAX_BYTES:
+            return text
+        texts.append(text)
+    return min(texts, key=lambda t: len(t.encode()))
 
 
 def _from_home(path: Path) -> str:

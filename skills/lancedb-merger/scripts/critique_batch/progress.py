@@ -147,7 +147,7 @@ class Progress:
         return cls(**doc, _order=tuple(doc))
 
     def to_json(self) -> dict:
-        keys = [k for k in self._order] + [k for k in JSON_KEYS if k not in self._order]
+        keys = list(self._order) + [k for k in JSON_KEYS if k not in self._order]
         return {k: getattr(self, k) for k in keys if k != "regenerated" or self.regenerated is not None}
 
     # --- changes, each a function of one file --------------------------------------------
@@ -286,6 +286,11 @@ class Progress:
             if len(out) >= limit:
                 break
         return out
+
+    def prefix_intact(self, images: list[dict]) -> bool:
+        """The images handed out are still the first `cursor` candidates, in order: the candidates
+        file was only appended to since."""
+        return self.cursor <= len(images) and prefix_digest(images, self.cursor) == self.cursor_digest
 
     def gap_count(self) -> int:
         return sum(end - start for start, end in self.gaps)
