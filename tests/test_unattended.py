@@ -55,7 +55,7 @@ def test_goal_reached_by_target_milestone_or_no_work():
     assert "target reached (100/100)" in unattended.goal_reached(goal, {"korean": row(reached=100, gap=0)}, None)
     assert "no work left (3 parked" in unattended.goal_reached(goal, {"korean": row(pending=0, parked=3)}, None)
     assert unattended.goal_reached(goal, {"korean": row(pending=0, in_flight=1)}, None) is None  # in flight is work left
-    m1 = unattended.Goal("korean", "M1", "M1")
+    m1 = unattended.Goal("korean", "M1")
     detail = {"milestones": [{"name": "M1", "images": 10, "done": 10, "reached": True}]}
     assert "milestone M1 reached (10/10" in unattended.goal_reached(m1, {"korean": row()}, detail)
     detail["milestones"][0].update(done=9, reached=False)

@@ -115,7 +115,7 @@ def start_runner(claude_bin: Path, project: Path, home: Path, standin: StandIn, 
                             env=claude_env(home, standin.url))
 
 
-def finish(proc: subprocess.Popen, standin: StandIn, model: RoundModel) -> tuple[int, str, str]:
+def finish(proc: subprocess.Popen, standin: StandIn) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=300)
     assert not standin.errors, "\n".join(standin.errors)
     assert not standin.other, standin.other  # nothing but the Messages API was asked for
@@ -135,7 +135,7 @@ def test_three_rounds_reach_a_small_target_and_stop(claude, tmp_path, home):
     support.write_candidates(project, "korean", 35)
     model = RoundModel()
     with StandIn(model) as standin:
-        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "1", "--rounds", "5"), standin, model)
+        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "1", "--rounds", "5"), standin)
     assert code == 0, out + err
     entries = log_entries(project)
     assert [(e["accepted"], e["returned"], e["completed"], e["denied"], e["claude_exit"]) for e in entries] == [
@@ -162,7 +162,7 @@ def test_invalid_output_twice_stops_the_run(claude, clone, tmp_path, home):
     support.write_candidates(project, "korean", 25)
     model = RoundModel(f"{PLUGIN}:batch-orchestrator", invalid=True)
     with StandIn(model) as standin:
-        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "2"), standin, model)
+        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "2"), standin)
     assert code == 1, out + err
     entries = log_entries(project)
     assert [(e["accepted"], e["returned"], e["failed"], e["completed"], e["denied"]) for e in entries] == [
@@ -188,7 +188,7 @@ def test_sigterm_mid_round_then_the_next_run_takes_over(claude, tmp_path, home):
                 assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
                 time.sleep(0.1)
             proc.send_signal(signal.SIGTERM)
-            code, out, err = finish(proc, standin, model)
+            code, out, err = finish(proc, standin)
         finally:
             hold.set()
     assert code == 128 + signal.SIGTERM, out + err
@@ -200,7 +200,7 @@ def test_sigterm_mid_round_then_the_next_run_takes_over(claude, tmp_path, home):
 
     model = RoundModel()
     with StandIn(model) as standin:
-        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "2", "--rounds", "1"), standin, model)
+        code, out, err = finish(start_runner(claude, project, home, standin, "--batches", "2", "--rounds", "1"), standin)
     assert code == 0, out + err
     entry = log_entries(project)[-1]
     assert (entry["taken_over"], entry["accepted"], entry["completed"], entry["denied"]) == (1, 15, 25, 0), entry

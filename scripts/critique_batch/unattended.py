@@ -27,9 +27,10 @@ from . import filelocks
 from .cli import plural
 from .clock import iso, now
 from .errors import BatchError, InputError, WorkFailed
+from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .published import jsonl_lines, parse_jsonl_object
-from .workspace import Workspace
+from .workspace import Workspace, batch_tag
 
 EXIT_NO_PROGRESS = 1  # WorkFailed: two rounds without a record accepted
 EXIT_BUSY = 3  # another runner holds this workspace
@@ -38,7 +39,6 @@ EXIT_NO_CLAUDE = 4  # the claude binary is missing or does not run
 MORE_EXIT_CODES = ("More exit codes: 3 another run_unattended.py holds this workspace; 4 the claude binary is missing\n"
                    "or does not run; 130 / 143 stopped by Ctrl-C / SIGTERM (after the round's collection).")
 
-SCRIPTS = Path(__file__).resolve().parents[1]  # the folder of the scripts this package belongs to
 LOG_NAME = "unattended_log.jsonl"
 LOCK_NAME = "unattended.lock"
 STOP_GRACE_S = 30  # a claude child asked to stop gets this long before it is killed
@@ -69,7 +69,7 @@ def image_folders(ws: Workspace, cultures: list[str]) -> list[Path]:
     of them replaced by their parents."""
     from .candidates import load_candidates
 
-    root = os.path.normpath(ws.root.absolute())
+    root = str(ws.root)  # resolved: absolute and normal
     found: set[Path] = set()
     for culture in cultures:
         if ws.candidates_path(culture).exists():
@@ -162,7 +162,7 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
         "Run only the skill's scripts. Stop when claiming says nothing is claimable.",
     ]
     if dead:
-        named = ", ".join(f"{c} {bid:03d}" for c, bid in dead)
+        named = ", ".join(f"{c} {batch_tag(bid)}" for c, bid in dead)
         lines += ["", f"In flight from an earlier round of this run, which has ended (its subagents are gone): {named}. "
                       "Take them over at the session start with the skill's run_next_batch.py --take-over command, "
                       + ("with `--take-over --yes`: no other session works in this workspace. " if confirm else
@@ -175,8 +175,7 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
 @dataclass
 class Goal:
     culture: str | None  # None: the priority order
-    until: str = "target"  # "target", "next-milestone" or a milestone's name
-    milestone: str | None = None  # the milestone to reach (resolved at the start)
+    milestone: str | None = None  # the milestone to reach (resolved at the start from --until); None: the target
 
 
 def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str | None:
@@ -316,16 +315,13 @@ class Runner:
         self.sessions: set[str] = set()  # every round session of this run and of earlier runs (the log)
 
     # the workspace's scripts, each in its own process group: a signal to the runner never reaches them
-    def script(self, name: str, *args: str) -> tuple[int, dict | None, str]:
-        cmd = [sys.executable, str(SCRIPTS / name), *args, "--workspace", str(self.ws.root), "--json"]
+    def script(self, name: str, *args: str) -> tuple[int, str]:
+        """(exit code, stderr) of one of the workspace's scripts (--json: it prints nothing else)."""
+        cmd = [sys.executable, str(SCRIPTS_DIR / name), *args, "--workspace", str(self.ws.root), "--json"]
         # in the workspace, as Claude Code runs them: briefs name files relative to it
         proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True, stdin=subprocess.DEVNULL,
                               cwd=self.ws.root)
-        try:
-            doc = json.loads(proc.stdout) if proc.stdout.strip() else None
-        except json.JSONDecodeError:
-            doc = None
-        return proc.returncode, doc, proc.stderr.strip()
+        return proc.returncode, proc.stderr.strip()
 
     def rows(self) -> dict[str, dict]:
         """The status rows by culture (in-process: reading only, as batch_status.py --json shows them)."""
@@ -377,9 +373,8 @@ class Runner:
         accepted_per_round: list[int] = []
         for round_no in range(1, o.rounds + 1):
             deadline = started + o.budget_s if o.budget_s is not None else None
-            entry = self.round(round_no, claude, stop, deadline)
+            entry, rows = self.round(round_no, claude, stop, deadline)
             accepted_per_round.append(entry["accepted"])
-            rows = self.rows()
             code, why = 0, None
             if stop.requested:
                 code, why = 128 + stop.signum, f"stopped by {signal.Signals(stop.signum).name}"
@@ -406,7 +401,7 @@ class Runner:
 
     def _goal(self) -> Goal:
         o = self.opts
-        goal = Goal(o.culture, o.until)
+        goal = Goal(o.culture)
         if o.culture:
             cfg = self.ws.culture(o.culture)
             if not cfg.expanded:
@@ -430,7 +425,8 @@ class Runner:
     def _detail(self, goal: Goal) -> dict | None:
         return self.detail(goal.culture) if goal.culture else None
 
-    def round(self, round_no: int, claude: str, stop: Stop, deadline: float | None) -> dict:
+    def round(self, round_no: int, claude: str, stop: Stop, deadline: float | None) -> tuple[dict, dict[str, dict]]:
+        """One round: its log entry, and the status rows after it."""
         o = self.opts
         session = str(uuid.uuid4())
         t0 = time.monotonic()
@@ -450,7 +446,7 @@ class Runner:
                 continue
             if name == "sync_to_lancedb.py" and not any(r["unmerged"] for r in self.rows().values()):
                 continue  # nothing waits (the round's session merged): spare the database's start-up
-            code, _, err = self.script(name, *args)
+            code, err = self.script(name, *args)
             if code != 0:
                 problems.append(f"{name} {' '.join(args)} exited {code}: {err.splitlines()[-1] if err else ''}")
         after = self.rows()
@@ -462,7 +458,7 @@ class Runner:
         def merged(rows: dict) -> int:
             return total(rows, "completed") - total(rows, "unmerged")
 
-        return {
+        entry = {
             "time": iso(now()),
             "round": round_no,
             "session": session,
@@ -479,6 +475,7 @@ class Runner:
             "error": "; ".join(problems) or None,
             "stop": None,
         }
+        return entry, after
 
     def round_counts(self, before: dict[str, set[int]]) -> dict:
         """From the result files the round's collections wrote (the batch files are the truth)."""
