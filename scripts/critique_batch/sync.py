@@ -52,7 +52,6 @@ from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, Table
                        open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table, setting,
                        table_to_write)
 from .errors import WorkFailed
-from .plan import check_culture_name
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
 from .workspace import Workspace
@@ -210,13 +209,6 @@ class _Sync:
     version_before: int | None = None  # the table's version before this sync's merge
 
 
-def _culture_names(ws: Workspace, culture: str | None) -> list[str]:
-    if culture:
-        check_culture_name(culture)
-        return [ws.culture(culture).name]
-    return ws.configured_cultures()
-
-
 def _waiting(ws: Workspace, names: list[str]) -> list[UnmergedBatches]:
     return [u for u in (unmerged_batches(ws, n) for n in names) if u]
 
@@ -360,7 +352,7 @@ def sync(
     "optimized"): tests use it to stop a sync at a chosen point.
     """
     target = resolve_target(ws, db)
-    names = _culture_names(ws, culture)
+    names = ws.culture_names(culture)
     report = SyncReport(db=target.shown, dry_run=dry_run, force=force)
     if dry_run:  # read the saved progress files only: no lock, no database, nothing written
         return _say_what_would_merge(report, _waiting(ws, names), force)

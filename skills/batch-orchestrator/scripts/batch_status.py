@@ -29,7 +29,7 @@ def run(args) -> int:
         raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)", where="--check")
     ws = Workspace(args.workspace)
     if args.rebuild:
-        names = [ws.culture(args.culture).name] if args.culture else ws.configured_cultures()
+        names = ws.culture_names(args.culture)
         report = engine.rebuild_progress(ws, names, write=not args.check)
         if args.json:
             cli.emit_json({"rebuilt": [r.as_dict() for r in report], "checked_only": args.check})

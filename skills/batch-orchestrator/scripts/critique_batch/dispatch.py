@@ -32,7 +32,7 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
                take_over: bool = False, confirmed: bool = False) -> Round:
     """Collect (every culture that needs it, or only `culture`), then claim up to `count` batches:
     from `culture`, or from each culture in priority order until `count` are claimed."""
-    names = [ws.culture(culture).name] if culture else ws.configured_cultures()
+    names = ws.culture_names(culture)
     if culture and not ws.candidates_path(culture).exists():
         load_candidates(ws, culture)  # raises the clear "no candidates file" error
     out = Round()

@@ -168,6 +168,10 @@ class Workspace:
         """Cultures of the plan that have a candidates file in this workspace."""
         return [c for c in self.plan.cultures if self.candidates_path(c).exists()]
 
+    def culture_names(self, culture: str | None) -> list[str]:
+        """The one culture a script was given (checked against the plan), or every configured one."""
+        return [self.culture(culture).name] if culture else self.configured_cultures()
+
     # --- locking ---------------------------------------------------------------------------
     @contextmanager
     def lock(self, culture: str):
