@@ -135,6 +135,24 @@ def retrying(target: "Target", doing: str, attempt: Callable[[], object], table=
                 table.checkout_latest()
 
 
+def merge_on_filepath(table, data, target: "Target", doing: str, *, update: str | None, insert: bool):
+    """One merge_insert keyed on filepath, retried (retrying). update: None leaves a matched row as
+    it is, "all" overwrites it, any other text is the SQL condition under which it is overwritten;
+    insert: new filepaths are inserted. Every write on filepath goes through here for one reason:
+    use_index(False), because the scalar-index path of this Lance version does not record the
+    inserted keys, so concurrent inserts of the same new filepath would both commit (measured; see
+    README)."""
+    def merge():
+        builder = table.merge_insert("filepath")
+        if update is not None:
+            builder = builder.when_matched_update_all(where=None if update == "all" else update)
+        if insert:
+            builder = builder.when_not_matched_insert_all()
+        return builder.use_index(False).execute(data)
+
+    return retrying(target, doing, merge, table)
+
+
 @contextmanager
 def db_errors(target: "Target", doing: str):
     """LanceDB and object-store failures become one-line WorkFailed errors naming the database."""

@@ -49,8 +49,8 @@ from . import pair_ids, published
 from .cli import bar
 from .clock import now as clock_now, parse_time
 from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
-                       open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table, setting,
-                       table_to_write)
+                       merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table,
+                       setting, table_to_write)
 from .errors import WorkFailed
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
@@ -140,15 +140,7 @@ def _read_rows(ws: Workspace, unmerged: list[UnmergedBatches], merged_at: dateti
 
 def merge_rows(table, data, target: Target):
     """One merge_insert on filepath: new filepaths inserted, a row updated only by a newer critique (NEWER)."""
-    # use_index(False): the scalar-index path of this Lance version does not record the inserted
-    # keys, so concurrent inserts of the same new filepath would both commit (measured; see README)
-    return retrying(target, "merge into the critiques table failed", lambda: (
-        table.merge_insert("filepath")
-        .when_matched_update_all(where=NEWER)
-        .when_not_matched_insert_all()
-        .use_index(False)
-        .execute(data)
-    ), table)
+    return merge_on_filepath(table, data, target, "merge into the critiques table failed", update=NEWER, insert=True)
 
 
 # --- sync, step by step ------------------------------------------------------------------------
@@ -449,9 +441,7 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
         if rows:
             table, report.repairs = table_to_write(conn, table, target)
             data = rows_table(rows)
-            res = retrying(target, "merge into the critiques table failed", lambda: (
-                table.merge_insert("filepath").when_not_matched_insert_all().use_index(False).execute(data)
-            ), table)
+            res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None, insert=True)
             report.inserted = res.num_inserted_rows
             report.indices_created = ensure_indices(table, target)
             report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see

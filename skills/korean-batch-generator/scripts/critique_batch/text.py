@@ -18,7 +18,6 @@ KANA = "\u3040-\u30ff"  # hiragana and katakana
 HANGUL = "\uac00-\ud7af"  # hangul syllables
 
 
-
 @cache
 def han_ideograph() -> re.Pattern:
     return re.compile(f"[{HAN_BMP}{HAN_SUPPLEMENTARY}]")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from . import published
-from .database import Target, db_errors, retrying, rows_table, sql_text
+from .database import Target, db_errors, merge_on_filepath, rows_table, sql_text
 from .workspace import Workspace
 
 
@@ -81,6 +81,4 @@ def repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> i
 def _update_rows(table, target: Target, rows: list[dict]) -> None:
     """Write these whole rows over the rows of their filepaths (their pair_ids changed)."""
     data = rows_table(rows)
-    retrying(target, "cannot store pair_ids in the critiques table", lambda: (
-        table.merge_insert("filepath").when_matched_update_all().use_index(False).execute(data)
-    ), table)
+    merge_on_filepath(table, data, target, "cannot store pair_ids in the critiques table", update="all", insert=False)
