@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -465,3 +466,15 @@ def test_export_of_a_tagged_version(tmp_path):
     assert export.export(ws, output=str(tmp_path / "new.jsonl"))["records"] == 15
     with pytest.raises(InputError, match="--version"):
         export.export(ws, version="999")
+
+
+def test_sync_progress_bar_fills_a_cell_once_reached(monkeypatch):
+    """The progress bar on a terminal, as before the store split: 1 of 4 batches is 7 of 30 cells."""
+    import io
+
+    err = io.StringIO()
+    err.isatty = lambda: True
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = sync.ProgressBar(4, 10**9, "reading batches")
+    bar.step()
+    assert err.getvalue() == "\rreading batches [" + "#" * 7 + "-" * 23 + "] 1/4"

@@ -107,7 +107,8 @@ class ProgressBar:
         self.done += n
         if self.on and (time.monotonic() - self.last > 0.1 or self.done >= self.total):
             self.last = time.monotonic()
-            sys.stderr.write(f"\r{self.label} {bar(self.done / self.total, 30)} {self.done}/{self.total}")
+            filled = int(self.done / self.total * 30) / 30  # a cell fills once reached (bar() rounds)
+            sys.stderr.write(f"\r{self.label} {bar(filled, 30)} {self.done}/{self.total}")
             sys.stderr.flush()
 
     def say(self, text: str) -> None:
