@@ -1,5 +1,6 @@
 """The fault harness: a scripted expansion of 3 cultures while claims, collections and syncs run
-in parallel processes that are killed with SIGKILL at random points.
+in parallel processes that are killed with SIGKILL at points the test chooses at random (faults.py:
+an atomic write before or after its rename, a stage of a sync), never at a time a faster machine outruns.
 
 Short mode (default, CI): 3 x 60 images, >= 15 kills. Long mode: CRITIQUE_BATCH_LONG=1
 (or `./run-tests.sh --long`): 3 x 300 images, >= 50 kills.
@@ -77,6 +78,8 @@ def test_fault_campaign(ws, request):
     answered: set[tuple[str, int, int]] = set()  # (culture, batch, claims) already answered or abandoned
     clock = datetime(2026, 11, 1, tzinfo=timezone.utc)
     kills = 0
+    where: dict[str, int] = {}  # kinds of fault points where processes died
+    log = ws / "faults.log"
     have_sync = SYNC.exists()
     for round_ in range(400):
         clock += timedelta(minutes=3)
@@ -84,19 +87,26 @@ def test_fault_campaign(ws, request):
         jobs = [[str(support.SCRIPTS / "run_next_batch.py"), "--count", str(rng.randint(0, 4))] for _ in range(rng.randint(2, 4))]
         if have_sync and rng.random() < 0.5:
             jobs.append([str(SYNC), "--force"])
-        procs = [spawn(j, ws, env) for j in jobs]
-        victims = rng.sample(procs, k=rng.randint(0, min(2, len(procs))))
-        deadline = time.monotonic() + 30
-        for v in victims:
-            time.sleep(rng.uniform(0.0, 0.25))
-            if v.poll() is None:
-                v.send_signal(signal.SIGKILL)
-                kills += 1
+        # victims die at a point the test chooses (faults.py): their Nth atomic write (before or after
+        # its rename), or a stage of a sync; a process that ends before its point is not a kill
+        victims = set(rng.sample(range(len(jobs)), k=rng.randint(0, min(2, len(jobs)))))
+        procs = []
+        for i, j in enumerate(jobs):
+            fault = {}
+            if i in victims:
+                point = rng.choice(SYNC_POINTS) if j[0] == str(SYNC) else f"write:@{rng.randint(1, 6)}"
+                fault = {"CRITIQUE_BATCH_FAULT": point, "CRITIQUE_BATCH_FAULT_LOG": str(log)}
+            procs.append(spawn(j, ws, {**env, **fault}))
+        deadline = time.monotonic() + 60
         for p in procs:
             _, err = p.communicate(timeout=max(deadline - time.monotonic(), 1))
             if p.returncode not in (-signal.SIGKILL,):
                 assert "Traceback" not in err, err
                 assert p.returncode in (0, 1), err
+        for point in killed_at(log):
+            kills += 1
+            kind = ":".join(point.split(":")[:2])  # write:before-rename, sync:committed, ...
+            where[kind] = where.get(kind, 0) + 1
         # the subagents answer what is in flight (each claim once; some are abandoned)
         for c in CULTURES:
             path = ws / "checkpoints" / f"{c}_expansion_progress.json"
@@ -125,7 +135,7 @@ def test_fault_campaign(ws, request):
     assert kills >= min_kills
 
     parked_total = sum(len(prog.Progress.from_json(support.progress(ws, c)).parked(3)) for c in CULTURES)
-    print(f"\nfault campaign: {len(CULTURES)} x {n_images} images, {round_ + 1} rounds, {kills} processes killed, "
+    print(f"\nfault campaign: {len(CULTURES)} x {n_images} images, {round_ + 1} rounds, {kills} processes killed {where}, "
           f"{sum(support.progress(ws, c)['completed'] for c in CULTURES)} accepted, {parked_total} parked")
     check_state_files(ws)
     check = support.run("batch_status.py", "--rebuild", "--check", ws=ws, env=env)
@@ -293,18 +303,36 @@ def test_hand_edits_then_advised_rebuild(ws, request):
     check_state_files(ws)
 
 
-def test_two_workspaces_one_database_killed(tmp_path, request):
-    """Two workspaces (sharing some filepaths) sync into one database folder at the same time while
-    syncs are SIGKILLed at random moments; new batches keep arriving. After a final healing sync
-    of each, every accepted record is in the table exactly once (the newest per filepath) and each
-    workspace's merged_batches agrees with the table.
+# the points of a sync that merges (faults.py): before the commit, after it, and between the steps
+# that follow it; every sync that merges reaches each of them
+SYNC_POINTS = ["sync:merging", "sync:committed", "sync:deduped", "sync:tagged", "sync:marked korean",
+               "write:before-rename:korean_expansion_progress.json", "write:after-rename:korean_expansion_progress.json",
+               "write:before-rename:lancedb_sync_state.json", "sync:recorded"]
 
-    Short mode: 4 rounds, >= 3 kills. Long mode: 24 rounds, >= 12 kills."""
+
+def killed_at(log: Path) -> list[str]:
+    """The fault points where processes died (faults.py's log), and the log emptied."""
+    if not log.exists():
+        return []
+    points = log.read_text(encoding="utf-8").splitlines()
+    log.unlink()
+    return points
+
+
+def test_two_workspaces_one_database_killed(tmp_path, request):
+    """Two workspaces (sharing some filepaths) sync into one database folder at the same time; in each
+    round one or both workspaces' syncs die (SIGKILL) at a point of the sync the test chooses
+    (faults.py: before the commit, after it, between the steps after it), while the other workspace's
+    syncs run on; new batches keep arriving. After a final healing sync of each, every accepted record
+    is in the table exactly once (the newest per filepath) and each workspace's merged_batches agrees
+    with the table.
+
+    Short mode: 4 rounds. Long mode: 24 rounds. At least one kill per faulted workspace and round."""
     import store_support as sup
     from critique_batch import sync_state
 
     long = long_mode(request.config)
-    rounds, min_kills = (24, 12) if long else (4, 3)
+    rounds = 24 if long else 4
     rng = random.Random(20261127)
     db = str(tmp_path / "shared-db")
     roots = [sup.make_ws(tmp_path / name, {"korean": 10}, batch_size=4) for name in ("a", "b")]
@@ -312,22 +340,26 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
         doc = {"culture": "korean", "images": [sup.image("korean", i) for i in range(20 * k, 20 * k + 4 * 3 * rounds)]}
         (root / "checkpoints" / "korean_expansion_candidates.json").write_text(json.dumps(doc), encoding="utf-8")
         support.touch_images(root, doc["images"])
-    kills = 0
+    kills: dict[str, int] = {}
     for round_ in range(rounds):
         for k, root in enumerate(roots):
-            sup.produce(root, "korean", rng.randint(0, 3), version=k)
-        procs = [spawn([str(SYNC), "--force", "--db", db], root, {}) for root in roots for _ in range(rng.randint(1, 2))]
-        victims = rng.sample(procs, k=rng.randint(1, min(2, len(procs))))
-        for v in victims:
-            time.sleep(rng.uniform(0.3, 3.5))  # an import takes ~1-2 s; the critical section follows
-            if v.poll() is None:
-                v.send_signal(signal.SIGKILL)
-                kills += 1
-        for p in procs:
+            sup.produce(root, "korean", rng.randint(1, 3), version=k)  # something to merge: the first sync merges
+        faulted = {root: rng.choice(SYNC_POINTS) for root in rng.sample(roots, k=rng.randint(1, 2))}
+        procs = []
+        for root in roots:
+            env = {"CRITIQUE_BATCH_FAULT": faulted[root], "CRITIQUE_BATCH_FAULT_LOG": str(root / "faults.log")} if root in faulted else {}
+            procs += [(root, spawn([str(SYNC), "--force", "--db", db], root, env)) for _ in range(rng.randint(1, 2))]
+        for root, p in procs:
             _, err = p.communicate(timeout=300)
             if p.returncode != -signal.SIGKILL:
                 assert p.returncode == 0 and "Traceback" not in err, err
-    assert kills >= min_kills, f"only {kills} syncs were killed mid-way"
+            else:
+                assert root in faulted, "a sync died that was not asked to"
+        for root, point in faulted.items():
+            died = killed_at(root / "faults.log")
+            assert died and set(died) == {point}, f"round {round_}: no sync of {root.name} died at {point}: {died}"
+            assert sum(1 for r, p in procs if r == root and p.returncode == -signal.SIGKILL) == len(died)
+            kills[point] = kills.get(point, 0) + len(died)
     for root in roots:  # the healing syncs, one after the other
         support.run("sync_to_lancedb.py", "--force", "--db", db, ws=root, check=True)
     for root in roots:  # each sees the other's last commit: nothing left to merge, nothing re-merged
@@ -346,4 +378,4 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
     assert len(fps) == len(set(fps)) == len(want), f"{len(fps)} rows for {len(set(fps))} filepaths, {len(want)} accepted"
     got = {r["filepath"]: (r["accepted_at"].isoformat().replace("+00:00", "Z"), r["batch_id"], r["workspace_id"]) for r in rows}
     assert got == want
-    print(f"\ntwo workspaces, one database: {rounds} rounds, {kills} syncs killed, {len(fps)} rows == filepaths == accepted")
+    print(f"\ntwo workspaces, one database: {rounds} rounds, syncs killed at {kills}, {len(fps)} rows == filepaths == accepted")

@@ -35,7 +35,9 @@ def run(args) -> int:
             cli.emit_json({"rebuilt": [r.as_dict() for r in report], "checked_only": args.check})
         else:
             for r in report:
-                if r.matches:
+                if r.nothing_kept:
+                    print(f"{r.culture}: " + ("no progress file yet: nothing to compare" if args.check else "progress built from the batch files (there was none)"))
+                elif r.matches:
                     print(f"{r.culture}: progress matches the batch files")
                 else:
                     verb = "differs" if args.check else "rebuilt"

@@ -479,16 +479,17 @@ def rebuild(ws: Workspace, culture: str, old=_UNREAD) -> prog.Progress:
 class RebuildCheck:
     """One culture's rebuild compared with the progress kept on disk."""
 
-    __slots__ = ("culture", "matches", "changed", "was_broken", "pending", "pending_before")
+    __slots__ = ("culture", "matches", "changed", "was_broken", "pending", "pending_before", "nothing_kept")
 
     def __init__(self, culture: str, matches: bool, changed: list[str], was_broken: str | None, pending: int,
-                 pending_before: int | None):
+                 pending_before: int | None, nothing_kept: bool = False):
         self.culture = culture
         self.matches = matches
         self.changed = changed  # the fields that differ
         self.was_broken = was_broken  # why the kept progress file could not be read
         self.pending = pending
         self.pending_before = pending_before
+        self.nothing_kept = nothing_kept  # no progress file yet: nothing to compare (a session folds the files)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -509,13 +510,14 @@ def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[Re
             if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
                 kept = with_candidates(ws, name, kept)
             fresh = rebuild(ws, name, kept)
+            nothing_kept = kept is None and broken is None
             kept_cmp = kept.comparable() if kept is not None else {}
-            changed = sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
+            changed = [] if nothing_kept else sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
             if write and (changed or kept is None):
                 write_json(ws.progress_path(name), fresh.to_json(), "progress")
             tries = ws.culture(name).max_attempts
             out.append(RebuildCheck(name, not changed, changed, broken, fresh.pending(tries),
-                                    kept.pending(tries) if kept is not None else None))
+                                    kept.pending(tries) if kept is not None else None, nothing_kept))
     return out
 
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Callable
 
-from . import pair_ids, published
+from . import faults, pair_ids, published
 from .cli import bar
 from .clock import now as clock_now, parse_time
 from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
@@ -273,6 +273,7 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     report.pair_ids_given = len(given)
     run.progress.say(f"merging {len(rows)} records into {target.shown} ...")
     run.version_before = table.version
+    run.stage("merging")
     res = merge_rows(table, rows_table(rows), target)
     run.stage("committed")
     report.merged, report.inserted, report.updated = True, res.num_inserted_rows, res.num_updated_rows
@@ -281,6 +282,7 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     # another workspace may have inserted some of these filepaths at the same moment
     report.duplicates_removed += remove_duplicates(table, target, [r["filepath"] for r in rows])
     report.pair_ids_repaired = pair_ids.repair_pair_ids(run.ws, table, target, given)
+    run.stage("deduped")
 
 
 def _index(run: _Sync) -> None:
@@ -328,6 +330,16 @@ def _record_table_version(run: _Sync) -> None:
         report.version = table.version  # what --list, search and export see
     if run.recorded != table.version:
         record_version(run.ws, target, table.version)
+    run.stage("recorded")
+
+
+def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
+    """The stage hook: the fault point of the stage, then the caller's hook."""
+    def stage(name: str) -> None:
+        faults.point(f"sync:{name}")
+        if hook is not None:
+            hook(name)
+    return stage
 
 
 def sync(
@@ -342,8 +354,9 @@ def sync(
 ) -> SyncReport:
     """Merge accepted, unmerged records into the critiques table (the steps in the module's docstring).
 
-    `hook(stage)` is called at each stage ("locked", "committed", "tagged", "marked <culture>",
-    "optimized"): tests use it to stop a sync at a chosen point.
+    `hook(stage)` is called at each stage ("locked", "merging", "committed", "deduped", "tagged",
+    "marked <culture>", "optimized", "recorded"): tests use it to stop a sync at a chosen point. Each
+    stage is also the fault point `sync:<stage>` (faults.py), where a fault test kills a sync process.
     """
     target = resolve_target(ws, db)
     names = ws.culture_names(culture)
@@ -357,7 +370,7 @@ def sync(
             return report
     require_lancedb()
     with sync_lock(ws):
-        run = _Sync(ws, target, report, hook or (lambda stage: None))
+        run = _Sync(ws, target, report, _stages(hook))
         run.stage("locked")
         _open_database(run)
         _heal_merged_batches(run)
@@ -433,6 +446,7 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
     require_lancedb()
     report = BaselineMergeReport(db=target.shown, baseline=len(base.sources))
     with sync_lock(ws):
+        faults.point("baseline:locked")
         conn = connect(target)
         table = open_table(conn, target)
         recorded = recorded_version(ws, target)
@@ -443,9 +457,12 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
         if rows:
             table, report.repairs = table_to_write(conn, table, target)
             data = rows_table(rows)
+            faults.point("baseline:merging")
             res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None, insert=True)
+            faults.point("baseline:committed")
             report.inserted = res.num_inserted_rows
             report.indices_created = ensure_indices(table, target)
+            faults.point("baseline:indexed")
             report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see
         if table is not None:
             with db_errors(target, "cannot count rows"):

@@ -26,6 +26,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from . import faults
 from .digests import blake2b
 from .errors import InputError, MissingDependency, WorkFailed
 
@@ -276,8 +277,10 @@ def atomic_write(dest: Path, chunks: Iterable[bytes], *, fsync: bool = True, tem
                 named = _copy_to(fd, tmp)
         if fsync:
             os.fsync(named if named is not None else fd)
+        faults.point(f"write:before-rename:{dest.name}")
         os.replace(tmp, dest)
         tmp = None
+        faults.point(f"write:after-rename:{dest.name}")
         return n
     except OSError as exc:
         raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
