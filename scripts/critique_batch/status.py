@@ -68,7 +68,7 @@ def overview(ws: Workspace, only: str | None = None, saved: dict | None = None) 
 
     plan = ws.plan
     baseline = load_baseline(ws)
-    names = [only] if only else list(plan.cultures)
+    names = [ws.culture(only).name] if only else list(plan.cultures)  # ws.culture: the error names the workspace's plan
     rows = [culture_row(ws, plan.culture(n), baseline, saved) for n in names]
     # a culture without a target is not expanded: never in the priority order
     ranked = sorted((r for r in rows if r["configured"] and r["target"] and (r["pending"] or r["in_flight"])),
@@ -110,10 +110,11 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
         d["eta_seconds"] = None
     # new records the images not yet accepted could still bring (republished images are not new)
     could_add = row["pending"] + row["in_flight_items"]
+    # a milestone beyond the culture's target (a baseline or a lowered target moved it there) is not one
     d["milestones"] = [
         {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n), "reached": row["new"] >= n,
          "reachable": row["new"] + could_add >= n}
-        for name, n in cfg.milestones
+        for name, n in cfg.milestones if not row["target"] or row["current"] + n <= row["target"]
     ]
     d["next_milestone"] = next((m for m in d["milestones"] if not m["reached"]), None)
     d["in_flight_batches"] = [
@@ -225,7 +226,7 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     elif m:
         reach = "" if m["reachable"] else "; not reachable with the images not yet accepted: add candidates"
         lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']}){reach}")
-    else:
+    elif d["milestones"]:
         lines.append("  milestone    all reached")
     if d["in_flight_batches"]:
         flights = ", ".join(f"{batch_tag(b['batch_id'])} ({_lease(b)})" for b in d["in_flight_batches"])

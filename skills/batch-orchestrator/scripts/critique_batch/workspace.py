@@ -157,11 +157,7 @@ class Workspace:
         if self.plan_path == DEFAULT_PLAN and name not in self.plan.cultures:
             # the bundled plan lives inside the scripts folder: point at the workspace's own plan instead
             own = self.checkpoints / "expansion_plan.json"
-            raise InputError(
-                f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.plan.cultures))}); to add it, "
-                f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"",
-                file=own,
-            )
+            raise self.plan.unknown_culture(name, f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"", own)
         return self.plan.culture(name)
 
     def configured_cultures(self) -> list[str]:

@@ -95,11 +95,16 @@ class Plan(namedtuple("Plan", (
         try:
             return self.cultures[name]
         except KeyError:
-            raise InputError(
-                f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.cultures))}); "
-                "add it under \"cultures\" to expand it",
-                file=self.path,
-            ) from None
+            raise self.unknown_culture(name, "add it under \"cultures\" to expand it") from None
+
+    def unknown_culture(self, name: str, how_to_add: str, file=None) -> InputError:
+        """The error for a culture the plan lacks: a near name first (a typo is likelier than a new culture)."""
+        import difflib
+
+        near = difflib.get_close_matches(name.lower(), list(self.cultures), n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return InputError(f"culture {name!r} is not in the plan; {hint}it has: {', '.join(sorted(self.cultures))}; "
+                          f"{'if it is a new culture, ' if near else ''}{how_to_add}", file=file or self.path)
 
     def prefix_owner(self, prefix: str) -> str | None:
         for c in self.cultures.values():

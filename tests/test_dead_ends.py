@@ -1,0 +1,45 @@
+"""Everyday paths that used to dead-end (issue 21, section 3 and 4): each now says what to do next."""
+
+from __future__ import annotations
+
+import json
+
+import support
+
+
+def test_a_misspelt_culture_gets_a_suggestion_and_the_workspace_plan_is_named(ws):
+    for script in ("batch_status.py", "run_next_batch.py", "validate_batch.py"):
+        args = ("koren", "1") if script == "validate_batch.py" else ("--culture", "koren")
+        proc = support.run(script, *args, ws=ws)
+        assert proc.returncode == 2, proc.stderr
+        assert "did you mean 'korean'?" in proc.stderr, proc.stderr
+        assert str(ws / "checkpoints" / "expansion_plan.json") in proc.stderr  # never the bundled plan inside the skill
+    far = support.run("batch_status.py", "--culture", "martian", ws=ws)
+    assert far.returncode == 2 and "did you mean" not in far.stderr and "it has: chinese" in far.stderr
+
+
+def test_milestones_beyond_the_target_are_not_shown(ws):
+    """The bundled korean milestones (M1 = 43 new images) were set for 64 -> 150; a baseline of 151
+    published records and a target of 160 put M1 at 194, past the target: it is not shown."""
+    plan = json.loads((support.SCRIPTS / "critique_batch" / "data" / "expansion_plan.json").read_text(encoding="utf-8"))
+    plan.pop("$comment", None)
+    plan["cultures"]["korean"].update(current=151, target=160)
+    (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    support.write_candidates(ws, "korean", 20)
+    d = support.run_json("batch_status.py", "--culture", "korean", ws=ws)["cultures"][0]
+    assert d["milestones"] == [] and d["next_milestone"] is None
+    text = support.run("batch_status.py", "--culture", "korean", ws=ws, check=True).stdout
+    assert "milestone" not in text and "M1" not in text
+    plan["cultures"]["korean"].update(current=64, target=150)  # as bundled: M1 and M2 lie within the target
+    (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    d = support.run_json("batch_status.py", "--culture", "korean", ws=ws)["cultures"][0]
+    assert [m["name"] for m in d["milestones"]] == ["M1", "M2"] and d["next_milestone"]["dataset"] == 107
+
+
+def test_rebuild_check_without_a_progress_file_has_nothing_to_compare(korean_ws):
+    proc = support.run("batch_status.py", "--rebuild", "--check", "--culture", "korean", ws=korean_ws)
+    assert proc.returncode == 0 and proc.stdout.strip() == "korean: no progress file yet: nothing to compare", proc.stdout
+    proc = support.run("batch_status.py", "--rebuild", "--culture", "korean", ws=korean_ws, check=True)
+    assert proc.stdout.strip() == "korean: progress built from the batch files (there was none)"
+    proc = support.run("batch_status.py", "--rebuild", "--check", "--culture", "korean", ws=korean_ws, check=True)
+    assert proc.stdout.strip() == "korean: progress matches the batch files"
