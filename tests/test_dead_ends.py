@@ -43,3 +43,23 @@ def test_rebuild_check_without_a_progress_file_has_nothing_to_compare(korean_ws)
     assert proc.stdout.strip() == "korean: progress built from the batch files (there was none)"
     proc = support.run("batch_status.py", "--rebuild", "--check", "--culture", "korean", ws=korean_ws, check=True)
     assert proc.stdout.strip() == "korean: progress matches the batch files"
+
+
+def test_a_baseline_only_workspace_is_told_about_sync_baseline(ws):
+    """set_baseline.py, then search or sync before anything was generated: both name --baseline."""
+    sample = support.ROOT.parent / "shared" / "data" / "vulca-bench-sample" / "korean.jsonl"
+    published = ws / "korean.jsonl"
+    if sample.exists():
+        published.write_bytes(sample.read_bytes())
+    else:  # a clone without shared/: one line of the published shape
+        from test_published import published_line, write_jsonl
+        write_jsonl(published, [published_line("korean", 1, pair=1)])
+    support.run("set_baseline.py", published, ws=ws, check=True)
+    search = support.run("search_critiques.py", "留白", ws=ws)
+    assert search.returncode == 1 and "sync_to_lancedb.py --baseline" in search.stderr, search.stderr
+    sync = support.run("sync_to_lancedb.py", ws=ws, check=True)
+    assert "sync_to_lancedb.py --baseline merges it" in sync.stdout, sync.stdout
+    support.run("sync_to_lancedb.py", "--baseline", ws=ws, check=True)
+    sync = support.run("sync_to_lancedb.py", ws=ws, check=True)
+    assert "--baseline" not in sync.stdout  # merged: no more hint
+    assert support.run("search_critiques.py", "留白", ws=ws).returncode == 0

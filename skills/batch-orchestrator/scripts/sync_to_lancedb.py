@@ -46,6 +46,16 @@ def reconciled_lines(changes) -> list[str]:
     return lines
 
 
+def baseline_hint(ws, args) -> str:
+    """Where a workspace has a published baseline and surely no table yet, the command that merges it."""
+    from critique_batch.baseline import SUMMARY
+    from critique_batch.database import resolve_target
+
+    if (ws.checkpoints / SUMMARY).exists() and resolve_target(ws, args.db).surely_without_table():
+        return "\nthe published baseline is not in the table yet: sync_to_lancedb.py --baseline merges it (search and export then find it)"
+    return ""
+
+
 def force_hint(args) -> str:
     """The --force hint, only where --force would change something."""
     return "" if args.force else "; --force merges any amount"
@@ -125,7 +135,7 @@ def run(args) -> int:
     elif args.optimize:
         print(f"nothing to merge ({waiting_text(report.cultures)})" + ("; optimized" if report.optimized else "; nothing to optimize"))
     else:
-        print(f"nothing to merge: {waiting_text(report.cultures)}{force_hint(args)}")
+        print(f"nothing to merge: {waiting_text(report.cultures)}{force_hint(args)}" + baseline_hint(ws, args))
     if report.duplicates_removed:  # another workspace's writer inserted the same filepaths at the same moment
         print(f"removed {cli.plural(report.duplicates_removed, 'duplicate row')}: one row per filepath, the newest kept")
     return 0
