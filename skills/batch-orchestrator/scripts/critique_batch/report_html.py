@@ -14,7 +14,14 @@ from .evidence import LAYERS
 from .report import MAX_LISTED, days_span
 
 NEW, PUBLISHED = "#1f77b4", "#ff7f0e"
+PUBLISHED_BAR = "#9e9e9e"  # beside bars coloured by layer, published ones are grey and hatched
 LAYER_COLOURS = {"L1": "#4c78a8", "L2": "#f58518", "L3": "#54a24b", "L4": "#b279a2", "L5": "#e45756"}
+
+
+# fonts that hold CJK characters (artist names, titles, reasons may be Chinese), tried in this order
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+             "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "SimHei", "Arial Unicode MS")
+CSS_FONTS = "system-ui,-apple-system,\"Segoe UI\"," + ",".join(f'\"{f}\"' for f in CJK_FONTS) + ",sans-serif"
 
 
 def _plt():
@@ -23,6 +30,12 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not getattr(_plt, "fonts_set", False):  # matplotlib falls back along the list, glyph by glyph
+        from matplotlib import font_manager
+
+        have = {f.name for f in font_manager.fontManager.ttflist}
+        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", *(f for f in CJK_FONTS if f in have)]
+        _plt.fonts_set = True
     return plt
 
 
@@ -80,6 +93,17 @@ def chart_scores(section: dict) -> str:
     return _png(fig)
 
 
+def _layer_legend(ax, layers: set[str], with_base: bool) -> None:
+    """The legend of a chart whose new bars are coloured by layer: one entry a layer, and the published bars."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=LAYER_COLOURS[l], label=f"new, {l}") for l in sorted(layers) if l in LAYER_COLOURS]
+    if with_base:
+        handles.append(Patch(facecolor=PUBLISHED_BAR, hatch="//", edgecolor="white", label="published"))
+    # above the bars (which reach 1.0), under the title
+    ax.legend(handles=handles, fontsize=7, ncol=len(handles), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+
+
 def chart_dimensions(section: dict) -> str:
     """Share of records claiming each catalogue ID (a culture) or each layer (overall)."""
     plt = _plt()
@@ -93,36 +117,39 @@ def chart_dimensions(section: dict) -> str:
         fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(ids) + 2), 3.4))
         x = range(len(ids))
         width = 0.4 if base_shares else 0.8
-        ax.bar([i - (width / 2 if base_shares else 0) for i in x], shares, width=width, color=colours, label="new")
+        ax.bar([i - (width / 2 if base_shares else 0) for i in x], shares, width=width, color=colours)
         if base_shares:
-            ax.bar([i + width / 2 for i in x], base_shares, width=width, color=PUBLISHED, alpha=0.6, label="published")
-            ax.legend(fontsize=8)
+            ax.bar([i + width / 2 for i in x], base_shares, width=width, color=PUBLISHED_BAR, hatch="//", edgecolor="white")
+        _layer_legend(ax, {d.split("_")[1] for d in ids}, bool(base_shares))
         for i, d in enumerate(ids):
             if not new["dimension_claims"][d]:
                 ax.text(i, 0.01, "never", rotation=90, fontsize=7, color="crimson", ha="center", va="bottom")
         ax.set_xticks(list(x))
         ax.set_xticklabels([d.split("_", 1)[1] for d in ids], rotation=90, fontsize=7)
         ax.set_ylim(0, 1.05)
-        ax.set_title("dimension coverage: share of records claiming each ID (colour = layer)", fontsize=10)
+        ax.set_title("dimension coverage: share of records claiming each ID (colour = layer)", fontsize=10, pad=16)
     else:
         layers = list(LAYERS)
         fig, ax = plt.subplots(figsize=(6, 3.2))
         width = 0.4 if base else 0.8
         ax.bar([i - (width / 2 if base else 0) for i in range(5)], [new["layer_share"][l] for l in layers], width=width,
-               color=[LAYER_COLOURS[l] for l in layers], label="new")
+               color=[LAYER_COLOURS[l] for l in layers])
         if base:
-            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][l] for l in layers], width=width, color=PUBLISHED,
-                   alpha=0.6, label="published")
-            ax.legend(fontsize=8)
+            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][l] for l in layers], width=width, color=PUBLISHED_BAR,
+                   hatch="//", edgecolor="white")
+        _layer_legend(ax, set(layers), bool(base))
         ax.set_xticks(range(5))
         ax.set_xticklabels(layers)
         ax.set_ylim(0, 1.05)
-        ax.set_title("layer coverage: share of records claiming a layer", fontsize=10)
+        ax.set_title("layer coverage: share of records claiming a layer", fontsize=10, pad=16)
     ax.set_ylabel("share of records", fontsize=9)
     return _png(fig)
 
 
-def chart_reasons(section: dict) -> str:
+def chart_reasons(section: dict) -> str | None:
+    """None when nothing was returned or parked: no chart of two empty panels."""
+    if not section["returns"] and not section["parks"]:
+        return None
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 2.4))
     for ax, key, title in ((axes[0], "returns", "returned items by reason"), (axes[1], "parks", "parked items by reason")):
@@ -140,19 +167,19 @@ def chart_reasons(section: dict) -> str:
     return _png(fig)
 
 
-def chart_throughput(section: dict) -> str:
-    plt = _plt()
+def chart_throughput(section: dict) -> str | None:
+    """None before any batch was collected."""
     per_day = section["accepted_per_day"]
     days = days_span(per_day)
+    if not days:
+        return None
+    plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 2.6))
-    if days:
-        ax.bar(range(len(days)), [per_day.get(d, 0) for d in days], color=NEW)
-        step = max(1, len(days) // 12)
-        ax.set_xticks(range(0, len(days), step))
-        ax.set_xticklabels(days[::step], rotation=30, fontsize=8, ha="right")
-        ax.set_xlim(-0.6, max(len(days), 14) - 0.4)  # a day's bar stays a bar, not the whole width
-    else:
-        ax.text(0.5, 0.5, "no batch collected yet", ha="center", va="center", transform=ax.transAxes)
+    ax.bar(range(len(days)), [per_day.get(d, 0) for d in days], color=NEW)
+    step = max(1, len(days) // 12)
+    ax.set_xticks(range(0, len(days), step))
+    ax.set_xticklabels(days[::step], rotation=30, fontsize=8, ha="right")
+    ax.set_xlim(-0.6, max(len(days), 14) - 0.4)  # a day's bar stays a bar, not the whole width
     ax.set_title("throughput: records accepted per day", fontsize=10)
     ax.set_ylabel("records", fontsize=9)
     return _png(fig)
@@ -174,7 +201,8 @@ def _table(headers: list[str], rows: list[list], cls: str = "") -> str:
 
 
 def _bar(share: float) -> str:
-    return f'<span class="bar" style="width:{max(share * 100, 0.5):.1f}%"></span> {share:.1%}'
+    # the bar's width in em, not a share of a cell that sizes to its content: a 100% bar stays in its cell
+    return f'<span class="bar" style="width:{max(share, 0.01) * 6:.2f}em"></span><span class="pct">{share:.1%}</span>'
 
 
 def _counts_table(title: str, new: list, base: list | None, n_new: int, n_base: int) -> str:
@@ -223,8 +251,12 @@ def _section(key: str, section: dict, baseline_set: bool) -> str:
     parts.append(_compare_table(section))
     parts.append('<div class="charts">')
     for name, fn, alt in CHARTS:
-        parts.append(_img(fn(section), f"{title}: {alt}"))
+        b64 = fn(section)
+        if b64 is not None:
+            parts.append(_img(b64, f"{title}: {alt}"))
     parts.append("</div>")
+    if not section["returns"] and not section["parks"]:
+        parts.append('<p class="note">No item returned or parked.</p>')
     if new.get("never_claimed"):
         parts.append(f'<p class="warn">Never claimed: {html.escape(", ".join(new["never_claimed"]))}</p>')
     base = section["baseline"]
@@ -240,17 +272,18 @@ def _section(key: str, section: dict, baseline_set: bool) -> str:
 
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}
+body{font-family:FONTS;margin:1.5em;color:#222;max-width:1200px}
 h1{font-size:1.4em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 img.chart{display:block;max-width:100%;margin:.6em 0}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0;vertical-align:top}
 td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;white-space:nowrap}
 .charts{display:flex;flex-wrap:wrap;gap:.5em}
 .cols{display:flex;flex-wrap:wrap;align-items:flex-start}
-.bar{display:inline-block;height:.7em;background:#1f77b4;max-width:6em}
+.bar{display:inline-block;height:.7em;background:#1f77b4;vertical-align:middle}
+.pct{display:inline-block;min-width:3.6em;margin-left:.3em;text-align:right}
 .warn{color:#b00020}.note{color:#666;font-style:italic}
 nav a{margin-right:1em}
-"""
+""".replace("FONTS", CSS_FONTS)
 
 CHECK_SCRIPT = """
 window.addEventListener('load', function () {
