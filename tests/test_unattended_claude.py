@@ -76,10 +76,10 @@ class RoundModel(ScriptedModel):
             return [self.run(command(text, "batch_status.py", ""))]
         if turn == 2:  # the loop's claim as SKILL.md gives it, with this session's id filled in; or the take-over the prompt asks for
             wanted = int(re.match(r"continue the Korean expansion, (\d+) batch", prompt).group(1))
-            which = "--take-over --count 4" if "`--take-over --yes`" in prompt else "--culture korean --count 4"
+            which = "--culture korean --take-over --count 4" if "`--take-over --yes`" in prompt else "--culture korean --count 4"
             claim = re.search(r'`(python3 "[^"`]*/scripts/run_next_batch.py" --session "[0-9a-f-]{36}" ' + which + ")`", text)
             assert claim, f"no claim with a filled-in session id ({which}) in the skill text"
-            more = " --culture korean --yes" if "--take-over" in which else ""
+            more = " --yes" if "--take-over" in which else ""
             return [self.run(claim.group(1).replace("--count 4", f"--count {wanted}") + more)]
         if turn == 3:
             last = [tool_results(body)[u["id"]] for u in tool_uses(body)][-1]
@@ -205,5 +205,5 @@ def test_sigterm_mid_round_then_the_next_run_takes_over(claude, tmp_path, home):
     entry = log_entries(project)[-1]
     assert (entry["taken_over"], entry["accepted"], entry["completed"], entry["denied"]) == (1, 15, 25, 0), entry
     assert "korean 002" in model.prompts[0] and sorted(model.briefs) == ["korean 002", "korean 003"]
-    assert "--take-over --count 2 --culture korean --yes" in model.round_commands[0][1]
+    assert "--culture korean --take-over --count 2 --yes" in model.round_commands[0][1]
     assert support.run("batch_status.py", "--rebuild", "--check", ws=project).returncode == 0
