@@ -63,3 +63,28 @@ def test_a_baseline_only_workspace_is_told_about_sync_baseline(ws):
     sync = support.run("sync_to_lancedb.py", ws=ws, check=True)
     assert "--baseline" not in sync.stdout  # merged: no more hint
     assert support.run("search_critiques.py", "留白", ws=ws).returncode == 0
+
+
+def test_a_progress_file_that_contradicts_its_batch_records_is_not_believed(korean_ws):
+    """"completed": 99 edited into a progress file with 3 accepted records: status does not show 99
+    (it showed 167%), it names the field and the rebuild; the rebuild restores the truth."""
+    ws = korean_ws
+    support.run("run_next_batch.py", "--culture", "korean", "--size", "3", "--count", "1", ws=ws, check=True)
+    support.write_output(ws, "korean", 1, [support.good_record("korean", fp) for fp in support.batch_items(ws, "korean", 1)])
+    support.run("run_next_batch.py", "--culture", "korean", "--count", "0", ws=ws, check=True)
+    path = ws / "checkpoints" / "korean_expansion_progress.json"
+    good = path.read_text(encoding="utf-8")
+    for field, value in (("completed", 99), ("next_batch", 1)):
+        doc = json.loads(good)
+        doc[field] = value
+        path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        for script in ("batch_status.py", "run_next_batch.py"):
+            proc = support.run(script, "--culture", "korean", ws=ws)
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+            assert f"korean_expansion_progress.json: {field}:" in proc.stderr or f"{field}" in proc.stderr
+            assert "contradicts its own batch records" in proc.stderr and "batch_status.py --rebuild --culture korean" in proc.stderr
+        check = support.run("batch_status.py", "--rebuild", "--check", "--culture", "korean", ws=ws)
+        assert check.returncode == 1 and check.stdout.startswith(f"korean: differs in {field}"), check.stdout
+        support.run("batch_status.py", "--rebuild", "--culture", "korean", ws=ws, check=True)
+        row = support.run_json("batch_status.py", "--culture", "korean", ws=ws)["cultures"][0]
+        assert row["completed"] == 3 and row["next_batch"] == 2

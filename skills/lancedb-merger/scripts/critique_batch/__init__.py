@@ -34,6 +34,7 @@ Concepts, one module each:
   cli           what every script shares: options, errors, exit codes, plural, cut and bar
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
+  faults        named points in the critical sections where fault tests kill a process (CRITIQUE_BATCH_FAULT)
 
 Scripts in the folder above import this package; only database imports lancedb.
 """

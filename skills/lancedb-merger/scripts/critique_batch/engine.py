@@ -502,7 +502,7 @@ def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[Re
     for name in names:
         with ws.lock(name):
             try:
-                kept = load_progress(ws, name)
+                kept = load_progress(ws, name, consistent=False)  # a contradiction shows as the fields that differ
             except InputError as exc:
                 kept, broken = None, str(exc)
             else:

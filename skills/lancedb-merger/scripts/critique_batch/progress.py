@@ -150,6 +150,23 @@ class Progress:
         keys = list(self._order) + [k for k in JSON_KEYS if k not in self._order]
         return {k: getattr(self, k) for k in keys if k != "regenerated" or self.regenerated is not None}
 
+    def contradiction(self) -> tuple[str, str] | None:
+        """(field, what is wrong) when the counts disagree with the batch records kept beside them,
+        as only a hand edit makes them; None when they agree. Files written before batch_accepted
+        existed are not checked."""
+        if "batch_accepted" not in self._order:
+            return None
+        accepted = sum(self.batch_accepted.values())
+        if self.completed != accepted:
+            return "completed", f"completed is {self.completed}, its batches accepted {accepted}"
+        artists = sum(s["completed"] for s in self.artists_status.values())
+        if artists != accepted:
+            return "artists_status", f"artists_status counts {artists} completed, its batches accepted {accepted}"
+        known = [int(b) for b in self.batch_accepted] + [int(b) for b in self.in_flight] + list(self.completed_batches)
+        if known and max(known) >= self.next_batch:
+            return "next_batch", f"next_batch is {self.next_batch}, but batch {max(known)} exists"
+        return None
+
     # --- changes, each a function of one file --------------------------------------------
     def apply_candidates(self, images: list[dict], sig: str | None) -> None:
         self.total = len(images)
@@ -367,7 +384,9 @@ def lease_expired(entry: dict, now: datetime) -> bool:
     return parse_time(entry["lease_expires_at"]) <= now
 
 
-def load_progress(ws: Workspace, culture: str) -> Progress | None:
+def load_progress(ws: Workspace, culture: str, *, consistent: bool = True) -> Progress | None:
+    """The saved progress, or None. consistent: refuse a file whose counts contradict its batch
+    records (the rebuild, which compares field by field, reads it as it is)."""
     path = ws.progress_path(culture)
     try:
         doc = read_json(path, "progress", missing_ok=True)
@@ -379,4 +398,9 @@ def load_progress(ws: Workspace, culture: str) -> Progress | None:
         return None
     if doc["culture"] != culture:
         raise InputError(f"expected {culture!r}, got {doc['culture']!r}", file=path, where="culture")
-    return Progress.from_json(doc)
+    p = Progress.from_json(doc)
+    wrong = p.contradiction() if consistent else None
+    if wrong:  # a hand edit: believing it would show a count no batch file backs
+        raise InputError(f"{wrong[1]}: the file contradicts its own batch records (edited by hand?); progress is derived "
+                         f"from the batch files: batch_status.py --rebuild --culture {culture} recomputes it", file=path, where=wrong[0])
+    return p
