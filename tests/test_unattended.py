@@ -62,7 +62,10 @@ def test_goal_reached_by_target_milestone_or_no_work():
     assert unattended.goal_reached(m1, {"korean": row(reached=100, gap=0)}, detail) is None  # the milestone, not the target
     anyone = unattended.Goal(None)
     assert unattended.goal_reached(anyone, {"korean": row(), "mural": row("mural", configured=False, priority=None)}, None) is None
-    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None)}, None) == "every target reached"
+    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None, pending=0)}, None) == "every target reached"
+    # images left past the target: the command that raises it
+    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None, pending=4)}, None) == (
+        "every target reached (korean has 4 images pending: set_target.py korean +4 raises its target)")
     assert "no work left" in unattended.goal_reached(anyone, {"korean": row(priority=None)}, None)
 
 
@@ -161,7 +164,7 @@ def test_rounds_reach_a_small_target_and_stop(ws, fake_bin, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("round 1 korean: 10 accepted, 0 returned, 0 parked, 0 failed, 10 merged; 10 completed (")
-    assert lines[-1] == "stop: korean: target reached (94/94)"
+    assert lines[-1] == "stop: korean: target reached (94/94); 5 images still pending: set_target.py korean +5 raises the target"
     entries = log_entries(ws)
     assert [(e["round"], e["accepted"], e["completed"], e["merged"]) for e in entries] == [(1, 10, 10, 10), (2, 10, 20, 10), (3, 10, 30, 10)]
     assert [e["stop"] for e in entries] == [None, None, "korean: target reached (94/94)"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import filelocks
 from .errors import InputError, WorkFailed
 from .jsonfiles import TMP_DIR
-from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
+from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan, load_workspace_plan
 from .published import URL  # claims do not check that a URL's file exists
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
@@ -140,7 +140,7 @@ class Workspace:
     def plan(self) -> Plan:
         if self._plan is None:
             path = self.plan_path
-            self._plan = self.default_plan if path == DEFAULT_PLAN else load_plan(path)
+            self._plan = self.default_plan if path == DEFAULT_PLAN else load_workspace_plan(path, self._default_plan_marker)
         return self._plan
 
     @property
@@ -149,8 +149,17 @@ class Workspace:
         if self._default_plan is None:
             # its passed check is remembered in the workspace, never beside the plan itself (that
             # folder belongs to an installed skill)
-            self._default_plan = load_plan(DEFAULT_PLAN, self.checkpoints / ".valid" / "default_expansion_plan.json")
+            self._default_plan = load_plan(DEFAULT_PLAN, self._default_plan_marker)
         return self._default_plan
+
+    @property
+    def own_plan_path(self) -> Path:
+        """The workspace's plan file (it may not exist): only what differs from the bundled plan."""
+        return self.checkpoints / "expansion_plan.json"
+
+    @property
+    def _default_plan_marker(self) -> Path:
+        return self.checkpoints / ".valid" / "default_expansion_plan.json"
 
     def culture(self, name: str):
         check_culture_name(name)
@@ -159,7 +168,8 @@ class Workspace:
             own = self.checkpoints / "expansion_plan.json"
             raise InputError(
                 f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.plan.cultures))}); to add it, "
-                f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"",
+                f"write {own} with only what differs from the bundled plan ({DEFAULT_PLAN}), merged over it: "
+                f"{{\"cultures\": {{\"{name}\": {{\"prefix\": ..., \"current\": 0, \"target\": ..., \"dimensions\": [...]}}}}}}",
                 file=own,
             )
         return self.plan.culture(name)
