@@ -158,10 +158,9 @@ def merge_plans(base: dict, over: dict) -> dict:
     or quality rule the workspace's `defaults` gives applies to every culture that does not set
     it in the workspace's own plan, over what the bundled plan says for that culture."""
     out = _merged(base, {k: v for k, v in over.items() if k != "cultures"})
-    over_cultures = over.get("cultures")
-    if not isinstance(over_cultures, dict):  # absent, or not an object: the schema check names it
-        if "cultures" in over:
-            out["cultures"] = over_cultures
+    over_cultures = over.get("cultures", {})
+    if not isinstance(over_cultures, dict):  # not an object: the schema check names it
+        out["cultures"] = over_cultures
         return out
     defaults = over.get("defaults") if isinstance(over.get("defaults"), dict) else {}
     ws_settings = [k for k in defaults if k in SETTING_KEYS]
