@@ -20,11 +20,12 @@ last four keys only when it has them.
 With a baseline, an export holding a record whose pair_id is already published (the baseline's
 records, after sync_to_lancedb.py --baseline, or a published image critiqued again) is refused,
 exit 2: --new gives the lines to append, --whole-dataset the whole dataset (to replace the files).
-pair_id and ulid are given once, when a record
-is first merged: after the published baseline's highest pair_id (set_baseline.py), never
-renumbered. A record of an image that came from a published line has that line's keys, values,
-pair_id and ulid; an unchanged published record (sync_to_lancedb.py --baseline) is exported as its
-very line. The baseline's records come first, in their files' order, then the rest by pair_id.
+
+pair_id and ulid are given once, when a record is first merged: after the published baseline's
+highest pair_id (set_baseline.py), never renumbered. A record of an image that came from a
+published line has that line's keys, values, pair_id and ulid; an unchanged published record
+(sync_to_lancedb.py --baseline) is exported as its very line. The baseline's records come first,
+in their files' order, then the rest by pair_id.
 The file is written atomically: a killed export leaves no partial or temporary file.
 """
 
