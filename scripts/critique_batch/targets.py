@@ -27,11 +27,12 @@ def parse_target(text: str) -> tuple[bool, int | None]:
 def set_target(ws: Workspace, culture: str, text: str, *, dry_run: bool = False) -> dict:
     """Give `culture` the target `text` means (see parse_target) in the workspace's plan. `+N` is
     relative to the culture's count now: published (the baseline, else the plan's current) + new."""
+    from .baseline import load_baseline
     from .status import culture_row
 
     relative, n = parse_target(text)
     cfg = ws.culture(culture)
-    row = culture_row(ws, cfg, _baseline(ws))
+    row = culture_row(ws, cfg, load_baseline(ws))
     if relative:
         if n == 0:
             raise InputError("expected a positive number after +", where="TARGET")
@@ -59,9 +60,3 @@ def set_target(ws: Workspace, culture: str, text: str, *, dry_run: bool = False)
         "current_from": row["current_from"], "new": row["new"], "gap": max(target - row["reached"], 0) if target else None,
         "plan": ws.display(path), "dry_run": dry_run,
     }
-
-
-def _baseline(ws: Workspace):
-    from .baseline import load_baseline
-
-    return load_baseline(ws)

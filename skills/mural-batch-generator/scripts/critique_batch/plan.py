@@ -130,7 +130,7 @@ def load_plan(path: Path, marker: Path | None = None) -> Plan:
     return build_plan(path, doc)
 
 
-def load_workspace_plan(path: Path, bundled_marker: Path | None = None) -> Plan:
+def load_workspace_plan(path: Path) -> Plan:
     """A workspace's plan: what its file gives, merged over the bundled plan (merge_plans), then
     checked as a whole. The file may hold only what differs, e.g. {"cultures": {"japanese":
     {"target": 500}}}; errors name the file and the merged plan's JSON path."""
@@ -141,10 +141,10 @@ def load_workspace_plan(path: Path, bundled_marker: Path | None = None) -> Plan:
     own = parse_json_bytes(data, path)
     if not isinstance(own, dict):
         raise InputError(f"expected a JSON object (the plan, or only what differs from the bundled plan), got {type(own).__name__}", file=path)
-    bundled = read_json(DEFAULT_PLAN, "plan", marker=bundled_marker, cache=bundled_marker is not None)
-    merged = merge_plans(bundled, own)
-    # remembered for these bytes and the bundled plan's: a changed bundled plan is checked again
-    check_cached(merged, data + b"\0" + DEFAULT_PLAN.read_bytes(), "plan", path)
+    bundled = DEFAULT_PLAN.read_bytes()
+    merged = merge_plans(parse_json_bytes(bundled, DEFAULT_PLAN), own)
+    # one check of the merged plan, remembered for both files' bytes: a changed bundled plan is checked again
+    check_cached(merged, data + b"\0" + bundled, "plan", path)
     return build_plan(path, merged)
 
 

@@ -54,8 +54,13 @@ class Workspace:
 
     # --- paths -----------------------------------------------------------------------------
     @property
+    def own_plan_path(self) -> Path:
+        """The workspace's plan file (it may not exist): only what differs from the bundled plan."""
+        return self.checkpoints / "expansion_plan.json"
+
+    @property
     def plan_path(self) -> Path:
-        own = self.checkpoints / "expansion_plan.json"
+        own = self.own_plan_path
         return own if own.exists() else DEFAULT_PLAN
 
     def candidates_path(self, culture: str) -> Path:
@@ -140,7 +145,7 @@ class Workspace:
     def plan(self) -> Plan:
         if self._plan is None:
             path = self.plan_path
-            self._plan = self.default_plan if path == DEFAULT_PLAN else load_workspace_plan(path, self._default_plan_marker)
+            self._plan = self.default_plan if path == DEFAULT_PLAN else load_workspace_plan(path)
         return self._plan
 
     @property
@@ -149,23 +154,14 @@ class Workspace:
         if self._default_plan is None:
             # its passed check is remembered in the workspace, never beside the plan itself (that
             # folder belongs to an installed skill)
-            self._default_plan = load_plan(DEFAULT_PLAN, self._default_plan_marker)
+            self._default_plan = load_plan(DEFAULT_PLAN, self.checkpoints / ".valid" / "default_expansion_plan.json")
         return self._default_plan
-
-    @property
-    def own_plan_path(self) -> Path:
-        """The workspace's plan file (it may not exist): only what differs from the bundled plan."""
-        return self.checkpoints / "expansion_plan.json"
-
-    @property
-    def _default_plan_marker(self) -> Path:
-        return self.checkpoints / ".valid" / "default_expansion_plan.json"
 
     def culture(self, name: str):
         check_culture_name(name)
         if self.plan_path == DEFAULT_PLAN and name not in self.plan.cultures:
             # the bundled plan lives inside the scripts folder: point at the workspace's own plan instead
-            own = self.checkpoints / "expansion_plan.json"
+            own = self.own_plan_path
             raise InputError(
                 f"culture {name!r} is not in the plan (it has: {', '.join(sorted(self.plan.cultures))}); to add it, "
                 f"write {own} with only what differs from the bundled plan ({DEFAULT_PLAN}), merged over it: "
