@@ -110,6 +110,8 @@ def _culture_report(ws: Workspace, culture: str, items, shape: dict) -> dict:
     out["rules"] = {"records": len(records), "met": met, "failing": dict(failing.most_common()),
                     "min_dimensions": cfg.quality.min_dimensions}
     out["dimensions"] = {"used": len(used), "catalogue": len(known), "official": cfg.official_dimensions,
+                         # IDs the records use beyond the count the dataset's README gives (negative: fewer)
+                         "beyond_official": len(used) - cfg.official_dimensions if cfg.official_dimensions else None,
                          "outside_catalogue": sorted(used - known)}
     return out
 
