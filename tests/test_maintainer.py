@@ -202,3 +202,24 @@ def test_a_workspace_plan_holds_only_what_differs(ws):
     plan.write_text(json.dumps({"cultures": {"thai": {"target": 10}}}))
     r = support.run("batch_status.py", ws=ws)
     assert r.returncode == 2 and "cultures.thai" in r.stderr and "prefix" in r.stderr, r.stderr
+
+
+def test_a_baseline_set_before_shapes_were_kept_reads_them_from_its_files(tmp_path, ws):
+    from critique_batch.baseline import load_baseline
+    from critique_batch.published import line_for
+    from critique_batch.workspace import Workspace
+
+    files = published_copy(tmp_path / "published")
+    support.run("set_baseline.py", *files, ws=ws, check=True)
+    path = ws / "checkpoints" / "baseline.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    shapes = doc.pop("shapes")
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    baseline = load_baseline(Workspace(ws))
+    assert baseline.shape("korean") == shapes["korean"] and shapes["korean"]["types"]["covered_dimensions"] == "string"
+    assert baseline.shape("chinese") == shapes["hermitage"]  # a culture the files do not hold: the fullest shape
+    row = {"filepath": "images/k.jpg", "culture": "korean", "pair_id": "PAIR_20000", "ulid": "U", "artist": None, "title": "T",
+           "critique_zh": "评", "critique_en": "e", "covered_dimensions": ["KR_L1_D1"], "quality_score": 90, "art_form": None}
+    line = json.loads(line_for(row, {}, shape=baseline.shape("korean")))
+    assert list(line) == shapes["korean"]["keys"]
+    assert (line["artist"], line["quality_score"], line["covered_dimensions"], line["medium"]) == ("", 90.0, '["KR_L1_D1"]', "")
