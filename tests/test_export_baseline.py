@@ -50,9 +50,13 @@ def test_a_published_dataset_round_trips_through_the_table(tmp_path):
     assert (out["records"], out["inserted"], out["already"]) == (6, 6, 0)
     assert sup.run_json("sync_to_lancedb.py", "--baseline", ws=root)["inserted"] == 0  # a second run changes nothing
 
-    sup.run_json("export_critiques.py", "--culture", "korean", "--output", tmp_path / "kr_out.jsonl", ws=root)
+    # the published records are in the table: an export for appending would repeat their pair_ids
+    refused = sup.run("export_critiques.py", "--culture", "korean", "--output", tmp_path / "kr_out.jsonl", ws=root)
+    assert refused.returncode == 2 and "--new" in refused.stderr and "--whole-dataset" in refused.stderr
+    assert "PAIR_07767" in refused.stderr and not (tmp_path / "kr_out.jsonl").exists()
+    sup.run_json("export_critiques.py", "--culture", "korean", "--whole-dataset", "--output", tmp_path / "kr_out.jsonl", ws=root)
     assert (tmp_path / "kr_out.jsonl").read_bytes() == "".join(line + "\n" for line in kr).encode("utf-8")
-    sup.run_json("export_critiques.py", "--output", tmp_path / "all.jsonl", ws=root)
+    sup.run_json("export_critiques.py", "--whole-dataset", "--output", tmp_path / "all.jsonl", ws=root)
     assert (tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines() == kr + cn
 
     # new Korean images: their pair_ids follow the baseline's highest; the published lines stay as they were
@@ -63,6 +67,8 @@ def test_a_published_dataset_round_trips_through_the_table(tmp_path):
     new = sup.run_json("export_critiques.py", "--culture", "korean", "--new", "--output", tmp_path / "new.jsonl", ws=root)
     lines = [json.loads(x) for x in (tmp_path / "new.jsonl").read_text(encoding="utf-8").splitlines()]
     assert new["records"] == 5 and [r["pair_id"] for r in lines] == [f"PAIR_{n}" for n in range(13001, 13006)]
-    assert all(isinstance(r["covered_dimensions"], list) for r in lines)
-    sup.run_json("export_critiques.py", "--culture", "korean", "--output", tmp_path / "kr_all.jsonl", ws=root)
+    # the published Korean lines' shape: their keys in order, dimensions as a JSON string, "" for what a record lacks
+    assert all(list(r) == list(json.loads(kr[0])) and isinstance(r["covered_dimensions"], str) for r in lines)
+    assert all(isinstance(r["quality_score"], float) and isinstance(r["art_style"], str) for r in lines)
+    sup.run_json("export_critiques.py", "--culture", "korean", "--whole-dataset", "--output", tmp_path / "kr_all.jsonl", ws=root)
     assert (tmp_path / "kr_all.jsonl").read_text(encoding="utf-8").splitlines()[:4] == kr

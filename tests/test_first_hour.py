@@ -233,8 +233,8 @@ def test_unknown_culture_points_at_the_workspace_plan(ws):
     r = support.run("run_next_batch.py", "--culture", "klingon", ws=ws)
     assert r.returncode == 2
     first = r.stderr.splitlines()[0]
-    assert str(ws / "checkpoints" / "expansion_plan.json") in first and "copy the bundled plan" in first
-    assert "critique_batch/data" not in first.split("copy the bundled plan")[0]
+    assert str(ws / "checkpoints" / "expansion_plan.json") in first and "only what differs from the bundled plan" in first
+    assert "critique_batch/data" not in first.split("only what differs")[0]
 
 
 def test_validate_reports_each_problem_once(ws):
@@ -272,7 +272,7 @@ SCRIPT_CALLS = [
     ("add_candidates.py", "korean", "m.csv"), ("batch_status.py",), ("batch_status.py", "korean"), ("run_next_batch.py",),
     ("validate_batch.py", "korean", "1"), ("requeue_parked.py", "korean"), ("generator_instructions.py", "korean"),
     ("sync_to_lancedb.py", "--force"), ("search_critiques.py", "x"), ("export_critiques.py",), ("set_baseline.py", "m.jsonl"),
-    ("quality_report.py",), ("run_unattended.py", "korean"),
+    ("quality_report.py",), ("run_unattended.py", "korean"), ("set_target.py", "korean", "300"), ("check_dataset.py", "m.jsonl"),
 ]
 
 

@@ -62,7 +62,10 @@ def test_goal_reached_by_target_milestone_or_no_work():
     assert unattended.goal_reached(m1, {"korean": row(reached=100, gap=0)}, detail) is None  # the milestone, not the target
     anyone = unattended.Goal(None)
     assert unattended.goal_reached(anyone, {"korean": row(), "mural": row("mural", configured=False, priority=None)}, None) is None
-    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None)}, None) == "every target reached"
+    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None, pending=0)}, None) == "every target reached"
+    # images left past the target: the command that raises it
+    assert unattended.goal_reached(anyone, {"korean": row(gap=0, reached=100, priority=None, pending=4)}, None) == (
+        "every target reached (korean has 4 images pending: set_target.py korean +4 raises its target)")
     assert "no work left" in unattended.goal_reached(anyone, {"korean": row(priority=None)}, None)
 
 
@@ -161,10 +164,10 @@ def test_rounds_reach_a_small_target_and_stop(ws, fake_bin, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("round 1 korean: 10 accepted, 0 returned, 0 parked, 0 failed, 10 merged; 10 completed (")
-    assert lines[-1] == "stop: korean: target reached (94/94)"
+    assert lines[-1] == "stop: korean: target reached (94/94); 5 images still pending: set_target.py korean +5 raises the target"
     entries = log_entries(ws)
     assert [(e["round"], e["accepted"], e["completed"], e["merged"]) for e in entries] == [(1, 10, 10, 10), (2, 10, 20, 10), (3, 10, 30, 10)]
-    assert [e["stop"] for e in entries] == [None, None, "korean: target reached (94/94)"]
+    assert [e["stop"] for e in entries] == [None, None, lines[-1].removeprefix("stop: ")]
     assert len({e["session"] for e in entries}) == 3 and all(e["cost_usd"] == 0.01 and e["claude_exit"] == 0 for e in entries)
     # each round: one fresh session in the workspace, with the permission settings and the round's own session id
     argvs = [json.loads(p.read_text()) for p in sorted(calls.iterdir())]
@@ -173,9 +176,10 @@ def test_rounds_reach_a_small_target_and_stop(ws, fake_bin, tmp_path):
     assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0
     # a target already reached starts no round
     r = runner(ws, fake_bin, "korean")
-    assert r.returncode == 0 and r.stdout == "nothing to do: korean: target reached (94/94)\n" and len(log_entries(ws)) == 3
+    reached = "nothing to do: korean: target reached (94/94); 5 images still pending: set_target.py korean +5 raises the target"
+    assert r.returncode == 0 and r.stdout == reached + "\n" and len(log_entries(ws)) == 3
     r = runner(ws, fake_bin, "korean", "--json")
-    assert json.loads(r.stdout) == {"rounds": [], "stop": "nothing to do: korean: target reached (94/94)", "exit": 0}
+    assert json.loads(r.stdout) == {"rounds": [], "stop": reached, "exit": 0}
 
 
 def test_until_a_milestone_and_the_priority_order(ws, fake_bin):

@@ -140,7 +140,8 @@ def test_three_rounds_reach_a_small_target_and_stop(claude, tmp_path, home):
     entries = log_entries(project)
     assert [(e["accepted"], e["returned"], e["completed"], e["denied"], e["claude_exit"]) for e in entries] == [
         (10, 0, 10, 0, 0), (10, 0, 20, 0, 0), (10, 0, 30, 0, 0)], entries
-    assert entries[-1]["stop"] == "korean: target reached (94/94)" and out.endswith("stop: korean: target reached (94/94)\n")
+    reached = "korean: target reached (94/94); 5 images still pending: set_target.py korean +5 raises the target"
+    assert entries[-1]["stop"] == reached and out.endswith(f"stop: {reached}\n")
     # each round a fresh session: its own id, filled into the skill's commands by Claude Code
     assert len(model.prompts) == 3 and all(p.startswith("continue the Korean expansion, 1 batch\n") for p in model.prompts)
     for entry, cmds in zip(entries, model.round_commands):

@@ -10,6 +10,8 @@ Concepts, one module each:
   candidate_sources  importing candidates from folders, manifests and published files (add_candidates.py)
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
+  dataset_check  a published dataset's files checked together: ids, shapes, today's rules (check_dataset.py)
+  targets       setting a culture's target in the workspace's plan (set_target.py)
   validation    checking one batch output file against the schema and the culture's rules
   text          character classes of the East Asian scripts (Han ideographs; any CJK character)
   batches       one batch's files: reading them, whether it was collected, checking its output as collection would

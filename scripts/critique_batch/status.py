@@ -12,8 +12,18 @@ from .cli import bar, cut, plural
 from .clock import parse_time
 from .candidates import load_candidates
 from .engine import progress_view
-from .plan import Culture
+from .plan import Culture, target_command
 from .workspace import Workspace, batch_tag
+
+def dataset_counts(cfg: Culture, baseline, p: prog.Progress) -> tuple[int, str, int, int]:
+    """(current, where it comes from, new records, regenerated). current: the dataset before this
+    expansion: the published baseline's count when one is set for this culture, else the plan's
+    `current`; published images critiqued again are not new records."""
+    published = baseline.count(cfg.name) if baseline is not None and cfg.name in baseline.cultures else None
+    regenerated = p.regenerated or 0
+    return (published if published is not None else cfg.current, "baseline" if published is not None else "plan",
+            p.completed - regenerated, regenerated)
+
 
 def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None = None) -> dict:
     configured = ws.candidates_path(cfg.name).exists()
@@ -23,12 +33,7 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
         p.apply_candidates(load_candidates(ws, cfg.name).images, None)
     p = p or prog.Progress(cfg.name)
     parked = p.parked(cfg.max_attempts)
-    # the dataset before this expansion: the published baseline's count when one is set for this
-    # culture, else the plan's `current`; published images critiqued again are not new records
-    published = baseline.count(cfg.name) if baseline is not None and cfg.name in baseline.cultures else None
-    current = published if published is not None else cfg.current
-    regenerated = p.regenerated or 0
-    new = p.completed - regenerated
+    current, current_from, new, regenerated = dataset_counts(cfg, baseline, p)
     reached = current + new
     target = cfg.target
     return {
@@ -36,7 +41,7 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
         "configured": configured,
         "generator": cfg.generator or None,
         "current": current,
-        "current_from": "baseline" if published is not None else "plan",
+        "current_from": current_from,
         "target": target,
         "reached": reached,
         "new": new,
@@ -179,6 +184,13 @@ def render_overview(rows: list[dict]) -> str:
         hints.append("sync due: sync_to_lancedb.py (" + ", ".join(f"{r['culture']} {r['unmerged']}" for r in waiting) + ")")
     if any(r["parked"] for r in rows):
         hints.append("parked items: batch_status.py --culture C")
+    full = [r for r in rows if r["configured"] and r["target"] and r["gap"] == 0 and (r["pending"] or r["in_flight"])]
+    if full:
+        hints.append("target reached with images left (" + ", ".join(f"{r['culture']} {r['reached']}/{r['target']}" for r in full)
+                     + "): raise it with " + target_command(full[0]["culture"], f"+{full[0]['pending'] or 100}"))
+    idle = [r["culture"] for r in rows if r["configured"] and not r["target"]]
+    if idle:
+        hints.append("no target (" + ", ".join(idle) + "): " + target_command(idle[0]) + " to expand it")
     edited = [r["culture"] for r in rows if r["rebuild_needed"]]
     if edited:
         hints.append("candidates edited (" + ", ".join(edited) + "): batch_status.py --rebuild")
@@ -202,13 +214,15 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     was = f"{d['current']} published" if d["current_from"] == "baseline" else f"{d['current']}"
     regen = f"; {d['regenerated']} of them published images critiqued again" if d["regenerated"] else ""
     dataset = (f"{d['reached']}/{d['target']} = {d['reached'] / d['target'] * 100:.0f}% of the target (was {was}, gap {d['gap']})" if d["target"]
-               else f"{d['reached']} (was {was}); no target in the plan: not expanded")
+               else f"{d['reached']} (was {was}); no target in the plan: not expanded ({target_command(c)} expands it)")
     lines = [
         f"{c} expansion (generator: {d['generator'] or 'none: generator_instructions.py'})",
         f"  candidates   {plural(d['total'], 'image')}; accepted {d['completed']}{regen} {bar(frac)} {frac * 100:.1f}% of the candidates",
         f"  dataset      {dataset}",
         f"  next batch   {batch_tag(d['next_batch'])}; pending {plural(d['pending'], 'image')}, {d['retrying']} of them retries",
     ]
+    if d["target"] and d["gap"] == 0 and d["pending"]:
+        lines.append(f"  target       reached with {plural(d['pending'], 'image')} pending: {target_command(c, '+' + str(d['pending']))} raises it")
     if d["rebuild_needed"]:
         lines.append(f"  candidates   edited other than by appending: claims wait for batch_status.py --rebuild --culture {c}")
     if d["last_artist"]:

@@ -29,6 +29,7 @@ from .clock import iso, now
 from .errors import BatchError, InputError, WorkFailed
 from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
+from .plan import target_command
 from .published import jsonl_lines, parse_jsonl_object
 from .workspace import Workspace, batch_tag
 
@@ -183,7 +184,9 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
     if goal.culture is None:
         mine = [r for r in rows.values() if r["configured"] and r["target"]]
         if mine and all(r["gap"] == 0 for r in mine):
-            return "every target reached"
+            left = [r for r in mine if r["pending"]]
+            return "every target reached" + (f" ({left[0]['culture']} has {plural(left[0]['pending'], 'image')} pending: "
+                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)" if left else "")
         if not any(r["priority"] for r in rows.values()):
             return "no work left (nothing pending or in flight)"
         return None
@@ -193,7 +196,8 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         if m is not None and m["reached"]:
             return f"{goal.culture}: milestone {goal.milestone} reached ({m['done']}/{m['images']} new images)"
     elif r["gap"] == 0:
-        return f"{goal.culture}: target reached ({r['reached']}/{r['target']})"
+        left = f"; {plural(r['pending'], 'image')} still pending: {target_command(goal.culture, '+' + str(r['pending']))} raises the target" if r["pending"] else ""
+        return f"{goal.culture}: target reached ({r['reached']}/{r['target']}){left}"
     if r["pending"] == 0 and r["in_flight"] == 0:
         parked = f" ({r['parked']} parked: see batch_status.py --culture {goal.culture})" if r["parked"] else ""
         return f"{goal.culture}: no work left{parked}"
@@ -405,8 +409,8 @@ class Runner:
         if o.culture:
             cfg = self.ws.culture(o.culture)
             if not cfg.expanded:
-                raise InputError(f"the plan gives {o.culture} no target, so it is not expanded; set cultures.{o.culture}.target "
-                                 "in checkpoints/expansion_plan.json", where="culture")
+                raise InputError(f"the plan gives {o.culture} no target, so it is not expanded; {target_command(o.culture)} "
+                                 "sets one", where="culture")
             if o.until == "next-milestone":
                 d = self._detail(goal)
                 nxt = d["next_milestone"]

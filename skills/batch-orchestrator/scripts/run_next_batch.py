@@ -53,7 +53,7 @@ def run(args) -> int:
 
     if args.json:
         cli.emit_json({"collected": outcome.collected, "batches": outcome.batches, "parked_missing": outcome.parked_missing, "session": session,
-                       "held_back": outcome.held_back,
+                       "held_back": outcome.held_back, "notes": outcome.notes,
                        **({"error": str(outcome.failure)} if outcome.failure else {})})
     else:
         for c in outcome.collected:
@@ -77,6 +77,8 @@ def run(args) -> int:
                 how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
                 print(b["brief"])
+            for note in outcome.notes:
+                print(f"note: {note}")
         elif args.count:
             print("nothing claimed: " + "; ".join(outcome.why_none))
         elif not outcome.collected:

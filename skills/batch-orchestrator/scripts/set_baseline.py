@@ -2,9 +2,14 @@
 # GENERATED from scripts/set_baseline.py by tools/generate.py; edit the source, not this copy
 """Make the published dataset files the workspace's baseline.
 
-  set_baseline.py korean.jsonl                      one culture's published file
+  set_baseline.py data/culture_subsets/*.jsonl      every culture's published file
   set_baseline.py vulca_bench.jsonl                 the whole dataset (8 cultures)
   set_baseline.py korean.jsonl indian.jsonl --dry-run
+
+Give every published file: pair_ids are numbered across the whole dataset, and new records are
+numbered after the highest pair_id of the files given (a culture of the plan the files do not hold
+is named, with that warning). A culture whose published count already meets its target is named
+with the set_target.py command that raises it.
 
 Each culture's `current` becomes the number of its published records (unique images: a second
 line of one image_path is reported and not counted), its published images count as done
@@ -28,13 +33,15 @@ SHOWN = 3
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.baseline import set_baseline
+    from critique_batch.baseline import coverage, set_baseline
+    from critique_batch.plan import target_command
     from critique_batch.workspace import Workspace
 
     ws = Workspace(args.workspace)
     summary = set_baseline(ws, [Path(f) for f in args.files], dry_run=args.dry_run)
+    advice = coverage(ws, summary)
     if args.json:
-        cli.emit_json({**summary, "dry_run": args.dry_run})
+        cli.emit_json({**summary, **advice, "dry_run": args.dry_run})
         return 0
     verb = "would set" if args.dry_run else "set"
     total = sum(c["records"] for c in summary["cultures"].values())
@@ -50,6 +57,13 @@ def run(args) -> int:
               f"line {d['kept_line']} ({d['kept_pair_id']}); the first line is kept")
     if len(summary["duplicates"]) > SHOWN:
         print(f"  ... {len(summary['duplicates']) - SHOWN} more (--json lists them)")
+    if advice["missing_cultures"]:
+        print(f"warning: no published record of {', '.join(advice['missing_cultures'])}: pair_ids are numbered across the whole "
+              "dataset, so new records' pair_ids may collide with those of the files not given; give every published file "
+              "(or the whole vulca_bench.jsonl)")
+    for a in advice["at_target"]:
+        print(f"{a['culture']}: {a['records']} published records already meet its target {a['target']} (run_unattended.py "
+              f"stops at once); raise it: {target_command(a['culture'], '+100')}")
     return 0
 
 

@@ -9,7 +9,7 @@ from .candidates import load_candidates
 from .cli import plural
 from .engine import needs_attention, run_session
 from .errors import BatchError
-from .plan import Culture
+from .plan import Culture, target_command
 from .progress import load_progress
 from .workspace import Workspace
 
@@ -17,7 +17,7 @@ from .workspace import Workspace
 class Round:
     """What one round did: next_round's answer."""
 
-    __slots__ = ("collected", "batches", "parked_missing", "held_back", "why_none", "failure")
+    __slots__ = ("collected", "batches", "parked_missing", "held_back", "why_none", "notes", "failure")
 
     def __init__(self):
         self.collected: list[dict] = []  # one summary per collected batch
@@ -25,6 +25,7 @@ class Round:
         self.parked_missing: list[dict] = []  # images parked by these claims: their file does not exist
         self.held_back: list[dict] = []  # another session's recent claims a take-over left alone
         self.why_none: list[str] = []  # why a culture tried gave no batch
+        self.notes: list[str] = []  # what the user should know about the claims made (a target already reached)
         self.failure: BatchError | None = None  # what stopped the claims after some were made (those are saved)
 
 
@@ -52,19 +53,20 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
             break
         cfg = ws.culture(name)
         if not cfg.expanded:
-            out.why_none.append(f"{name}: the plan gives no target, so it is not expanded; set cultures.{name}.target "
-                                "in checkpoints/expansion_plan.json to expand it")
+            out.why_none.append(f"{name}: the plan gives no target, so it is not expanded; {target_command(name)} expands it")
             continue
         try:
-            got, missing, held = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
-                                                                          take_over=take_over, confirmed=confirmed),
-                                                                  s.parked_missing, s.held_back))
+            got, missing, held, p = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
+                                                                             take_over=take_over, confirmed=confirmed),
+                                                                     s.parked_missing, s.held_back, s.progress))
         except BatchError as exc:
             if not out.batches:
                 raise
             out.failure = exc  # the batches already claimed are saved: they are still handed out
             break
         out.batches += got
+        if got:
+            _note_target_reached(ws, cfg, p, out)
         out.parked_missing += [{"culture": name, **m} for m in missing]
         out.held_back += held
         if not got:
@@ -72,6 +74,16 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
     if not order:
         out.why_none.append("no culture has images left to claim")
     return out
+
+
+def _note_target_reached(ws: Workspace, cfg: Culture, p, out: Round) -> None:
+    """Claims go on past a culture's target (its images are still there); say so, and how to raise it."""
+    from .baseline import load_baseline
+
+    current, _, new, _ = status.dataset_counts(cfg, load_baseline(ws), p)
+    if current + new >= cfg.target:
+        out.notes.append(f"{cfg.name} already holds {current + new} records, its target is {cfg.target}: "
+                         f"{target_command(cfg.name, '+' + str(p.pending(cfg.max_attempts) or cfg.batch_size))} raises it")
 
 
 def _why(row: dict, cfg: Culture) -> str:

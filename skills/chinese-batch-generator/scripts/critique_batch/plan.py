@@ -10,7 +10,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from .errors import InputError
-from .jsonfiles import read_json
+from .jsonfiles import check_cached, parse_json_bytes, read_json
 
 DEFAULT_PLAN = Path(__file__).resolve().parent / "data" / "expansion_plan.json"
 CULTURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -71,7 +71,8 @@ class Culture(namedtuple("Culture", (
     "milestones",  # ((name, images), ...)
     "dimensions",  # (Dimension, ...)
     "perspective", "seed_agent",
-), defaults=({}, ""))):
+    "official_dimensions",  # the published dataset's own count (VULCA-Bench README); min_dimensions is 70% of it
+), defaults=({}, "", None))):
     __slots__ = ()
 
     @property
@@ -113,6 +114,11 @@ class Plan(namedtuple("Plan", (
         return None
 
 
+def target_command(culture: str, amount: str = "N") -> str:
+    """The command that sets a culture's target: named wherever a target stops work."""
+    return f"set_target.py {culture} {amount}"
+
+
 def check_culture_name(name: str) -> None:
     if not CULTURE_NAME.match(name or ""):
         raise InputError(
@@ -122,9 +128,71 @@ def check_culture_name(name: str) -> None:
 
 
 def load_plan(path: Path, marker: Path | None = None) -> Plan:
-    """Load and check a plan. The bundled default plan's check is remembered only where `marker`
-    says (in a workspace), never beside the plan: that folder may belong to an installed skill."""
+    """Load and check a whole plan (the bundled one). The bundled default plan's check is
+    remembered only where `marker` says (in a workspace), never beside the plan: that folder may
+    belong to an installed skill."""
     doc = read_json(path, "plan", marker=marker, cache=marker is not None or path != DEFAULT_PLAN)
+    return build_plan(path, doc)
+
+
+def load_workspace_plan(path: Path) -> Plan:
+    """A workspace's plan: what its file gives, merged over the bundled plan (merge_plans), then
+    checked as a whole. The file may hold only what differs, e.g. {"cultures": {"japanese":
+    {"target": 500}}}; errors name the file and the merged plan's JSON path."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the plan: {exc.strerror or exc}", file=path) from None
+    own = parse_json_bytes(data, path)
+    if not isinstance(own, dict):
+        raise InputError(f"expected a JSON object (the plan, or only what differs from the bundled plan), got {type(own).__name__}", file=path)
+    bundled = DEFAULT_PLAN.read_bytes()
+    merged = merge_plans(parse_json_bytes(bundled, DEFAULT_PLAN), own)
+    # one check of the merged plan, remembered for both files' bytes: a changed bundled plan is checked again
+    check_cached(merged, data + b"\0" + bundled, "plan", path)
+    return build_plan(path, merged)
+
+
+SETTING_KEYS = tuple(BUILTIN_SETTINGS)
+
+
+def merge_plans(base: dict, over: dict) -> dict:
+    """`over` (a workspace's plan) merged over `base` (the bundled plan): objects key by key, at
+    every depth (a culture, its quality, the defaults, the database, the layers); anything else
+    (a list such as dimensions or milestones, a number, null) replaces the base's value. A setting
+    or quality rule the workspace's `defaults` gives applies to every culture that does not set
+    it in the workspace's own plan, over what the bundled plan says for that culture."""
+    out = _merged(base, {k: v for k, v in over.items() if k != "cultures"})
+    over_cultures = over.get("cultures", {})
+    if not isinstance(over_cultures, dict):  # not an object: the schema check names it
+        out["cultures"] = over_cultures
+        return out
+    defaults = over.get("defaults") if isinstance(over.get("defaults"), dict) else {}
+    ws_settings = [k for k in defaults if k in SETTING_KEYS]
+    ws_quality = list(defaults["quality"]) if isinstance(defaults.get("quality"), dict) else []
+    cultures = {}
+    for name, spec in base["cultures"].items():
+        spec = {k: v for k, v in spec.items() if k not in ws_settings}
+        if ws_quality and isinstance(spec.get("quality"), dict):
+            spec["quality"] = {k: v for k, v in spec["quality"].items() if k not in ws_quality}
+        cultures[name] = spec
+    for name, spec in over_cultures.items():
+        cultures[name] = _merged(cultures[name], spec) if name in cultures and isinstance(spec, dict) else spec
+    out["cultures"] = cultures
+    return out
+
+
+def _merged(base, over):
+    if not (isinstance(base, dict) and isinstance(over, dict)):
+        return over
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(base[k], v) if k in base else v
+    return out
+
+
+def build_plan(path: Path, doc: dict) -> Plan:
+    """A Plan from a checked plan document."""
     defaults = dict(BUILTIN_SETTINGS)
     defaults.update({k: v for k, v in doc.get("defaults", {}).items() if k != "quality"})
     default_quality = dict(BUILTIN_QUALITY)
@@ -170,6 +238,7 @@ def load_plan(path: Path, marker: Path | None = None) -> Plan:
             dimensions=tuple(dims),
             perspective=spec.get("perspective", {}),
             seed_agent=spec.get("seed_agent", ""),
+            official_dimensions=spec.get("official_dimensions"),
             **settings,
         )
     return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}))

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import filelocks
 from .errors import InputError, WorkFailed
 from .jsonfiles import TMP_DIR
-from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan
+from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan, load_workspace_plan
 from .published import URL  # claims do not check that a URL's file exists
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
@@ -54,8 +54,13 @@ class Workspace:
 
     # --- paths -----------------------------------------------------------------------------
     @property
+    def own_plan_path(self) -> Path:
+        """The workspace's plan file (it may not exist): only what differs from the bundled plan."""
+        return self.checkpoints / "expansion_plan.json"
+
+    @property
     def plan_path(self) -> Path:
-        own = self.checkpoints / "expansion_plan.json"
+        own = self.own_plan_path
         return own if own.exists() else DEFAULT_PLAN
 
     def candidates_path(self, culture: str) -> Path:
@@ -140,7 +145,7 @@ class Workspace:
     def plan(self) -> Plan:
         if self._plan is None:
             path = self.plan_path
-            self._plan = self.default_plan if path == DEFAULT_PLAN else load_plan(path)
+            self._plan = self.default_plan if path == DEFAULT_PLAN else load_workspace_plan(path)
         return self._plan
 
     @property
@@ -156,8 +161,10 @@ class Workspace:
         check_culture_name(name)
         if self.plan_path == DEFAULT_PLAN and name not in self.plan.cultures:
             # the bundled plan lives inside the scripts folder: point at the workspace's own plan instead
-            own = self.checkpoints / "expansion_plan.json"
-            raise self.plan.unknown_culture(name, f"copy the bundled plan ({DEFAULT_PLAN}) to {own} and add it under \"cultures\"", own)
+            own = self.own_plan_path
+            raise self.plan.unknown_culture(
+                name, f"write {own} with only what differs from the bundled plan ({DEFAULT_PLAN}), merged over it: "
+                f"{{\"cultures\": {{\"{name}\": {{\"prefix\": ..., \"current\": 0, \"target\": ..., \"dimensions\": [...]}}}}}}", own)
         return self.plan.culture(name)
 
     def configured_cultures(self) -> list[str]:

@@ -22,7 +22,8 @@ from .clock import iso, now as clock_now
 from .digests import content_digest
 from .errors import InputError
 from .jsonfiles import read_json, read_text_file, write_json
-from .published import PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
+from .published import (PairIdOwners, ShapeTally, check_dimensions_field, dataset_shape, image_path_of, jsonl_lines, pair_number,
+                        parse_jsonl_object)
 from .workspace import Workspace
 
 TYPE_CHECKING = False  # typing is not imported at run time: status reads the baseline
@@ -51,9 +52,10 @@ class PublishedRecord:
 class Scan:
     """What a set of published files holds."""
 
-    __slots__ = ("sources", "kept", "duplicates", "max_pair_id", "max_pair_width")
+    __slots__ = ("sources", "kept", "duplicates", "max_pair_id", "max_pair_width", "shapes")
 
     def __init__(self):
+        self.shapes = ShapeTally()  # each culture's key order and value types, for new records' lines
         self.sources: list[dict] = []
         self.kept: list[PublishedRecord] = []
         self.duplicates: list[dict] = []
@@ -91,6 +93,7 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
             if "covered_dimensions" in row:
                 check_dimensions_field(row["covered_dimensions"], path, where)
             owners.claim(pid, f"{culture}/{fp}", f"{fp!r} ({path.name} {where})", path, where)
+            out.shapes.add(culture, row)
             rec = PublishedRecord(culture, fp, pid, index, n, line)
             kept = first.get((culture, fp))
             if kept is not None:
@@ -128,6 +131,19 @@ class Baseline:
     @property
     def cultures(self) -> list[str]:
         return sorted(self.doc["cultures"])
+
+    def shape(self, culture: str) -> dict | None:
+        """The published shape a new record of this culture is exported in (published.ShapeTally):
+        the culture's own, else the fullest of the dataset's (a culture the files do not hold)."""
+        shapes = self.doc.get("shapes")
+        if shapes is None:  # a baseline set before shapes were remembered: read them from the files
+            shapes = self.doc["shapes"] = self._verified_scan().shapes.shapes()
+        return shapes.get(culture) or dataset_shape(shapes)
+
+    def pair_id_set(self) -> set[str]:
+        """Every pair_id of the published baseline's records (repeated lines of an image included)."""
+        ids = {pid for culture in self.doc["cultures"] for pid in self.pair_ids(culture).values()}
+        return ids | {d["pair_id"] for d in self.doc["duplicates"]}
 
     def count(self, culture: str) -> int:
         """Published records of a culture (unique images); 0 for a culture it does not hold."""
@@ -179,6 +195,18 @@ def load_baseline(ws: Workspace) -> Baseline | None:
     return Baseline(ws, doc) if doc is not None else None
 
 
+def coverage(ws: Workspace, summary: dict) -> dict:
+    """What a maintainer must know about a baseline: the plan's cultures it holds no record of (new
+    pair_ids follow the highest pair_id given, numbered across the whole dataset: the files not
+    given may already use the next ones), and the cultures whose published count already meets
+    their target (set_target.py raises it)."""
+    held = summary["cultures"]
+    missing = [c for c in ws.plan.cultures if c not in held]
+    at_target = [{"culture": c, "records": held[c]["records"], "target": ws.plan.cultures[c].target}
+                 for c in held if ws.plan.cultures[c].target and held[c]["records"] >= ws.plan.cultures[c].target]
+    return {"missing_cultures": missing, "at_target": at_target}
+
+
 def set_baseline(ws: Workspace, paths: list[Path], *, dry_run: bool = False) -> dict:
     """Make these published files the workspace's baseline (replacing any earlier one)."""
     if not paths:
@@ -204,6 +232,7 @@ def set_baseline(ws: Workspace, paths: list[Path], *, dry_run: bool = False) -> 
         "pair_id_width": result.max_pair_width,
         "cultures": dict(sorted(cultures.items())),
         "duplicates": result.duplicates,
+        "shapes": result.shapes.shapes(),
     }
     if not dry_run:
         ws.checkpoints.mkdir(parents=True, exist_ok=True)

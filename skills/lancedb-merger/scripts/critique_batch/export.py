@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import published
 from .database import META_COLUMNS, Target, db_errors, open_existing
-from .errors import WorkFailed
+from .errors import InputError, WorkFailed
 from .jsonfiles import atomic_write
 from .plan import check_culture_name
 from .versions import resolve_version
@@ -29,15 +29,23 @@ def _export_order(r: dict, extra: dict) -> tuple:
 
 
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
-           version: str | None = None, new_only: bool = False, dims_as_text: bool = False) -> dict:
+           version: str | None = None, new_only: bool = False, dims_as_text: bool = False, whole_dataset: bool = False) -> dict:
     """Write the table as JSONL in the published VULCA-Bench shape (see published.py).
 
     Every row has the pair_id and ulid it was given at its first merge; the published baseline's
     rows come first, in their files' order, as their very lines; then the other rows by pair_id.
-    new_only: only records critiqued in this expansion (no unchanged baseline record).
+    With a baseline set, a new record's line has its culture's published shape (keys, order, types).
+    new_only: only records whose pair_id the published baseline does not hold: the lines to append
+    to the published files (a published image critiqued again keeps its pair_id: it is left out and
+    counted). Without new_only, an export that would hold a pair_id of the baseline is refused unless
+    whole_dataset says it is the whole dataset (to replace the published files, not to append).
     """
+    from .baseline import load_baseline
+
     if culture:
         check_culture_name(culture)
+    baseline = load_baseline(ws)
+    published_ids = baseline.pair_id_set() if baseline is not None else set()
     target, table = open_existing(ws, db)
     if version is not None:
         number, _ = resolve_version(table, target, version, "--version")
@@ -57,9 +65,23 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
             q = q.where(" AND ".join(where))
         data = q.to_arrow()
     rows = data.to_pylist()
+    republished = [r for r in rows if r.get("pair_id") in published_ids]
+    if new_only:
+        rows = [r for r in rows if r.get("pair_id") not in published_ids]
+    elif republished and not whole_dataset:
+        shown = ", ".join(sorted(r["pair_id"] for r in republished)[:3]) + (", ..." if len(republished) > 3 else "")
+        raise InputError(f"this export would hold {len(republished)} record(s) whose pair_id is already in the published "
+                         f"baseline ({shown}): appended to the published files they would repeat. --new writes only the new "
+                         "records (the lines to append); --whole-dataset writes the whole dataset, published and new (to replace "
+                         "the published files, never to append)")
     extras = [json.loads(r["extra"]) if r.get("extra") else {} for r in rows]
     order = sorted(range(len(rows)), key=lambda i: _export_order(rows[i], extras[i]))
-    lines = (published.line_for(rows[i], extras[i], dims_as_text) + "\n" for i in order)
+    shapes: dict[str, dict | None] = {}
+    if baseline is not None:
+        for r in rows:
+            if r["culture"] not in shapes:
+                shapes[r["culture"]] = baseline.shape(r["culture"])
+    lines = (published.line_for(rows[i], extras[i], dims_as_text, shapes.get(rows[i]["culture"])) + "\n" for i in order)
     if output == "-":
         sys.stdout.writelines(lines)
         dest = None
@@ -69,7 +91,10 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
         atomic_write(dest, (line.encode("utf-8") for line in lines))
     first = rows[order[0]]["pair_id"] if order else None
     return {"db": target.shown, "output": ws.display(dest) if dest else "-", "records": len(rows), "culture": culture,
-            "new_only": new_only, "version": table.version, "first_pair_id": first}
+            "new_only": new_only, "whole_dataset": whole_dataset, "version": table.version, "first_pair_id": first,
+            "published_shape": baseline is not None,
+            # published images critiqued again: their pair_ids are the baseline's, so --new leaves them out
+            "republished_left_out": len(republished) if new_only else 0}
 
 
 def _has_rows_without_ids(table, target: Target) -> bool:

@@ -217,21 +217,30 @@ def dims_text(dims: list[str]) -> str:
     return json.dumps(list(dims), ensure_ascii=False)
 
 
-def line_for(row: dict, extra: dict, dims_as_text: bool = False) -> str:
+def line_for(row: dict, extra: dict, dims_as_text: bool = False, shape: dict | None = None) -> str:
     """One table row (with its parsed `extra`) as a published JSONL line (without the newline).
 
     A row from a published line has that line's keys, in its order, and its image_path; an
-    unchanged baseline row is that line. A new record has the published keys, the last four
-    only when set. covered_dimensions is an array, unless dims_as_text, or unless the row is an
-    unchanged baseline row whose line held the string form."""
+    unchanged baseline row is that line. A new record has, given the published culture's `shape`
+    (ShapeTally.shape: a baseline is set), its keys in its order with values of its types (a
+    missing text as "", an int score as a float, covered_dimensions as the JSON string the
+    published lines hold); without one, the published keys, the last four only when set.
+    covered_dimensions is an array, unless dims_as_text, or unless the row's published line (or
+    the shape) holds the string form."""
     baseline = row.get("origin") == PUBLISHED
     if baseline and extra.get(LINE_FIELD):
         return extra[LINE_FIELD]
     keys = extra.get(KEYS_FIELD)
-    if not keys:
+    types = {}
+    if keys:
+        as_text = dims_as_text or ((baseline or shape is not None) and bool(extra.get(DIMS_TEXT_FIELD)))
+    elif shape is not None:
+        keys, types = shape["keys"], shape["types"]
+        as_text = dims_as_text or types.get("covered_dimensions") == "string"
+    else:
         keys = [k for k in PUBLISHED_KEYS if k not in OPTIONAL_KEYS or row.get(k) is not None]
+        as_text = dims_as_text
     dims = list(row.get("covered_dimensions") or [])
-    as_text = dims_as_text or (baseline and bool(extra.get(DIMS_TEXT_FIELD)))
     values = {
         "image_path": extra.get("image_path", row["filepath"]),
         "covered_dimensions": dims_text(dims) if as_text else dims,
@@ -244,7 +253,94 @@ def line_for(row: dict, extra: dict, dims_as_text: bool = False) -> str:
             out[k] = row[k]
         else:
             out[k] = extra.get(k)
+        if types:
+            out[k] = _as_type(out[k], types.get(k))
     return json.dumps(out, ensure_ascii=False)
+
+
+# --- the published shape: keys in order, and each value's JSON type ------------------------------
+
+def json_type(value) -> str:
+    """The JSON type of a value, telling a float from an integer (88.0 from 88)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _as_type(value, kind: str | None):
+    """A new record's value in the published type: a missing text as "" (as the published files
+    write missing metadata), an int as a float where the published values are floats."""
+    if kind == "string" and value is None:
+        return ""
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+class ShapeTally:
+    """The shapes of published lines, per culture: a culture's shape is its lines' fullest key
+    order (a line without art_style, art_genre and medium has the same shape, short of them) with
+    each key's most common type."""
+
+    def __init__(self):
+        self.orders: dict[str, dict[tuple, int]] = {}
+        self.types: dict[str, dict[str, dict[str, int]]] = {}
+
+    def add(self, culture: str, record: dict) -> None:
+        orders = self.orders.setdefault(culture, {})
+        key = tuple(record)
+        orders[key] = orders.get(key, 0) + 1
+        types = self.types.setdefault(culture, {})
+        for k, v in record.items():
+            if v is not None:
+                seen = types.setdefault(k, {})
+                t = json_type(v)
+                seen[t] = seen.get(t, 0) + 1
+
+    def shape(self, culture: str) -> dict:
+        orders = self.orders[culture]
+        keys = max(orders, key=lambda k: (len(k), orders[k]))
+        types = self.types[culture]
+        return {"keys": list(keys), "types": {k: max(types[k], key=types[k].get) for k in keys if k in types}}
+
+    def shapes(self) -> dict[str, dict]:
+        return {c: self.shape(c) for c in sorted(self.orders)}
+
+
+def dataset_shape(shapes: dict[str, dict]) -> dict | None:
+    """The shape for a culture the published files do not hold: the fullest of the cultures'."""
+    if not shapes:
+        return None
+    return max(shapes.values(), key=lambda s: len(s["keys"]))
+
+
+def shape_difference(record: dict, shape: dict) -> str | None:
+    """How a published line differs from its culture's shape, or None: lacking some of art_form,
+    art_style, art_genre and medium is not a difference (older lines), nor is an integer where
+    the shape has a float, nor a null."""
+    keys = list(record)
+    wanted = [k for k in shape["keys"] if k in record or k not in OPTIONAL_KEYS]
+    if keys != wanted:
+        extra = [k for k in keys if k not in shape["keys"]]
+        missing = [k for k in wanted if k not in record]
+        if extra:
+            return "keys not in the culture's shape: " + ", ".join(extra)
+        if missing:
+            return "missing keys: " + ", ".join(missing)
+        return "keys in another order"
+    for k, v in record.items():
+        want, got = shape["types"].get(k), json_type(v)
+        if got != "null" and want and got != want and {got, want} != {"integer", "float"}:
+            return f"{k} is a{'n' if got[0] in 'aeiou' else ''} {got}, the culture's lines hold a{'n' if want[0] in 'aeiou' else ''} {want}"
+    return None
 
 
 def baseline_row(filepath: str, record: dict, order: int) -> tuple[dict, dict]:
