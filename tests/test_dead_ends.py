@@ -88,3 +88,19 @@ def test_a_progress_file_that_contradicts_its_batch_records_is_not_believed(kore
         support.run("batch_status.py", "--rebuild", "--culture", "korean", ws=ws, check=True)
         row = support.run_json("batch_status.py", "--culture", "korean", ws=ws)["cultures"][0]
         assert row["completed"] == 3 and row["next_batch"] == 2
+
+
+def test_the_maintainers_path_is_in_the_installed_skills_own_text():
+    """A model with only batch-orchestrator installed finds the whole path in SKILL.md: check,
+    baseline of every file, new images, target, export of the new records only, append, check."""
+    skill = support.ROOT / "skills" / "batch-orchestrator"
+    text = (skill / "SKILL.md").read_text(encoding="utf-8")
+    path = text.split("## Expanding a published dataset", 1)[1].split("\n## ", 1)[0]
+    steps = ["check_dataset.py\" data/culture_subsets/*.jsonl", "set_baseline.py\" data/culture_subsets/*.jsonl",
+             "add_candidates.py\" korean images/korean_new/", "set_target.py\" korean +100",
+             "export_critiques.py\" --culture korean --new --output new_korean.jsonl", "cat new_korean.jsonl >>"]
+    at = [path.find(s) for s in steps]
+    assert -1 not in at and at == sorted(at), dict(zip(steps, at))
+    for script in ("check_dataset.py", "set_baseline.py", "set_target.py", "export_critiques.py", "add_candidates.py"):
+        assert (skill / "scripts" / script).is_file()
+    assert "every** published" in path and "--new" in path
