@@ -57,6 +57,10 @@ def run(args) -> int:
               f"(looked for relative to the workspace {ws.root}, or as absolute paths), e.g. {', '.join(report.missing_examples)}; "
               "a claim parks them without a subagent: put the files there, or import with corrected paths, "
               f"then requeue_parked.py {args.culture}")
+    if report.unknown_artists:
+        print(f"  {report.unknown_artists} of the {cli.plural(report.added, 'added image')} lie directly in the folder, so their artist "
+              "is \"Unknown\" (a folder's first sub-folder names the artist): put them in one sub-folder per artist, or import "
+              f"a manifest (.csv with filepath, artist, title) instead: add_candidates.py {args.culture} manifest.csv")
     if report.spellings_merged:
         print(f"  {report.spellings_merged} spellings merged (one image written two ways: Unicode form, \\ or ./)")
     if report.other_cultures:

@@ -104,3 +104,16 @@ def test_the_maintainers_path_is_in_the_installed_skills_own_text():
     for script in ("check_dataset.py", "set_baseline.py", "set_target.py", "export_critiques.py", "add_candidates.py"):
         assert (skill / "scripts" / script).is_file()
     assert "every** published" in path and "--new" in path
+
+
+def test_a_flat_image_folder_says_its_artists_are_unknown_and_names_the_manifest(ws):
+    flat = ws / "images" / "korean_new"
+    flat.mkdir(parents=True)
+    for i in range(3):
+        (flat / f"painting_{i}.jpg").write_bytes(b"")
+    (ws / "images" / "korean_new" / "Kim_Hongdo").mkdir()
+    (ws / "images" / "korean_new" / "Kim_Hongdo" / "dancer.jpg").write_bytes(b"")
+    out = support.run("add_candidates.py", "korean", flat, ws=ws, check=True).stdout
+    assert "3 of the 4 added images lie directly in the folder, so their artist is \"Unknown\"" in out, out
+    assert "add_candidates.py korean manifest.csv" in out
+    assert support.run_json("add_candidates.py", "korean", flat, "--dry-run", ws=ws)["unknown_artists"] == 0

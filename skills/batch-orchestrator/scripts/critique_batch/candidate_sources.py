@@ -60,6 +60,8 @@ class ImportReport:
     # are not checked): a claim parks them without a subagent
     missing_files: int = 0
     missing_examples: list[str] = field(default_factory=list)
+    # added from a folder's top level: no sub-folder names the artist, so it is "Unknown"
+    unknown_artists: int = 0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -287,6 +289,7 @@ def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str],
                 known[fp] = fp
                 doc["images"].append(img)
                 report.added += 1
+                report.unknown_artists += source.is_dir() and img.get("artist") == "Unknown"
                 if len(report.examples) < 3:
                     report.examples.append(fp)
                 missing = ws.image_missing(fp)
