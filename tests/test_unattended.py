@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,42 +91,164 @@ def test_log_line_and_reading_the_log(tmp_path):
     assert str(exc.value).startswith(f"{log}: line 3: ")
 
 
-def test_permissions_are_narrow_and_never_skip_checks():
-    settings = unattended.permission_settings()["permissions"]
-    assert settings["defaultMode"] == "dontAsk"
-    allow = settings["allow"]
-    assert 'Bash(python3 "*/scripts/run_next_batch.py" *)' in allow and "Edit(checkpoints/*_output.json)" in allow
-    assert not [a for a in allow if a in ("Bash", "Edit", "Write", "Read") or a.startswith("Bash(*")]
-    cmd = unattended.claude_command("claude", "go", "sid")
-    assert "--dangerously-skip-permissions" not in cmd and json.loads(cmd[cmd.index("--settings") + 1]) == {"permissions": settings}
-    shown = support.run("run_unattended.py", "--show-permissions", check=True).stdout
-    assert json.loads(shown) == {"permissions": settings}
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A home folder of the test's own (Claude Code's folder below it), for this process and the scripts."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("HOME", str(h))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    return h
 
 
-def test_images_outside_the_workspace_may_be_read(tmp_path):
+BASH_RULE = re.compile(r'^Bash\((python3|python) ("[^"*]+"|[^"* ]+)( \*)?\)$')
+
+
+def test_permissions_name_each_script_of_the_installed_skill_and_never_skip_checks(ws, home):
+    link = install_skill_link(ws)
+    allowed = unattended.permissions(Workspace(ws), ["korean"])
+    assert allowed.skills == [link]
+    settings = allowed.settings()
+    perms = settings["permissions"]
+    assert perms["defaultMode"] == "dontAsk" and "deny" not in perms
+    bash = [a for a in perms["allow"] if a.startswith("Bash")]
+    real = support.ROOT / "skills" / "batch-orchestrator" / "scripts"
+    words = {w for script in allowed.scripts for w in unattended.script_words(Workspace(ws), script)}
+    for rule in bash:  # the interpreter, then one allowed script by its path: no wildcard before it
+        m = BASH_RULE.match(rule)
+        assert m and m[2] in words, rule
+        assert m[2].strip('"').rsplit("/", 1)[-1] in unattended.ROUND_SCRIPTS, rule
+    assert {p.name for p in allowed.scripts} == set(unattended.ROUND_SCRIPTS)
+    assert {p.parent for p in allowed.scripts} == {link / "scripts", real}  # the link as found, and where it points
+    assert f'Bash(python3 "{real}/run_next_batch.py" *)' in bash and f"Bash(python3 {link}/scripts/validate_batch.py *)" in bash
+    assert "Bash(python3 .claude/skills/batch-orchestrator/scripts/validate_batch.py *)" in bash  # a brief's relative check
+    assert not [a for a in perms["allow"] if "sync_to_lancedb" in a or "quality_report" in a or a in ("Bash", "Edit", "Write", "Read")]
+    assert "Edit(checkpoints/*_batch_*_output.json)" in perms["allow"] and f"Read(/{real.parent}/**)" in perms["allow"]
+    assert not [a for a in perms["allow"] if a.startswith("Read(~") or "/.claude/plugins" in a]
+    [hook] = settings["hooks"]["PreToolUse"]
+    assert hook["matcher"] == "Bash|Write|Edit|MultiEdit|NotebookEdit"
+    [command] = hook["hooks"]
+    assert command["onFailure"] == "block" and str(unattended.GUARD) in command["command"]
+    cmd = unattended.claude_command("claude", "go", "sid", settings)
+    assert "--dangerously-skip-permissions" not in cmd and json.loads(cmd[cmd.index("--settings") + 1]) == settings
+    shown = support.run("run_unattended.py", "--show-permissions", "--json", ws=ws, check=True).stdout
+    assert json.loads(shown) == settings
+    text = support.run("run_unattended.py", "--show-permissions", ws=ws, check=True).stdout
+    assert f"    {real}/validate_batch.py\n" in text and "Read: no image folder outside the workspace" in text
+
+
+def test_without_the_skill_installed_a_run_does_not_start(ws, home):
+    r = support.run("run_unattended.py", "korean", "--show-permissions", ws=ws)
+    assert r.returncode == 2 and "skill: the batch-orchestrator skill is not installed for Claude Code here" in r.stderr, r.stderr
+
+
+def test_plugin_installs_are_found_for_their_project(ws, home):
+    """installed_plugins.json names where Claude Code put a plugin; one installed for another project is not this round's."""
+    plugin = home / "cache" / "critique-batch" / "0.1.0"
+    other = home / "cache" / "other" / "1.0"
+    for p in (plugin, other):
+        (p / "skills" / "batch-orchestrator" / "scripts").mkdir(parents=True)
+        (p / "skills" / "batch-orchestrator" / "SKILL.md").write_text("---\nname: batch-orchestrator\n---\n")
+        (p / "skills" / "batch-orchestrator" / "scripts" / "batch_status.py").write_text("")
+        (p / "skills" / "korean-batch-generator" / "scripts").mkdir(parents=True)
+        (p / "skills" / "korean-batch-generator" / "SKILL.md").write_text("---\nname: korean-batch-generator\n---\n")
+        (p / "skills" / "korean-batch-generator" / "scripts" / "validate_batch.py").write_text("")
+        (p / "skills" / "korean-batch-generator" / "scripts" / "sync_to_lancedb.py").write_text("")
+    (home / ".claude" / "plugins").mkdir(parents=True)
+    (home / ".claude" / "plugins" / "installed_plugins.json").write_text(json.dumps({"version": 2, "plugins": {
+        "critique-batch@m": [{"scope": "user", "installPath": str(plugin)}],
+        "other@m": [{"scope": "project", "projectPath": str(home / "elsewhere"), "installPath": str(other)}]}}))
+    allowed = unattended.permissions(Workspace(ws), ["korean"])
+    assert allowed.skills == [plugin / "skills" / "batch-orchestrator", plugin / "skills" / "korean-batch-generator"]
+    assert allowed.scripts == [plugin / "skills" / "batch-orchestrator" / "scripts" / "batch_status.py",
+                               plugin / "skills" / "korean-batch-generator" / "scripts" / "validate_batch.py"]
+    # written from ~/ too, as short briefs write a plugin's scripts
+    assert "Bash(python3 ~/cache/critique-batch/0.1.0/skills/korean-batch-generator/scripts/validate_batch.py *)" in allowed.settings()["permissions"]["allow"]
+
+
+def write_candidate_paths(ws: Path, culture: str, paths: list) -> None:
+    images = [{"filepath": str(p), "artist": "A", "title": "T"} for p in paths]
+    (ws / "checkpoints" / f"{culture}_expansion_candidates.json").write_text(json.dumps({"culture": culture, "images": images}))
+
+
+def touch(*paths: Path) -> None:
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+
+
+def test_images_outside_the_workspace_may_be_read(tmp_path, home):
     """A published dataset's images often live outside the project folder (absolute filepaths, or
-    ../images/...): the round's subagents must be allowed to read them, and nothing wider."""
+    ../images/...): the round's subagents may read the folders that hold them, and nothing wider."""
     ws_root = tmp_path / "project"
     (ws_root / "checkpoints").mkdir(parents=True)
+    install_skill_link(ws_root)
     data = tmp_path / "data" / "vulca" / "images"
-    images = [{"filepath": str(data / "korean" / "a" / "1.jpg")}, {"filepath": str(data / "korean" / "b" / "2.jpg")},
-              {"filepath": "../shared/pics/3.jpg"}, {"filepath": "inside/4.jpg"}, {"filepath": "https://example.org/5.jpg"}]
-    images = [{**img, "artist": "A", "title": "T"} for img in images]
-    (ws_root / "checkpoints" / "korean_expansion_candidates.json").write_text(json.dumps({"culture": "korean", "images": images}))
+    existing = [data / "korean" / "a" / "1.jpg", data / "korean" / "b" / "2.JPEG", tmp_path / "shared" / "pics" / "3.png"]
+    touch(*existing, ws_root / "inside" / "4.jpg")
+    write_candidate_paths(ws_root, "korean", [*existing[:2], "../shared/pics/3.png", "inside/4.jpg", "https://example.org/5.jpg",
+                                              data / "korean" / "c" / "missing.jpg"])
     ws = Workspace(ws_root)
     folders = unattended.image_folders(ws, ["korean", "indian"])  # indian: no candidates file
-    assert folders == sorted([data / "korean" / "a", data / "korean" / "b", tmp_path / "shared" / "pics"])
-    allow = unattended.permission_settings(folders)["permissions"]["allow"]
-    assert f"Read(/{data / 'korean' / 'a'}/**)" in allow and f"Read(//{tmp_path.relative_to('/')}/shared/pics/**)" in allow
-    assert [a for a in allow if a.startswith("Read(//")] == [f"Read(/{f}/**)" for f in folders]
-    # many folders are merged into their parents, the deepest first
-    many = [{"filepath": str(data / "western" / f"artist{i}" / "1.jpg"), "artist": "A", "title": "T"} for i in range(20)]
-    (ws_root / "checkpoints" / "western_expansion_candidates.json").write_text(json.dumps({"culture": "western", "images": many}))
-    assert unattended.image_folders(ws, ["western"]) == [data / "western"]
-    assert unattended.image_folders(ws, ["korean", "western"]) == sorted([data / "korean", data / "western", tmp_path / "shared" / "pics"])
-    folders = unattended.image_folders(ws, ["korean", "western"])
-    shown = json.loads(support.run("run_unattended.py", "--show-permissions", ws=ws_root, check=True).stdout)
-    assert [a for a in shown["permissions"]["allow"] if a.startswith("Read(//")] == [f"Read(/{f}/**)" for f in folders]
+    assert folders.readable == sorted([data / "korean" / "a", data / "korean" / "b", tmp_path / "shared" / "pics"])
+    assert folders.refused == []
+    allow = unattended.permissions(ws, ["korean"]).settings()["permissions"]["allow"]
+    assert [a for a in allow if a.startswith("Read(//") and "skills" not in a] == [f"Read(/{f}/**)" for f in folders.readable]
+    # folders each hold images: never merged into a parent
+    many = [data / "western" / f"artist{i}" / "1.jpg" for i in range(20)]
+    touch(*many)
+    write_candidate_paths(ws_root, "western", many)
+    assert unattended.image_folders(ws, ["western"]).readable == [p.parent for p in sorted(many)]
+    text = support.run("run_unattended.py", "--show-permissions", ws=ws_root, env={"HOME": str(home)}, check=True).stdout
+    assert "Read, images outside the workspace:\n" in text and f"    {data / 'western' / 'artist7'}\n" in text
+
+
+def test_candidate_paths_never_widen_what_a_round_may_read(tmp_path, home):
+    """Issue 20: a candidate /root/.ssh/id_rsa gave Read(//root/.ssh/**), and nine candidates in nine
+    top-level folders Read(///**). Only folders with existing image files count; credential, home and
+    system folders never; too many folders stop the run (exit 2) instead of widening."""
+    ws_root = tmp_path / "project"
+    (ws_root / "checkpoints").mkdir(parents=True)
+    install_skill_link(ws_root)
+    ws = Workspace(ws_root)
+    ssh = home / ".ssh"
+    touch(ssh / "id_rsa", ssh / "id_rsa.jpg", home / ".config" / "x.png", home / "top.jpg", home / "Pictures" / "ok.jpg",
+          home / "notes.txt")
+    write_candidate_paths(ws_root, "korean", ["/root/.ssh/id_rsa", ssh / "id_rsa", ssh / "id_rsa.jpg", home / ".config" / "x.png",
+                                              home / "top.jpg", home / "Pictures" / "ok.jpg", home / "notes.txt",
+                                              "/etc/passwd", "/etc/ssl/missing.jpg", *(f"/top{i}/x.jpg" for i in range(9))])
+    folders = unattended.image_folders(ws, ["korean"])
+    assert folders.readable == [home / "Pictures"]  # missing files, non-images: no rule at all
+    assert [(f, why) for f, why, _ in folders.refused] == [
+        (home, "a home folder"), (home / ".config", "a folder of credentials or settings"), (ssh, "a folder of credentials or settings")]
+    allow = unattended.permissions(ws, ["korean"]).settings()["permissions"]["allow"]
+    assert not [a for a in allow if a.startswith("Read(//") and ("ssh" in a or a == "Read(///**)" or a == f"Read(/{home}/**)")]
+    text = support.run("run_unattended.py", "--show-permissions", ws=ws_root, env={"HOME": str(home)}, check=True).stdout
+    assert f"never readable: {ssh} (a folder of credentials or settings): 1 candidate image there stay unread" in text
+    # nine top-level folders, each with an image: nine rules, never the whole disk
+    nine = [tmp_path / f"top{i}" / "x.jpg" for i in range(9)]
+    touch(*nine)
+    write_candidate_paths(ws_root, "korean", nine)
+    assert unattended.image_folders(ws, ["korean"]).readable == [p.parent for p in nine]
+    # more folders than a round may read: refused, with how to fix it
+    many = [tmp_path / "many" / f"f{i:03d}" / "x.jpg" for i in range(unattended.MAX_READ_FOLDERS + 1)]
+    touch(*many)
+    write_candidate_paths(ws_root, "korean", many)
+    with pytest.raises(InputError, match="move the images under fewer folders, or into the workspace"):
+        unattended.image_folders(ws, ["korean"])
+    r = support.run("run_unattended.py", "korean", "--show-permissions", ws=ws_root, env={"HOME": str(home)})
+    assert r.returncode == 2 and f"in {unattended.MAX_READ_FOLDERS + 1} folders" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("folder, why", [
+    ("/", "the whole disk"), ("/root", "a home folder"), ("/home/u", "a home folder"), ("/root/.ssh", "a folder of credentials or settings"),
+    ("/home/u/.aws/x", "a folder of credentials or settings"), ("/home/u/.cache/img", "a hidden folder in a home folder"),
+    ("/mnt/backup/.ssh", "a folder of credentials or settings"), ("/etc", "a system folder"), ("/etc/ssl/certs", "a system folder"),
+    ("/proc/1", "a system folder"), ("/sys/x", "a system folder"), ("/dev/shm", "a system folder"), ("/boot", "a system folder"),
+    ("/var/www/img", "a system folder"), ("/usr/share/backgrounds", "a system folder"), ("/lib64", "a system folder"),
+    ("/home/u/Pictures", None), ("/mnt/data/images", None), ("/srv/vulca/korean", None)])
+def test_folders_a_round_may_never_read(folder, why):
+    assert unattended.unreadable(Path(folder), {Path("/root"), Path("/home/u")}) == why
 
 
 # --- the runner with a fake claude -----------------------------------------------------------------
@@ -140,12 +263,22 @@ def fake_bin(tmp_path) -> Path:
     return bin_dir
 
 
+def install_skill_link(ws: Path) -> Path:
+    """The orchestrator skill in the project's .claude/skills, linked as the skills CLI may install it."""
+    link = ws / ".claude" / "skills" / unattended.ORCHESTRATOR
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(support.ROOT / "skills" / unattended.ORCHESTRATOR)
+    return link
+
+
 def runner(ws: Path, fake_bin: Path, *args: str, mode: str = "good", record: Path | None = None, **popen):
     env = dict(os.environ, PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}", FAKE_CLAUDE_MODE=mode)
     env.pop("CRITIQUE_BATCH_DEBUG", None)
     if record:
         env["FAKE_CLAUDE_RECORD"] = str(record)
     env.update(popen.pop("env", {}))
+    install_skill_link(ws)
     cmd = [sys.executable, str(support.SCRIPTS / "run_unattended.py"), *args, "--workspace", str(ws)]
     if popen.pop("background", False):
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)

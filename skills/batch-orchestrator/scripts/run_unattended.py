@@ -30,10 +30,15 @@ write. A second Ctrl-C skips the collection and merge (the workspace stays consi
 file is written atomically). One runner per workspace (checkpoints/.locks/unattended.lock).
 
 Permissions: no --dangerously-skip-permissions. Claude Code runs with --settings (permission mode
-dontAsk: anything not allowed is denied, never asked): Bash only for the skill's scripts
-(python3/python ".../scripts/NAME.py" ...), the Skill and Agent tools, Read in the workspace and
-~/.claude/skills, ~/.claude/plugins and the folders of candidate images outside the workspace, and
-Write/Edit only of checkpoints/*_output.json.
+dontAsk: anything not allowed is denied, never asked) and a PreToolUse hook that denies what the
+rules would let through: Bash only as `python3 SCRIPT ARGS` (or python) where SCRIPT is the installed
+skill's batch_status.py, run_next_batch.py, validate_batch.py, generator_instructions.py or
+search_critiques.py by its path, with no interpreter options, no shell syntax and paths only inside
+the workspace; the Skill and Agent tools; Read in the workspace, the installed skills and the
+folders of existing candidate images outside the workspace (never /, a home folder, system or
+credential folders; at most 100 folders, else exit 2); Write/Edit only of the output files of batches
+in flight here. The runner merges after each round: a round may not. --show-permissions prints
+what a round may do here (--json: the exact settings).
 The claude binary: --claude PATH, else `claude` on PATH.
 """
 
@@ -54,8 +59,8 @@ def run(args) -> int:
 
     if args.show_permissions:
         ws = Workspace(Path(args.workspace))
-        folders = unattended.image_folders(ws, [args.culture] if args.culture else ws.configured_cultures())
-        print(json.dumps(unattended.permission_settings(folders), indent=1))
+        allowed = unattended.permissions(ws, [args.culture] if args.culture else ws.configured_cultures())
+        print(json.dumps(allowed.settings(), indent=1) if args.json else allowed.summary())
         return 0
     for name, value, least in (("--batches", args.batches, 1), ("--rounds", args.rounds, 1)):
         if value < least:
@@ -88,5 +93,5 @@ if __name__ == "__main__":
     p.add_argument("--log", metavar="FILE", help="the run log, one JSON line per round (default checkpoints/unattended_log.jsonl)")
     p.add_argument("--model", metavar="MODEL", help="passed to claude --model (default: Claude Code's)")
     p.add_argument("--round-usd", type=float, metavar="USD", help="passed to claude --max-budget-usd: a round stops at this cost")
-    p.add_argument("--show-permissions", action="store_true", help="print the Claude Code settings of a round and exit")
+    p.add_argument("--show-permissions", action="store_true", help="print what a round may do here (--json: the exact Claude Code settings) and exit")
     cli.main(run, cli.take_culture(p, p.parse_args()))
