@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,8 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import support
+from critique_batch import round_guard
 from critique_batch import unattended
 from critique_batch.errors import InputError
 from critique_batch.workspace import Workspace
@@ -92,10 +96,10 @@ def test_log_line_and_reading_the_log(tmp_path):
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A home folder of the test's own (Claude Code's folder below it), for this process and the scripts."""
-    h = tmp_path / "home"
-    h.mkdir()
+def home(tmp_path_factory, monkeypatch) -> Path:
+    """A home folder of the test's own, outside the workspace (Claude Code's folder below it), for this
+    process and the scripts."""
+    h = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(h))
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     return h
@@ -417,3 +421,188 @@ def test_a_second_ctrl_c_skips_the_collection_and_leaves_a_consistent_workspace(
     [entry] = log_entries(ws)
     assert entry["stop"] == "stopped by SIGINT" and entry["error"].endswith("sync_to_lancedb.py skipped (stopped twice)"), entry
     assert support.run("batch_status.py", "--rebuild", "--check", ws=ws).returncode == 0
+
+
+# --- the rounds' PreToolUse hook (round_guard.py), run as Claude Code runs it -------------------------
+@pytest.fixture
+def guarded(ws, home):
+    """A workspace with the skill linked in, batch korean 001 in flight (input, no result), and the
+    hook's command line from the round's settings."""
+    link = install_skill_link(ws)
+    support.write_candidates(ws, "korean", 12)
+    support.run("run_next_batch.py", "--culture", "korean", "--count", "1", ws=ws, check=True)
+    settings = unattended.permissions(Workspace(ws), ["korean"]).settings()
+    command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    return ws, link / "scripts", shlex.split(command)
+
+
+def hook(argv: list[str], call, *, cwd: Path, home: Path) -> subprocess.CompletedProcess:
+    stdin = call if isinstance(call, str) else json.dumps({"hook_event_name": "PreToolUse", "cwd": str(cwd), **call})
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, env={"HOME": str(home), "PATH": os.environ["PATH"]},
+                          timeout=30)
+
+
+def bash(command: str) -> dict:
+    return {"tool_name": "Bash", "tool_input": {"command": command}}
+
+
+# {S}: the skill's scripts folder as found (a link here), {R}: as resolved, {W}: the workspace
+ALLOWED_COMMANDS = [
+    'python3 "{S}/batch_status.py"', "python3 {S}/batch_status.py --culture korean", "python {R}/run_next_batch.py --count 0",
+    'python3 "{R}/run_next_batch.py" --session "0b7e1c4e-2c9f-4f0e-9a55-3d2a7f4c1e10" --culture korean --count 4',
+    "python3 .claude/skills/batch-orchestrator/scripts/validate_batch.py checkpoints/korean_batch_001_output.json",
+    "python3 {R}/validate_batch.py korean 1", "python3 {S}/generator_instructions.py korean --batch 1",
+    "python3 {S}/search_critiques.py 'ink & wash; $HOME' --culture korean", "python3 {S}/batch_status.py --workspace {W}",
+    "python3 {S}/batch_status.py --workspace=.", "python3 {S}/batch_status.py ''",
+]
+DENIED_COMMANDS = [
+    ("python3 /elsewhere/scripts/run_next_batch.py", "not one of the skill's scripts"),
+    ("python3 -I -c 'import os' {S}/batch_status.py", "no interpreter options"),
+    ("python3  -c 'import os'", "no interpreter options"),
+    ("python3 -m pip --version", "no interpreter options"),
+    ("python3 -m zipfile -c /tmp/x.zip checkpoints", "no interpreter options"),
+    ("python3 - {S}/batch_status.py <<'EOF'\nimport os\nEOF", "control character"),
+    ("python3 checkpoints/korean_batch_001_output.json {S}/batch_status.py", "not one of the skill's scripts"),
+    ("python3 {S}/sync_to_lancedb.py --force", "not one of the skill's scripts"),
+    ("python3 {S}/quality_report.py", "not one of the skill's scripts"),
+    ("python3 {S}/add_candidates.py korean /etc", "not one of the skill's scripts"),
+    ("python3 {S}/batch_status.py; id", "shell syntax (';')"), ("python3 {S}/batch_status.py && id", "shell syntax ('&')"),
+    ("python3 {S}/batch_status.py | sh", "shell syntax ('|')"), ("python3 {S}/batch_status.py > x", "shell syntax ('>')"),
+    ("python3 {S}/batch_status.py < x", "shell syntax ('<')"), ("python3 {S}/batch_status.py $(id)", "shell syntax ('$')"),
+    ("python3 {S}/batch_status.py `id`", "shell syntax ('`')"), ('python3 {S}/batch_status.py "$(id)"', "'$' inside double quotes"),
+    ("python3 {S}/batch_status.py\nid", "control character"), ("python3 {S}/batch_status.py\tx", "control character"),
+    ("python3 {S}/batch_status.py *", "shell syntax ('*')"), ("python3 {S}/batch_status.py {a,b}", "shell syntax ('{')"),
+    ("python3 {S}/batch_status.py # c", "shell syntax ('#')"), ("python3 {S}/batch_status.py \\; id", "shell syntax ('\\\\')"),
+    ("python3 {S}/batch_status.py & id", "shell syntax ('&')"), ("(python3 {S}/batch_status.py)", "shell syntax ('(')"),
+    ("python3 {S}/batch_status.py 'unclosed", "unclosed quote"),
+    ("X=1 python3 {S}/batch_status.py", "only `python3 SCRIPT ...`"), ("env python3 {S}/batch_status.py", "only `python3 SCRIPT ...`"),
+    ("cat /etc/passwd", "only `python3 SCRIPT ...`"), ("ls", "only `python3 SCRIPT ...`"), ("python3", "only `python3 SCRIPT ...`"),
+    ("/usr/bin/python3 {S}/batch_status.py", "only `python3 SCRIPT ...`"),
+    ("python3 {S}/../scripts/batch_status.py", "a path with .."),
+    ("python3 {S}/batch_status.py --workspace /tmp", "only this round's workspace"),
+    ("python3 {S}/batch_status.py --workspace=/tmp", "only this round's workspace"),
+    ("python3 {S}/validate_batch.py /etc/passwd", "a path outside the workspace"),
+    ("python3 {S}/validate_batch.py ~/x.json", "a path outside the workspace"),
+    ("python3 {S}/validate_batch.py ~root/x", "shell syntax ('~')"), ("python3 {S}/validate_batch.py '~root/x'", "no ~user paths"),
+    ("python3 {S}/search_critiques.py ink --db /tmp/db", "--db is not allowed"),
+    ("python3 {S}/search_critiques.py ink --db=s3://b/x", "--db is not allowed"),
+    ("python3 {S}/validate_batch.py s3://bucket/x", "no URLs"),
+    ("python3 {S}/batch_status.py \u2028", "control character"),
+]
+
+
+def fill(text: str, ws: Path, scripts: Path) -> str:
+    return text.replace("{S}", str(scripts)).replace("{R}", str(scripts.resolve())).replace("{W}", str(ws))
+
+
+def test_the_guard_allows_the_skills_commands_and_denies_the_rest(guarded, home):
+    ws, scripts, argv = guarded
+    for command in ALLOWED_COMMANDS:
+        r = hook(argv, bash(fill(command, ws, scripts)), cwd=ws, home=home)
+        assert (r.returncode, r.stderr) == (0, ""), (command, r.stderr)
+    for command, why in DENIED_COMMANDS:
+        r = hook(argv, bash(fill(command, ws, scripts)), cwd=ws, home=home)
+        assert r.returncode == 2 and "Denied by the unattended round's rules" in r.stderr and why in r.stderr, (command, r.stderr)
+    # from a folder other than the workspace, nothing runs
+    r = hook(argv, bash(fill('python3 "{S}/batch_status.py"', ws, scripts)), cwd=ws / "checkpoints", home=home)
+    assert r.returncode == 2 and "work only in the workspace" in r.stderr
+
+
+def test_the_guard_allows_writes_only_to_outputs_of_batches_in_flight(guarded, home, tmp_path):
+    ws, _, argv = guarded
+    cp = ws / "checkpoints"
+
+    def write(path, tool="Write") -> subprocess.CompletedProcess:
+        return hook(argv, {"tool_name": tool, "tool_input": {"file_path": str(path), "content": "[]"}}, cwd=ws, home=home)
+
+    assert write(cp / "korean_batch_001_output.json").returncode == 0
+    assert write(cp / "korean_batch_001_output.json", "Edit").returncode == 0
+    assert write("checkpoints/korean_batch_001_output.json", "MultiEdit").returncode == 0  # relative: from the workspace
+    outside = tmp_path / "outside.json"
+    for path, why in [(cp / "korean_batch_002_output.json", "no batch korean 002 was claimed"),
+                      (cp / "evil_output.json", "only checkpoints/<culture>_batch_<NNN>_output.json"),
+                      (cp / "korean_batch_001_input.json", "only checkpoints/"), (cp / "korean_expansion_progress.json", "only checkpoints/"),
+                      (ws / ".claude" / "settings.json", "only checkpoints/"), (outside, "only checkpoints/"),
+                      (f"{cp}/../checkpoints/korean_batch_001_output.json", "a path with .."),
+                      (ws / "korean_batch_001_output.json", "only checkpoints/")]:
+        r = write(path)
+        assert r.returncode == 2 and why in r.stderr, (path, r.stderr)
+    r = hook(argv, {"tool_name": "NotebookEdit", "tool_input": {"notebook_path": str(cp / "x.ipynb")}}, cwd=ws, home=home)
+    assert r.returncode == 2 and "NotebookEdit: not allowed" in r.stderr
+    # a link or a hard link in place of the output file; a batch already collected
+    out = cp / "korean_batch_001_output.json"
+    out.symlink_to(outside)
+    assert "not a plain file" in write(out).stderr
+    out.unlink()
+    outside.write_text("[]")
+    os.link(outside, out)
+    assert "not a plain file" in write(out).stderr
+    out.unlink()
+    (cp / "korean_batch_001_result.json").write_text("{}")
+    assert "already collected" in write(out).stderr
+
+
+def test_the_guard_fails_closed(guarded, home):
+    ws, scripts, argv = guarded
+    allowed = bash(f'python3 "{scripts}/batch_status.py"')
+    for stdin in ("", "not json", "[]", json.dumps({"cwd": str(ws)}), json.dumps({"cwd": {"x": 1}, **allowed}),
+                  json.dumps({"cwd": str(ws), "tool_name": "Bash", "tool_input": {"command": ["python3"]}})):
+        r = hook(argv, stdin, cwd=ws, home=home)
+        assert r.returncode == 2 and r.stderr.startswith("Denied"), (stdin, r.stderr)
+    for bad_argv in (argv[:3], argv + ["--nonsense"], argv[:-2] + [str(ws / "nowhere")]):
+        r = hook(bad_argv, allowed, cwd=ws, home=home)
+        assert r.returncode == 2, (bad_argv, r.stderr)
+
+
+SHELL_SPECIAL = ";&|<>$`()*?[]{}!#\\\n\t\"'~"
+
+
+@given(words=st.lists(st.text(alphabet=sorted(round_guard.PLAIN), min_size=1, max_size=8), max_size=4),
+       special=st.sampled_from(SHELL_SPECIAL), at=st.integers(min_value=0))
+def test_a_shell_character_outside_quotes_is_always_denied(tmp_path_factory, words, special, at):
+    """Any command with a character a shell treats specially, outside quotes, is denied (a lone quote
+    opens one that is never closed; ~ counts only at a word's start, followed by /)."""
+    policy = guard_policy(tmp_path_factory)
+    script = str(policy_script(policy))
+    command = " ".join(["python3", script, *words])
+    at = len("python3 ") + len(script) + (at % (len(command) - len("python3 ") - len(script) + 1))
+    attempt = command[:at] + special + command[at:]
+    if special == "~" and (attempt[at + 1:at + 2] == "/" and attempt[at - 1:at] == " "):
+        return  # ~/ at a word's start: the home folder, a path checked as any other
+    with pytest.raises(round_guard.Denied):
+        policy.check({"cwd": policy.root, "tool_name": "Bash", "tool_input": {"command": attempt}})
+
+
+@given(args=st.lists(st.one_of(st.text(alphabet=sorted(round_guard.PLAIN - {"/", "~"}), min_size=1, max_size=10),
+                               st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=12)), max_size=5))
+def test_quoted_arguments_without_paths_are_allowed_and_read_as_written(tmp_path_factory, args):
+    """Any argument the skill's scripts get, quoted as shlex quotes it, reaches the script as it is."""
+    policy = guard_policy(tmp_path_factory)
+    script = str(policy_script(policy))
+    if any("/" in a or a.startswith("~") or a.startswith("--db") or a.startswith("--workspace") or control(a) for a in args):
+        return
+    command = shlex.join(["python3", script, *args])
+    policy.check({"cwd": policy.root, "tool_name": "Bash", "tool_input": {"command": command}})
+    assert round_guard.shell_words(command) == ["python3", script, *args]
+
+
+def control(text: str) -> bool:
+    return round_guard.control_char(text) is not None
+
+
+def guard_policy(factory) -> "round_guard.Policy":
+    """One workspace and skill for every example of a property."""
+    global _POLICY
+    if _POLICY is None:
+        root = factory.mktemp("guarded")
+        (root / "skill" / "scripts").mkdir(parents=True)
+        (root / "skill" / "scripts" / "batch_status.py").write_text("")
+        _POLICY = round_guard.Policy(str(root), [str(root / "skill")])
+    return _POLICY
+
+
+def policy_script(policy) -> Path:
+    return Path(policy.root) / "skill" / "scripts" / "batch_status.py"
+
+
+_POLICY = None
