@@ -370,3 +370,25 @@ def test_a_round_runs_only_the_skills_scripts_and_writes_only_its_outputs(claude
     assert mark(11) not in inp.read_text()
     assert out1.read_text() == mark(12)  # the one write allowed: the claimed batch's output
     assert took < 60
+
+
+def test_a_hook_that_fails_blocks_the_call(claude, tmp_path, home):
+    """onFailure "block": a guard that cannot run (here: exits 1, which Claude Code otherwise takes for
+    a non-blocking error and runs the call) stops the call instead of letting it through."""
+    project = project_with_skill(tmp_path)
+    settings = {"permissions": {"defaultMode": "dontAsk", "allow": ["Bash(python3 *)"]},
+                "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "exit 1", "onFailure": "block"}]}]}}
+    marker = tmp_path / "ran"
+    call = tool("Bash", command=f"python3 -c \"open('{marker}', 'w')\"")
+
+    def model(body: dict) -> list[dict]:
+        if "the failing hook test" not in texts(body["messages"][0]["content"])[-1]:
+            return [{"type": "text", "text": "ok"}]
+        return [call] if len(tool_uses(body)) == 0 else [{"type": "text", "text": "done"}]
+
+    with StandIn(model) as standin:
+        proc = subprocess.run([str(claude), "-p", "the failing hook test", "--output-format", "json", "--settings", json.dumps(settings)],
+                              cwd=project, capture_output=True, text=True, env=claude_env(home, standin.url), timeout=120)
+        last = standin.requests[-1]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not marker.exists(), list(tool_results(last).values())
