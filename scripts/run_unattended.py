@@ -36,8 +36,10 @@ search_critiques.py by its path, with no interpreter options, no shell syntax an
 the workspace; the Skill and Agent tools; Read in the workspace, the installed skills and the
 folders of existing candidate images outside the workspace (never /, a home folder, system or
 credential folders; at most 100 folders, else exit 2); Write/Edit only of the output files of batches
-in flight here. The runner merges after each round: a round may not. --show-permissions prints
-what a round may do here (--json: the exact settings).
+in flight here. The runner merges after each round: a round may not. Where Claude Code's Bash
+sandbox runs (macOS; Linux with bubblewrap and socat) it is on as well (--no-sandbox: off): even the
+allowed scripts then write only in the workspace and reach no network, and a round whose sandbox
+cannot start fails. --show-permissions prints what a round may do here (--json: the exact settings).
 The claude binary: --claude PATH, else `claude` on PATH.
 """
 
@@ -58,7 +60,7 @@ def run(args) -> int:
 
     if args.show_permissions:
         ws = Workspace(Path(args.workspace))
-        allowed = unattended.permissions(ws, [args.culture] if args.culture else ws.configured_cultures())
+        allowed = unattended.permissions(ws, [args.culture] if args.culture else ws.configured_cultures(), not args.no_sandbox)
         print(json.dumps(allowed.settings(), indent=1) if args.json else allowed.summary())
         return 0
     for name, value, least in (("--batches", args.batches, 1), ("--rounds", args.rounds, 1)):
@@ -71,7 +73,7 @@ def run(args) -> int:
         workspace=Path(args.workspace), culture=args.culture, batches=args.batches, rounds=args.rounds,
         budget_s=args.budget_minutes * 60 if args.budget_minutes is not None else None,
         round_s=args.round_minutes * 60, until=args.until, claude=args.claude,
-        log=Path(args.log) if args.log else None, model=args.model, round_usd=args.round_usd)
+        log=Path(args.log) if args.log else None, model=args.model, round_usd=args.round_usd, sandbox=not args.no_sandbox)
     code, entries, reason = unattended.run(opts, say=None if args.json else print)
     if args.json:
         cli.emit_json({"rounds": entries, "stop": reason, "exit": code})
@@ -92,5 +94,7 @@ if __name__ == "__main__":
     p.add_argument("--log", metavar="FILE", help="the run log, one JSON line per round (default checkpoints/unattended_log.jsonl)")
     p.add_argument("--model", metavar="MODEL", help="passed to claude --model (default: Claude Code's)")
     p.add_argument("--round-usd", type=float, metavar="USD", help="passed to claude --max-budget-usd: a round stops at this cost")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run rounds without Claude Code's Bash sandbox (default: on where it runs: macOS, Linux with bubblewrap and socat)")
     p.add_argument("--show-permissions", action="store_true", help="print what a round may do here (--json: the exact Claude Code settings) and exit")
     cli.main(run, cli.take_culture(p, p.parse_args()))

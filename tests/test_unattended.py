@@ -137,6 +137,13 @@ def test_permissions_name_each_script_of_the_installed_skill_and_never_skip_chec
     assert "--dangerously-skip-permissions" not in cmd and json.loads(cmd[cmd.index("--settings") + 1]) == settings
     shown = support.run("run_unattended.py", "--show-permissions", "--json", ws=ws, check=True).stdout
     assert json.loads(shown) == settings
+    # Claude Code's Bash sandbox where it runs; never a fallback to running without it
+    assert settings.get("sandbox") == (unattended.SANDBOX if unattended.sandbox_available() else None)
+    assert unattended.SANDBOX["failIfUnavailable"] and not unattended.SANDBOX["allowUnsandboxedCommands"]
+    assert not unattended.SANDBOX["autoAllowBashIfSandboxed"]  # sandboxed or not, a command needs a rule and the hook
+    assert "sandbox" not in unattended.permissions(Workspace(ws), ["korean"], sandbox=False).settings()
+    off = json.loads(support.run("run_unattended.py", "--show-permissions", "--json", "--no-sandbox", ws=ws, check=True).stdout)
+    assert off == {k: v for k, v in settings.items() if k != "sandbox"}
     text = support.run("run_unattended.py", "--show-permissions", ws=ws, check=True).stdout
     assert f"    {real}/validate_batch.py\n" in text and "Read: no image folder outside the workspace" in text
 

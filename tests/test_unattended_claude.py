@@ -392,3 +392,38 @@ def test_a_hook_that_fails_blocks_the_call(claude, tmp_path, home):
         last = standin.requests[-1]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not marker.exists(), list(tool_results(last).values())
+
+
+def test_the_sandbox_keeps_even_allowed_commands_in_the_workspace(claude, tmp_path, home):
+    """What Claude Code's Bash sandbox (the rounds' `sandbox` settings) adds where it runs: a command
+    the rules allow (here any python3, no hook) writes only in the workspace and reaches no network."""
+    if not unattended.sandbox_available():
+        pytest.skip("Claude Code's sandbox does not run here (Linux needs bubblewrap and socat)")
+    project = project_with_skill(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    settings = {"permissions": {"defaultMode": "dontAsk", "allow": ["Bash(python3 *)"]}, "sandbox": unattended.SANDBOX}
+    cmds = [f"python3 -c \"open('{outside}/x', 'w'); print('wrote outside')\"",
+            f"python3 -c \"open('{project}/inside', 'w'); print('wrote inside')\""]
+    calls = []
+    results = {}
+
+    def model(body: dict) -> list[dict]:
+        if "the sandbox test" not in texts(body["messages"][0]["content"])[-1]:
+            return [{"type": "text", "text": "ok"}]
+        if not tool_uses(body):
+            return calls
+        got = tool_results(body)
+        results.update({u["input"]["command"]: got.get(u["id"], "") for u in tool_uses(body)})
+        return [{"type": "text", "text": "done"}]
+
+    with StandIn(model) as standin:
+        port = standin.server.server_address[1]  # listening: without the sandbox this connects
+        cmds.append(f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\"")
+        calls += [tool("Bash", command=c) for c in cmds]
+        proc = subprocess.run([str(claude), "-p", "the sandbox test", "--output-format", "json", "--settings", json.dumps(settings)],
+                              cwd=project, capture_output=True, text=True, env=claude_env(home, standin.url), timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Read-only file system" in results[cmds[0]] and not (outside / "x").exists(), results[cmds[0]]
+    assert "wrote inside" in results[cmds[1]] and (project / "inside").exists()
+    assert "connected" not in results[cmds[2]] and "Error" in results[cmds[2]], results[cmds[2]]

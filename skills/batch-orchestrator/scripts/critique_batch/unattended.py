@@ -241,6 +241,21 @@ def guard_command(ws: Workspace, skills: list[Path]) -> str:
     return shlex.join(args)
 
 
+def sandbox_available() -> bool:
+    """Whether Claude Code's Bash sandbox can run here: macOS has it built in; Linux needs bubblewrap
+    and socat."""
+    if sys.platform == "darwin":
+        return True
+    return sys.platform.startswith("linux") and bool(shutil.which("bwrap") and shutil.which("socat"))
+
+
+# Claude Code's Bash sandbox, where it runs: the skill's scripts write only in the workspace (and the
+# session's temporary folder) and reach no network; a round whose sandbox cannot start fails rather
+# than run without it; a sandboxed command is still subject to the rules and the hook.
+SANDBOX = {"enabled": True, "failIfUnavailable": True, "autoAllowBashIfSandboxed": False, "allowUnsandboxedCommands": False,
+           "network": {"allowedDomains": []}}
+
+
 @dataclass
 class Permissions:
     """What one round may do in a workspace, and the Claude Code settings that say it."""
@@ -248,6 +263,7 @@ class Permissions:
     skills: list[Path]
     scripts: list[Path]
     images: ImageFolders
+    sandbox: bool  # Claude Code's Bash sandbox on
 
     def skill_folders(self) -> list[Path]:
         """The installed skills' folders outside the workspace, as found and resolved."""
@@ -262,7 +278,7 @@ class Permissions:
         writes to batches not in flight), and a hook that fails blocks the call."""
         bash = [f"Bash({py} {word}{rest})" for script in self.scripts for word in script_words(self.ws, script)
                 for py in PYTHONS for rest in ("", " *")]
-        return {
+        settings = {
             "permissions": {
                 "defaultMode": "dontAsk",
                 "allow": [
@@ -279,6 +295,9 @@ class Permissions:
                                       "hooks": [{"type": "command", "command": guard_command(self.ws, self.skills),
                                                  "timeout": 30, "onFailure": "block"}]}]},
         }
+        if self.sandbox:
+            settings["sandbox"] = SANDBOX
+        return settings
 
     def summary(self) -> str:
         """What --show-permissions prints: the rules in words."""
@@ -294,16 +313,20 @@ class Permissions:
         lines += [f"    {f}" for f in self.images.readable]
         for folder, why, n in self.images.refused:
             lines.append(f"  never readable: {folder} ({why}): {plural(n, 'candidate image')} there stay unread")
+        lines.append("  Bash sandbox: on (the scripts write only in the workspace and reach no network)" if self.sandbox else
+                     "  Bash sandbox: off (" + ("--no-sandbox" if sandbox_available() else
+                                                 "Linux needs bubblewrap and socat: apt-get install bubblewrap socat") + ")")
         return "\n".join(lines)
 
 
-def permissions(ws: Workspace, cultures: list[str]) -> Permissions:
+def permissions(ws: Workspace, cultures: list[str], sandbox: bool = True) -> Permissions:
+    """What a round may do here; sandbox: Claude Code's Bash sandbox where it can run (False: never)."""
     skills = installed_skills(ws)
     if not any(s.name == ORCHESTRATOR for s in skills):
         raise InputError(f"the {ORCHESTRATOR} skill is not installed for Claude Code here (looked in .claude/skills of "
                                 f"{ws.root} and the folders above it, {claude_dir() / 'skills'} and the installed plugins): "
                                 "install it (README: Install), then run again", where="skill")
-    return Permissions(ws, skills, allowed_scripts(skills), image_folders(ws, cultures))
+    return Permissions(ws, skills, allowed_scripts(skills), image_folders(ws, cultures), sandbox and sandbox_available())
 
 
 def find_claude(given: str | None) -> str:
@@ -486,6 +509,7 @@ class Options:
     log: Path | None = None
     model: str | None = None
     round_usd: float | None = None
+    sandbox: bool = True  # Claude Code's Bash sandbox where it can run
 
 
 @dataclass
@@ -554,7 +578,7 @@ class Runner:
             self.reason = f"nothing to do: {why}"
             self._say(self.reason)
             return 0
-        permissions(self.ws, self.cultures())  # the skill is installed, the image folders fit: or stop here
+        permissions(self.ws, self.cultures(), o.sandbox)  # the skill is installed, the image folders fit: or stop here
         claude = find_claude(o.claude)
         started = time.monotonic()
         accepted_per_round: list[int] = []
@@ -622,7 +646,7 @@ class Runner:
         self.sessions.add(session)
         prompt = round_prompt(o.culture, o.batches, round_no, dead, confirm=not foreign_live)
         limit = t0 + o.round_s if deadline is None else min(t0 + o.round_s, deadline)
-        settings = permissions(self.ws, self.cultures()).settings()  # again each round: candidates may have grown
+        settings = permissions(self.ws, self.cultures(), o.sandbox).settings()  # again each round: candidates may have grown
         claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, settings, model=o.model,
                                                                     round_usd=o.round_usd), stop, limit)
         problems = [error] if error else []
