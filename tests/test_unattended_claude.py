@@ -355,6 +355,9 @@ def test_a_round_runs_only_the_skills_scripts_and_writes_only_its_outputs(claude
     assert not standin.other, standin.other
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print(f"{len(model.calls) + 4} tool calls in {took:.1f} s")
+    # the hook's denials count where the runner reads them (the log's `denied`)
+    denials = json.loads(proc.stdout)["permission_denials"]
+    assert len(denials) >= len(denied) + len(bad_writes) + 1, len(denials)
     not_denied = [c for c in [*denied, *(str(w["input"]["file_path"]) for w in writes)]
                   if not any(d in model.result(bash[c] if c in bash else next(w for w in writes if w["input"]["file_path"] == c))
                              for d in DENIED)]
