@@ -490,7 +490,8 @@ DENIED_COMMANDS = [
     ("python3 {S}/batch_status.py --workspace=/tmp", "only this round's workspace"),
     ("python3 {S}/validate_batch.py /etc/passwd", "a path outside the workspace"),
     ("python3 {S}/validate_batch.py ~/x.json", "a path outside the workspace"),
-    ("python3 {S}/validate_batch.py ~root/x", "shell syntax ('~')"), ("python3 {S}/validate_batch.py '~root/x'", "no ~user paths"),
+    ("python3 {S}/validate_batch.py ~root/x", "shell syntax ('~')"), ("python3 {S}/validate_batch.py '~/x'", "a ~ the shell would not"),
+    ("python3 {S}/validate_batch.py a=~/x", "shell syntax ('~')"),
     ("python3 {S}/search_critiques.py ink --db /tmp/db", "--db is not allowed"),
     ("python3 {S}/search_critiques.py ink --db=s3://b/x", "--db is not allowed"),
     ("python3 {S}/validate_batch.py s3://bucket/x", "no URLs"),
@@ -613,3 +614,27 @@ def policy_script(policy) -> Path:
 
 
 _POLICY = None
+
+
+def test_the_guard_reads_a_script_written_from_home_as_its_path(tmp_path, monkeypatch):
+    """Short briefs write a plugin's scripts from ~/ (the shell expands it): the same file as its
+    absolute path, and nothing else below the home folder."""
+    home, root = tmp_path / "home", tmp_path / "ws"
+    skill = home / ".claude" / "plugins" / "cache" / "p" / "skills" / "batch-orchestrator"
+    (skill / "scripts").mkdir(parents=True)
+    (skill / "scripts" / "validate_batch.py").write_text("")
+    (home / "other" / "scripts").mkdir(parents=True)
+    (home / "other" / "scripts" / "validate_batch.py").write_text("")
+    root.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    policy = round_guard.Policy(str(root), [str(skill)])
+
+    def check(command: str) -> None:
+        policy.check({"cwd": str(root), "tool_name": "Bash", "tool_input": {"command": command}})
+
+    check("python3 ~/.claude/plugins/cache/p/skills/batch-orchestrator/scripts/validate_batch.py checkpoints/korean_batch_001_output.json")
+    check(f"python3 {skill}/scripts/validate_batch.py korean 1")
+    for command in ("python3 ~/other/scripts/validate_batch.py", "python3 '~/.claude/plugins/cache/p/skills/batch-orchestrator/scripts/validate_batch.py'",
+                    f"python3 {skill}/scripts/run_next_batch.py"):  # quoted: no ~ expansion; a script the skill lacks
+        with pytest.raises(round_guard.Denied):
+            check(command)

@@ -61,12 +61,14 @@ def shell_words(command: str) -> list[str]:
     """The words of a command made only of plain and quoted words separated by spaces, as a POSIX
     shell reads them; anything else (an operator, a redirection, $, a backquote, a glob, a brace, a
     comment, a backslash, a tab or newline outside single quotes) is Denied. A word starting with an
-    unquoted ~/ keeps its ~ (expanded by expand_home)."""
+    unquoted ~/ keeps its ~ (the shell's home folder: expand_home); any other word starting with ~
+    (quoted, or ~user) is Denied, so that a ~ always means what the shell makes of it."""
     c = control_char(command)
     if c is not None:
         raise Denied(f"a control character ({c!r}) in the command")
     words: list[str] = []
     word: list[str] | None = None
+    homes = 0  # words starting with an unquoted ~/
     i, n = 0, len(command)
     while i < n:
         c = command[i]
@@ -93,6 +95,7 @@ def shell_words(command: str) -> list[str]:
             i = end + 1
         elif c == "~" and word is None and command[i + 1:i + 2] == "/":
             word = ["~"]
+            homes += 1
             i += 1
         elif c in PLAIN:
             word = (word or []) + [c]
@@ -101,6 +104,8 @@ def shell_words(command: str) -> list[str]:
             raise Denied(f"shell syntax ({c!r}) outside quotes: only plain words are allowed")
     if word is not None:
         words.append("".join(word))
+    if sum(w.startswith("~") for w in words) != homes:
+        raise Denied("a ~ the shell would not expand to the home folder")
     try:  # the same words as Python's POSIX shell lexer, or it is not what it seems
         same = shlex.split(command, posix=True) == words
     except ValueError:
@@ -169,8 +174,6 @@ class Policy:
             return
         if "://" in value:
             raise Denied(f"{arg}: no URLs")
-        if value.startswith("~") and not value.startswith("~/"):
-            raise Denied(f"{arg}: no ~user paths")
         if not inside(os.path.realpath(absolute(value, cwd)), self.root):
             raise Denied(f"{arg}: a path outside the workspace")
 
