@@ -171,6 +171,17 @@ def test_plugin_installs_are_found_for_their_project(ws, home):
         "other@m": [{"scope": "project", "projectPath": str(home / "elsewhere"), "installPath": str(other)}]}}))
     allowed = unattended.permissions(Workspace(ws), ["korean"])
     assert allowed.skills == [plugin / "skills" / "batch-orchestrator", plugin / "skills" / "korean-batch-generator"]
+    # a global skills install, and a project install in a folder above the workspace, count too; other skills do not
+    nested = ws / "above" / "project"
+    (nested / "checkpoints").mkdir(parents=True)
+    for base in (home, ws / "above"):
+        for name in ("batch-orchestrator", "lancedb-merger"):
+            (base / ".claude" / "skills" / name / "scripts").mkdir(parents=True)
+            (base / ".claude" / "skills" / name / "SKILL.md").write_text("")
+            (base / ".claude" / "skills" / name / "scripts" / "batch_status.py").write_text("")
+    found = unattended.permissions(Workspace(nested), ["korean"]).skills
+    assert found[:2] == [ws / "above" / ".claude" / "skills" / "batch-orchestrator", home / ".claude" / "skills" / "batch-orchestrator"]
+    assert found[2:] == allowed.skills
     assert allowed.scripts == [plugin / "skills" / "batch-orchestrator" / "scripts" / "batch_status.py",
                                plugin / "skills" / "korean-batch-generator" / "scripts" / "validate_batch.py"]
     # written from ~/ too, as short briefs write a plugin's scripts
@@ -258,8 +269,22 @@ def test_candidate_paths_never_widen_what_a_round_may_read(tmp_path, home):
     ("/proc/1", "a system folder"), ("/sys/x", "a system folder"), ("/dev/shm", "a system folder"), ("/boot", "a system folder"),
     ("/var/www/img", "a system folder"), ("/usr/share/backgrounds", "a system folder"), ("/lib64", "a system folder"),
     ("/home/u/Pictures", None), ("/mnt/data/images", None), ("/srv/vulca/korean", None)])
-def test_folders_a_round_may_never_read(folder, why):
+def test_folders_a_round_may_never_read(folder, why, monkeypatch):
+    monkeypatch.setenv("TMPDIR", "/tmp")
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     assert unattended.unreadable(Path(folder), {Path("/root"), Path("/home/u")}) == why
+
+
+def test_the_temporary_folder_is_no_system_folder(tmp_path, monkeypatch):
+    """Below /var on macOS (/private/var/folders/...): images there stay readable, its hidden folders do not."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", "/var/tmp")
+    assert unattended.unreadable(Path("/var/tmp/images"), set()) is None
+    assert unattended.unreadable(Path("/var/tmp/x/.ssh"), set()) == "a folder of credentials or settings"
+    assert unattended.unreadable(Path("/var/lib/images"), set()) == "a system folder"
 
 
 # --- the runner with a fake claude -----------------------------------------------------------------

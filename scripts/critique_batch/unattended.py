@@ -138,12 +138,15 @@ def home_folders() -> set[Path]:
 
 def unreadable(folder: Path, homes: set[Path]) -> str | None:
     """Why a round must never read this folder (absolute, normal), or None."""
+    import tempfile
+
+    temp = Path(os.path.realpath(tempfile.gettempdir()))  # scratch space, even below /var (macOS: /private/var/folders)
     for path in dict.fromkeys((folder, Path(os.path.realpath(folder)))):
         if path == Path("/"):
             return "the whole disk"
         if path in homes:
             return "a home folder"
-        if any(path == s or s in path.parents for s in SYSTEM_FOLDERS):
+        if temp not in path.parents and any(path == s or s in path.parents for s in SYSTEM_FOLDERS):
             return "a system folder"
         if any(part in SECRET_NAMES for part in path.parts):
             return "a folder of credentials or settings"
