@@ -268,6 +268,7 @@ def test_candidate_paths_never_widen_what_a_round_may_read(tmp_path, home):
     ("/mnt/backup/.ssh", "a folder of credentials or settings"), ("/etc", "a system folder"), ("/etc/ssl/certs", "a system folder"),
     ("/proc/1", "a system folder"), ("/sys/x", "a system folder"), ("/dev/shm", "a system folder"), ("/boot", "a system folder"),
     ("/var/www/img", "a system folder"), ("/usr/share/backgrounds", "a system folder"), ("/lib64", "a system folder"),
+    ("/private/etc/ssl", "a system folder"), ("/private/tmp/images", None),
     ("/home/u/Pictures", None), ("/mnt/data/images", None), ("/srv/vulca/korean", None)])
 def test_folders_a_round_may_never_read(folder, why, monkeypatch):
     monkeypatch.setenv("TMPDIR", "/tmp")

@@ -120,7 +120,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", "
 # by merging folders into their parents (that widens what a session may read beyond the images).
 MAX_READ_FOLDERS = 100
 SYSTEM_FOLDERS = tuple(Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/boot", "/var", "/usr", "/bin", "/sbin", "/lib",
-                                         "/lib32", "/lib64", "/libx32", "/run", "/snap", "/private", "/System", "/Library"))
+                                         "/lib32", "/lib64", "/libx32", "/run", "/snap", "/private/etc", "/private/var",
+                                         "/System", "/Library"))  # macOS: /etc and /var are links into /private
 # folders that hold credentials and settings wherever they are (and any hidden folder in a home folder)
 SECRET_NAMES = frozenset((".ssh", ".aws", ".config", ".gnupg", ".kube", ".docker", ".claude", ".azure", ".gcloud",
                           ".password-store", ".local", ".npm", ".pki", ".git"))
