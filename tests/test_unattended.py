@@ -520,6 +520,9 @@ DENIED_COMMANDS = [
     ("python3 {S}/validate_batch.py a=~/x", "shell syntax ('~')"),
     ("python3 {S}/search_critiques.py ink --db /tmp/db", "--db is not allowed"),
     ("python3 {S}/search_critiques.py ink --db=s3://b/x", "--db is not allowed"),
+    ("python3 {S}/search_critiques.py ink --d mydb", "--d is not allowed"),  # argparse reads an abbreviation as --db
+    ("python3 {S}/batch_status.py --works /tmp", "only this round's workspace"),
+    ("python3 {S}/batch_status.py --wor=sub", "only this round's workspace"),
     ("python3 {S}/validate_batch.py s3://bucket/x", "no URLs"),
     ("python3 {S}/batch_status.py \u2028", "control character"),
 ]

@@ -5,10 +5,10 @@ the model) everything but:
 
 - Bash: exactly `python3|python SCRIPT ARG...`, SCRIPT one of ROUND_SCRIPTS in the scripts/ folder of
   a skill given with --skill (by its absolute path, or relative to the workspace or written from ~/
-  when it names that same path), nothing between the interpreter and the script, each word plain or quoted (no shell
-  operator, redirection, expansion, substitution, glob, comment or control character outside single
-  quotes), every argument that names a path inside the workspace, no --db, no other --workspace;
-  run from the workspace.
+  when it names that same path), nothing between the interpreter and the script, each word plain
+  or quoted (no shell operator, redirection, expansion, substitution, glob, comment or control
+  character outside single quotes), every argument that names a path inside the workspace, no
+  --db, no other --workspace (nor an abbreviation, which argparse accepts); run from the workspace.
 - Write and Edit (MultiEdit): only checkpoints/<culture>_batch_<NNN>_output.json of a batch in flight
   in this workspace (its input file is there, its result file is not), never through a symlink or a
   hard link, never with `..`.
@@ -131,6 +131,11 @@ def absolute(word: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, path))
 
 
+def option_named(word: str, option: str) -> bool:
+    """Whether argparse may read `word` as `option` (it accepts any unambiguous prefix of a long option)."""
+    return len(word) > 2 and word.startswith("--") and option.startswith(word)
+
+
 def inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -158,9 +163,9 @@ class Policy:
         args = words[2:]
         for i, arg in enumerate(args):
             name, eq, value = arg.partition("=")
-            if name in FORBIDDEN_OPTIONS:
+            if any(option_named(name, o) for o in FORBIDDEN_OPTIONS):
                 raise Denied(f"{name} is not allowed in an unattended round")
-            if name == "--workspace":
+            if option_named(name, "--workspace"):
                 target = value if eq else (args[i + 1] if i + 1 < len(args) else "")
                 if os.path.realpath(absolute(target, cwd)) != self.root:
                     raise Denied("--workspace: only this round's workspace")
