@@ -455,7 +455,7 @@ def log_line(entry: dict) -> str:
             f"{entry['parked']} parked, {entry['failed']} failed, {entry['merged']} merged{taken}; "
             f"{entry['completed']} completed ({entry['seconds']:.0f} s, claude exit {entry['claude_exit']}{cost})")
     if entry.get("denied"):
-        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the permission rules (run_unattended.py --show-permissions)"
+        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the round's permissions (run_unattended.py --show-permissions)"
     if entry.get("error"):
         text += f"\n  problem: {entry['error']}"
     if entry["stop"]:
