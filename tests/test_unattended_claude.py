@@ -400,8 +400,9 @@ def test_a_hook_that_fails_blocks_the_call(claude, tmp_path, home):
 def test_the_sandbox_keeps_even_allowed_commands_in_the_workspace(claude, tmp_path, home):
     """What Claude Code's Bash sandbox (the rounds' `sandbox` settings) adds where it runs: a command
     the rules allow (here any python3, no hook) writes only in the workspace and reaches no network."""
-    if not unattended.sandbox_available():
-        pytest.skip("Claude Code's sandbox does not run here (Linux needs bubblewrap and socat)")
+    support.require_real_component(None if unattended.sandbox_available() else
+                                   "Claude Code's sandbox does not run here (Linux needs bubblewrap and socat)",
+                                   "CRITIQUE_BATCH_REQUIRE_SANDBOX")
     project = project_with_skill(tmp_path)
     outside = tmp_path / "outside"
     outside.mkdir()
