@@ -10,7 +10,10 @@ model that plays every round's orchestrator and its subagents from each request 
 - SIGTERM mid-round (one subagent done, one still working) stops the round's claude, the round is
   collected and logged, `batch_status.py --rebuild --check` confirms the workspace, and the next
   run's round takes the dead batch over at once (same batch, `--take-over --yes` as the runner
-  asks) and finishes it.
+  asks) and finishes it;
+- a round's permissions hold (issue 20): with the settings `--show-permissions --json` prints, every
+  escape found by a security review and the allowed calls, in one session; a hook that fails blocks
+  its call; what Claude Code's Bash sandbox adds where it runs.
 
 Skipped when the CLI is not installed, unless CRITIQUE_BATCH_REQUIRE_CLAUDE_CLI is set."""
 
