@@ -30,10 +30,17 @@ write. A second Ctrl-C skips the collection and merge (the workspace stays consi
 file is written atomically). One runner per workspace (checkpoints/.locks/unattended.lock).
 
 Permissions: no --dangerously-skip-permissions. Claude Code runs with --settings (permission mode
-dontAsk: anything not allowed is denied, never asked): Bash only for the skill's scripts
-(python3/python ".../scripts/NAME.py" ...), the Skill and Agent tools, Read in the workspace and
-~/.claude/skills, ~/.claude/plugins and the folders of candidate images outside the workspace, and
-Write/Edit only of checkpoints/*_output.json.
+dontAsk: anything not allowed is denied, never asked) and a PreToolUse hook that denies what the
+rules would let through: Bash only as `python3 SCRIPT ARGS` (or python) where SCRIPT is the installed
+skill's batch_status.py, run_next_batch.py, validate_batch.py, generator_instructions.py or
+search_critiques.py by its path, with no interpreter options, no shell syntax and paths only inside
+the workspace; the Skill and Agent tools; Read in the workspace, the installed skills and the
+folders of existing candidate images outside the workspace (never /, a home folder, system or
+credential folders; at most 100 folders, else exit 2); Write/Edit only of the output files of batches
+in flight here. The runner merges after each round: a round may not. Where Claude Code's Bash
+sandbox runs (macOS; Linux with bubblewrap and socat) it is on as well (--no-sandbox: off): even the
+allowed scripts then write only in the workspace and reach no network, and a round whose sandbox
+cannot start fails. --show-permissions prints what a round may do here (--json: the exact settings).
 The claude binary: --claude PATH, else `claude` on PATH.
 """
 
@@ -54,8 +61,8 @@ def run(args) -> int:
 
     if args.show_permissions:
         ws = Workspace(Path(args.workspace))
-        folders = unattended.image_folders(ws, [args.culture] if args.culture else ws.configured_cultures())
-        print(json.dumps(unattended.permission_settings(folders), indent=1))
+        allowed = unattended.permissions(ws, [args.culture] if args.culture else ws.configured_cultures(), not args.no_sandbox)
+        print(json.dumps(allowed.settings(), indent=1) if args.json else allowed.summary())
         return 0
     for name, value, least in (("--batches", args.batches, 1), ("--rounds", args.rounds, 1)):
         if value < least:
@@ -67,7 +74,7 @@ def run(args) -> int:
         workspace=Path(args.workspace), culture=args.culture, batches=args.batches, rounds=args.rounds,
         budget_s=args.budget_minutes * 60 if args.budget_minutes is not None else None,
         round_s=args.round_minutes * 60, until=args.until, claude=args.claude,
-        log=Path(args.log) if args.log else None, model=args.model, round_usd=args.round_usd)
+        log=Path(args.log) if args.log else None, model=args.model, round_usd=args.round_usd, sandbox=not args.no_sandbox)
     code, entries, reason = unattended.run(opts, say=None if args.json else print)
     if args.json:
         cli.emit_json({"rounds": entries, "stop": reason, "exit": code})
@@ -88,5 +95,7 @@ if __name__ == "__main__":
     p.add_argument("--log", metavar="FILE", help="the run log, one JSON line per round (default checkpoints/unattended_log.jsonl)")
     p.add_argument("--model", metavar="MODEL", help="passed to claude --model (default: Claude Code's)")
     p.add_argument("--round-usd", type=float, metavar="USD", help="passed to claude --max-budget-usd: a round stops at this cost")
-    p.add_argument("--show-permissions", action="store_true", help="print the Claude Code settings of a round and exit")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run rounds without Claude Code's Bash sandbox (default: on where it runs: macOS, Linux with bubblewrap and socat)")
+    p.add_argument("--show-permissions", action="store_true", help="print what a round may do here (--json: the exact Claude Code settings) and exit")
     cli.main(run, cli.take_culture(p, p.parse_args()))

@@ -9,6 +9,11 @@ the runner: on one it stops the claude child gracefully, then still collects, sy
 and exits; it never interrupts a script mid-write. Its own dead claims (an earlier round's batches
 without output) are taken over by the next round's session, which the prompt asks to. One runner
 per workspace: a lock held for the whole run.
+
+What a round may do (Permissions): run the installed skill's status, claim, check, instructions and
+search scripts, write the output files of batches in flight, read the workspace, the skills and the
+folders of existing candidate images; permission rules allow that much and a PreToolUse hook
+(round_guard.py) denies whatever those rules would let through beyond it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .plan import target_command
 from .published import jsonl_lines, parse_jsonl_object
+from .round_guard import PYTHONS, ROUND_SCRIPTS
 from .workspace import Workspace, batch_tag
 
 EXIT_NO_PROGRESS = 1  # WorkFailed: two rounds without a record accepted
@@ -46,11 +52,8 @@ LOCK_NAME = "unattended.lock"
 STOP_GRACE_S = 30  # a claude child asked to stop gets this long before it is killed
 NO_PROGRESS_ROUNDS = 2
 
-# What a round's Claude Code may do, and nothing else (permission mode dontAsk: whatever these rules
-# do not allow is denied, never asked). The skill's scripts, as SKILL.md and the briefs give them:
-ALLOWED_SCRIPTS = ("batch_status.py", "run_next_batch.py", "validate_batch.py", "sync_to_lancedb.py",
-                   "generator_instructions.py", "quality_report.py", "search_critiques.py")
-PYTHONS = ("python3", "python")
+ORCHESTRATOR = "batch-orchestrator"
+GUARD = SCRIPTS_DIR / "critique_batch" / "round_guard.py"  # the rounds' PreToolUse hook
 
 
 class ClaudeNotFound(BatchError):
@@ -61,31 +64,144 @@ class RunnerBusy(BatchError):
     exit_code = EXIT_BUSY
 
 
-MAX_READ_FOLDERS = 8  # image folders outside the workspace are merged into their parents beyond this
+# --- what a round may do -------------------------------------------------------------------------
+def claude_dir() -> Path:
+    """Claude Code's own folder (~/.claude, or $CLAUDE_CONFIG_DIR)."""
+    return Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
 
 
-def image_folders(ws: Workspace, cultures: list[str]) -> list[Path]:
-    """The folders outside the workspace that hold the cultures' candidate images (absolute
-    filepaths, or relative ones that climb out with ..), so a round's subagents may read them: the
-    outermost folders that hold images, and while there are more than MAX_READ_FOLDERS, the deepest
-    of them replaced by their parents."""
+def plugin_skill_roots(ws: Workspace) -> list[Path]:
+    """The skills/ folders of the Claude Code plugins installed for this workspace (the user's, and
+    those installed for this project or a folder above it), from plugins/installed_plugins.json."""
+    try:
+        doc = json.loads((claude_dir() / "plugins" / "installed_plugins.json").read_text(encoding="utf-8"))
+        entries = [e for es in doc["plugins"].values() for e in es]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    roots = []
+    for e in entries:
+        if not isinstance(e, dict) or not isinstance(e.get("installPath"), str):
+            continue
+        project = e.get("projectPath")
+        if isinstance(project, str) and not (ws.root == Path(project) or Path(project) in ws.root.parents):
+            continue  # installed for another project
+        roots.append(Path(e["installPath"]) / "skills")
+    return roots
+
+
+def installed_skills(ws: Workspace) -> list[Path]:
+    """The folders of the batch-orchestrator and generator skills Claude Code loads in this workspace:
+    the project's .claude/skills (in the workspace or a folder above it), ~/.claude/skills and the
+    installed plugins' skills; each as found (a skills CLI install may be a link: the path Claude Code
+    fills in for ${CLAUDE_SKILL_DIR} is then either the link or where it points, see allowed_scripts)."""
+    roots = [d / ".claude" / "skills" for d in (ws.root, *ws.root.parents)]
+    roots += [claude_dir() / "skills", *plugin_skill_roots(ws)]
+    found: list[Path] = []
+    for root in dict.fromkeys(roots):
+        if not root.is_dir():
+            continue
+        for skill in sorted(root.iterdir()):
+            if (skill.name == ORCHESTRATOR or skill.name.endswith("-batch-generator")) and (skill / "SKILL.md").is_file():
+                found.append(Path(os.path.abspath(skill)))
+    return found
+
+
+def skill_paths(skills: list[Path]) -> list[Path]:
+    """Each skill folder as found and resolved: Claude Code may fill in either for ${CLAUDE_SKILL_DIR},
+    and the scripts print their own, resolved, path in briefs."""
+    return list(dict.fromkeys(d for s in skills for d in (s, s.resolve())))
+
+
+def allowed_scripts(skills: list[Path]) -> list[Path]:
+    """The round's scripts in those skills (ROUND_SCRIPTS, as far as a skill has them), by absolute path."""
+    return [d / "scripts" / name for d in skill_paths(skills) for name in ROUND_SCRIPTS if (d / "scripts" / name).is_file()]
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp")
+# A round may read at most this many image folders outside the workspace, one rule each: never more
+# by merging folders into their parents (that widens what a session may read beyond the images).
+MAX_READ_FOLDERS = 100
+SYSTEM_FOLDERS = tuple(Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/boot", "/var", "/usr", "/bin", "/sbin", "/lib",
+                                         "/lib32", "/lib64", "/libx32", "/run", "/snap", "/private/etc", "/private/var",
+                                         "/System", "/Library"))  # macOS: /etc and /var are links into /private
+# folders that hold credentials and settings wherever they are (and any hidden folder in a home folder)
+SECRET_NAMES = frozenset((".ssh", ".aws", ".config", ".gnupg", ".kube", ".docker", ".claude", ".azure", ".gcloud",
+                          ".password-store", ".local", ".npm", ".pki", ".git"))
+
+
+def home_folders() -> set[Path]:
+    homes = {Path.home(), Path("/root")}
+    for parent in (Path("/home"), Path("/Users")):
+        try:
+            homes.update(p for p in parent.iterdir())
+        except OSError:
+            pass
+    return homes
+
+
+def unreadable(folder: Path, homes: set[Path]) -> str | None:
+    """Why a round must never read this folder (absolute, normal), or None."""
+    import tempfile
+
+    temp = Path(os.path.realpath(tempfile.gettempdir()))  # scratch space, even below /var (macOS: /private/var/folders)
+    for path in dict.fromkeys((folder, Path(os.path.realpath(folder)))):
+        if path == Path("/"):
+            return "the whole disk"
+        if path in homes:
+            return "a home folder"
+        if temp not in path.parents and any(path == s or s in path.parents for s in SYSTEM_FOLDERS):
+            return "a system folder"
+        if any(part in SECRET_NAMES for part in path.parts):
+            return "a folder of credentials or settings"
+        for home in homes:
+            if home in path.parents and path.relative_to(home).parts[0].startswith("."):
+                return "a hidden folder in a home folder"
+    return None
+
+
+@dataclass
+class ImageFolders:
+    readable: list[Path]  # the outermost folders outside the workspace holding existing candidate images
+    refused: list[tuple[Path, str, int]]  # (folder, why, images in it) that a round may never read
+
+
+def image_folders(ws: Workspace, cultures: list[str]) -> ImageFolders:
+    """The folders outside the workspace that hold existing candidate images of the cultures (files
+    with an image extension, absolute filepaths or relative ones that climb out with ..), so that a
+    round's subagents may read them; folders a round must never read (see unreadable) are refused
+    and their images stay unreadable. More than MAX_READ_FOLDERS is an InputError saying how to fix."""
     from .candidates import load_candidates
 
     root = str(ws.root)  # resolved: absolute and normal
-    found: set[Path] = set()
+    homes = home_folders()
+    found: dict[str, bool] = {}  # folder -> holds an existing image (checked until one is found)
+    counts: dict[str, int] = {}
     for culture in cultures:
-        if ws.candidates_path(culture).exists():
-            for img in load_candidates(ws, culture).images:
-                path = ws.image_file(img["filepath"])  # None: a URL, nothing to read locally
-                if path is not None:
-                    folder = os.path.dirname(os.path.normpath(path.absolute()))
-                    if folder != root and not folder.startswith(root + os.sep):
-                        found.add(Path(folder))
-    folders = _outermost(found)
-    while len(folders) > MAX_READ_FOLDERS:
-        deepest = max(len(f.parts) for f in folders)
-        folders = _outermost({f.parent if len(f.parts) == deepest else f for f in folders})
-    return folders
+        if not ws.candidates_path(culture).exists():
+            continue
+        for img in load_candidates(ws, culture).images:
+            path = ws.image_file(img["filepath"])  # None: a URL, nothing to read locally
+            if path is None or not path.name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            folder, _ = os.path.split(os.path.normpath(path.absolute()))
+            if folder == root or folder.startswith(root + os.sep):
+                continue
+            counts[folder] = counts.get(folder, 0) + 1
+            if not found.get(folder):
+                found[folder] = os.path.isfile(path)
+    readable, refused = set(), []
+    for folder in sorted(f for f, ok in found.items() if ok):
+        why = unreadable(Path(folder), homes)
+        if why:
+            refused.append((Path(folder), why, counts[folder]))
+        else:
+            readable.add(Path(folder))
+    folders = _outermost(readable)
+    if len(folders) > MAX_READ_FOLDERS:
+        raise InputError(f"the candidate images outside the workspace are in {len(folders)} folders (such as {folders[0]}); a round "
+                         f"may read at most {MAX_READ_FOLDERS}: move the images under fewer folders, or into the workspace, "
+                         "and correct their filepaths (add_candidates.py)", where="candidates")
+    return ImageFolders(folders, refused)
 
 
 def _outermost(folders: set[Path]) -> list[Path]:
@@ -93,33 +209,129 @@ def _outermost(folders: set[Path]) -> list[Path]:
     return sorted(f for f in folders if not any(o != f and o in f.parents for o in folders))
 
 
-def permission_settings(read_folders: list[Path] = ()) -> dict:
-    """The Claude Code settings a round runs with (`claude --settings JSON`). Patterns as Claude Code
-    2.1.332 matches them: `Bash(CMD *)` matches the command and anything after it (the `*` also spans
-    spaces and quotes, so these rules keep an honest model within the loop; they are no sandbox);
-    `Edit(...)` covers Write too, with paths relative to the workspace; `~/` is the home folder;
-    `//` starts an absolute path (read_folders: the image folders outside the workspace)."""
-    bash = []
-    for script in ALLOWED_SCRIPTS:
-        for py in PYTHONS:
-            # quoted (SKILL.md's commands) and unquoted (the briefs' check), with and without arguments
-            for path in (f'"*/scripts/{script}"', f"*/scripts/{script}"):
-                bash += [f"Bash({py} {path})", f"Bash({py} {path} *)"]
-    return {
-        "permissions": {
-            "defaultMode": "dontAsk",
-            "allow": [
-                "Skill",  # the orchestrator skill, and the generator skills a plugin install's briefs name
-                "Agent", "Task",  # the subagents (Task is the Agent tool's older name)
-                *bash,
-                "Read(./**)",  # images, batch inputs, instructions in the workspace
-                "Read(~/.claude/skills/**)", "Read(~/.claude/plugins/**)",  # instructions of a global or plugin install
-                *(f"Read(/{folder.as_posix()}/**)" for folder in read_folders),  # images outside the workspace
-                "Edit(checkpoints/*_output.json)",  # the subagents' output files, nothing else
-            ],
-            "deny": [f"Bash({py} -c *)" for py in PYTHONS],
+def _home_form(path: Path) -> str | None:
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return None
+
+
+def script_words(ws: Workspace, script: Path) -> list[str]:
+    """How a command may name an allowed script: its absolute path, relative to the workspace when
+    inside it (briefs print it so), from ~/ when below the home folder (short briefs), each as the
+    shell word the skill or a brief writes: unquoted, in double quotes, or as shlex quotes it."""
+    import shlex
+
+    forms = [script.as_posix()]
+    try:
+        forms.append(script.relative_to(ws.root).as_posix())
+    except ValueError:
+        pass
+    words = []
+    for form in forms:
+        words += [form, f'"{form}"'] if shlex.quote(form) == form else [shlex.quote(form), f'"{form}"']
+    home = _home_form(script)
+    if home is not None and shlex.quote(home[2:]) == home[2:]:
+        words.append(home)
+    return list(dict.fromkeys(words))
+
+
+def guard_command(ws: Workspace, skills: list[Path]) -> str:
+    """The hook command: the guard script run by this Python, isolated from the environment."""
+    import shlex
+
+    args = [sys.executable, "-I", str(GUARD), "--workspace", str(ws.root)]
+    for skill in skill_paths(skills):
+        args += ["--skill", str(skill)]
+    return shlex.join(args)
+
+
+def sandbox_available() -> bool:
+    """Whether Claude Code's Bash sandbox can run here: macOS has it built in; Linux needs bubblewrap
+    and socat."""
+    if sys.platform == "darwin":
+        return True
+    return sys.platform.startswith("linux") and bool(shutil.which("bwrap") and shutil.which("socat"))
+
+
+# Claude Code's Bash sandbox, where it runs: the skill's scripts write only in the workspace (and the
+# session's temporary folder) and reach no network; a round whose sandbox cannot start fails rather
+# than run without it; a sandboxed command is still subject to the rules and the hook.
+SANDBOX = {"enabled": True, "failIfUnavailable": True, "autoAllowBashIfSandboxed": False, "allowUnsandboxedCommands": False,
+           "network": {"allowedDomains": []}}
+
+
+@dataclass
+class Permissions:
+    """What one round may do in a workspace, and the Claude Code settings that say it."""
+    ws: Workspace
+    skills: list[Path]
+    scripts: list[Path]
+    images: ImageFolders
+    sandbox: bool  # Claude Code's Bash sandbox on
+
+    def skill_folders(self) -> list[Path]:
+        """The installed skills' folders outside the workspace, as found and resolved."""
+        return [d for d in skill_paths(self.skills) if not (d == self.ws.root or self.ws.root in d.parents)]
+
+    def settings(self) -> dict:
+        """The settings a round runs with (`claude --settings JSON`), in permission mode dontAsk:
+        whatever the rules do not allow is denied, never asked. Patterns as Claude Code 2.1.332 matches
+        them: `Bash(CMD *)` matches the command and anything after it; `Edit(...)` covers Write too,
+        relative to the workspace; `//` starts an absolute path. The rules only allow; the hook
+        (round_guard.py) denies what they would let through (options before the script, shell syntax,
+        writes to batches not in flight), and a hook that fails blocks the call."""
+        bash = [f"Bash({py} {word}{rest})" for script in self.scripts for word in script_words(self.ws, script)
+                for py in PYTHONS for rest in ("", " *")]
+        settings = {
+            "permissions": {
+                "defaultMode": "dontAsk",
+                "allow": [
+                    "Skill",  # the orchestrator skill, and the generator skills a plugin install's briefs name
+                    "Agent", "Task",  # the subagents (Task is the Agent tool's older name)
+                    *bash,
+                    "Read(./**)",  # images, batch inputs, instructions in the workspace
+                    *(f"Read(/{d.as_posix()}/**)" for d in self.skill_folders()),  # the installed skills' instructions
+                    *(f"Read(/{folder.as_posix()}/**)" for folder in self.images.readable),  # images outside the workspace
+                    "Edit(checkpoints/*_batch_*_output.json)",  # the subagents' output files (the hook: of batches in flight)
+                ],
+            },
+            "hooks": {"PreToolUse": [{"matcher": "Bash|Write|Edit|MultiEdit|NotebookEdit",
+                                      "hooks": [{"type": "command", "command": guard_command(self.ws, self.skills),
+                                                 "timeout": 30, "onFailure": "block"}]}]},
         }
-    }
+        if self.sandbox:
+            settings["sandbox"] = SANDBOX
+        return settings
+
+    def summary(self) -> str:
+        """What --show-permissions prints: the rules in words."""
+        lines = [f"A round's Claude Code in {self.ws.root} (permission mode dontAsk: anything not listed is denied):",
+                 "  Bash: python3 or python, then one of these scripts by its path, then plain arguments (no interpreter",
+                 "  options, no shell syntax, paths only inside the workspace; checked by a PreToolUse hook):"]
+        lines += [f"    {s}" for s in self.scripts]
+        lines += ["  Write/Edit: checkpoints/<culture>_batch_<NNN>_output.json of a batch in flight in this workspace",
+                  "  Skill, Agent/Task: the skills and their subagents",
+                  "  Read: the workspace" + (", the installed skills:" if self.skill_folders() else "")]
+        lines += [f"    {s}" for s in self.skill_folders()]
+        lines += ["  Read, images outside the workspace:" if self.images.readable else "  Read: no image folder outside the workspace"]
+        lines += [f"    {f}" for f in self.images.readable]
+        for folder, why, n in self.images.refused:
+            lines.append(f"  never readable: {folder} ({why}): {plural(n, 'candidate image')} there stay unread")
+        lines.append("  Bash sandbox: on (the scripts write only in the workspace and reach no network)" if self.sandbox else
+                     "  Bash sandbox: off (" + ("--no-sandbox" if sandbox_available() else
+                                                 "Linux needs bubblewrap and socat: apt-get install bubblewrap socat") + ")")
+        return "\n".join(lines)
+
+
+def permissions(ws: Workspace, cultures: list[str], sandbox: bool = True) -> Permissions:
+    """What a round may do here; sandbox: Claude Code's Bash sandbox where it can run (False: never)."""
+    skills = installed_skills(ws)
+    if not any(s.name == ORCHESTRATOR for s in skills):
+        raise InputError(f"the {ORCHESTRATOR} skill is not installed for Claude Code here (looked in .claude/skills of "
+                                f"{ws.root} and the folders above it, {claude_dir() / 'skills'} and the installed plugins): "
+                                "install it (README: Install), then run again", where="skill")
+    return Permissions(ws, skills, allowed_scripts(skills), image_folders(ws, cultures), sandbox and sandbox_available())
 
 
 def find_claude(given: str | None) -> str:
@@ -139,10 +351,9 @@ def find_claude(given: str | None) -> str:
     return path
 
 
-def claude_command(claude: str, prompt: str, session: str, *, model: str | None = None,
-                   round_usd: float | None = None, read_folders: list[Path] = ()) -> list[str]:
-    cmd = [claude, "-p", prompt, "--session-id", session, "--output-format", "json",
-           "--settings", json.dumps(permission_settings(read_folders))]
+def claude_command(claude: str, prompt: str, session: str, settings: dict, *, model: str | None = None,
+                   round_usd: float | None = None) -> list[str]:
+    cmd = [claude, "-p", prompt, "--session-id", session, "--output-format", "json", "--settings", json.dumps(settings)]
     if model:
         cmd += ["--model", model]
     if round_usd is not None:
@@ -160,8 +371,9 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
         "",
         f"This is round {round_no} of an unattended run (run_unattended.py): nobody reads this conversation or answers "
         "questions. Use the batch-orchestrator skill: its session start, its loop for at most "
-        f"{plural(batches, 'batch')} in all, then its session end (collect, sync_to_lancedb.py --force, status). "
-        "Run only the skill's scripts. Stop when claiming says nothing is claimable.",
+        f"{plural(batches, 'batch')} in all, then its session end (collect, status). Skip every merge "
+        "(sync_to_lancedb.py) and the quality report: the runner merges after the round, and this round may run only "
+        "the skill's status, claim, check, instructions and search scripts. Stop when claiming says nothing is claimable.",
     ]
     if dead:
         named = ", ".join(f"{c} {batch_tag(bid)}" for c, bid in dead)
@@ -247,7 +459,7 @@ def log_line(entry: dict) -> str:
             f"{entry['parked']} parked, {entry['failed']} failed, {entry['merged']} merged{taken}; "
             f"{entry['completed']} completed ({entry['seconds']:.0f} s, claude exit {entry['claude_exit']}{cost})")
     if entry.get("denied"):
-        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the permission rules (run_unattended.py --show-permissions)"
+        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the round's permissions (run_unattended.py --show-permissions)"
     if entry.get("error"):
         text += f"\n  problem: {entry['error']}"
     if entry["stop"]:
@@ -305,6 +517,7 @@ class Options:
     log: Path | None = None
     model: str | None = None
     round_usd: float | None = None
+    sandbox: bool = True  # Claude Code's Bash sandbox where it can run
 
 
 @dataclass
@@ -373,6 +586,7 @@ class Runner:
             self.reason = f"nothing to do: {why}"
             self._say(self.reason)
             return 0
+        permissions(self.ws, self.cultures(), o.sandbox)  # the skill is installed, the image folders fit: or stop here
         claude = find_claude(o.claude)
         started = time.monotonic()
         accepted_per_round: list[int] = []
@@ -440,17 +654,17 @@ class Runner:
         self.sessions.add(session)
         prompt = round_prompt(o.culture, o.batches, round_no, dead, confirm=not foreign_live)
         limit = t0 + o.round_s if deadline is None else min(t0 + o.round_s, deadline)
-        claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, model=o.model, round_usd=o.round_usd,
-                                                                        read_folders=image_folders(self.ws, self.cultures())),
-                                                     stop, limit)
+        settings = permissions(self.ws, self.cultures(), o.sandbox).settings()  # again each round: candidates may have grown
+        claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, settings, model=o.model,
+                                                                    round_usd=o.round_usd), stop, limit)
         problems = [error] if error else []
-        # the session end, whatever the round did: collect, merge, so that the next round (or a person) starts clean
+        # the session end, whatever the round did: collect, merge (the round may not), so that the next round (or a person) starts clean
         for name, args in (("run_next_batch.py", ("--count", "0")), ("sync_to_lancedb.py", ("--force",))):
             if stop.hard:
                 problems.append(f"{name} skipped (stopped twice)")
                 continue
             if name == "sync_to_lancedb.py" and not any(r["unmerged"] for r in self.rows().values()):
-                continue  # nothing waits (the round's session merged): spare the database's start-up
+                continue  # nothing waits: spare the database's start-up
             code, err = self.script(name, *args)
             if code != 0:
                 problems.append(f"{name} {' '.join(args)} exited {code}: {err.splitlines()[-1] if err else ''}")

@@ -32,7 +32,8 @@ Concepts, one module each:
   versions      the table's versions: tags, optimize, rollback
   search        full-text search over the merged critiques
   export        the table as JSONL in the published record shape
-  unattended    rounds of headless Claude Code (run_unattended.py): stop rules, the run log, signals
+  unattended    rounds of headless Claude Code (run_unattended.py): what a round may do, stop rules, the run log, signals
+  round_guard   the rounds' PreToolUse hook: denies every tool call a round may not make (run by path, fail-closed)
   cli           what every script shares: options, errors, exit codes, plural, cut and bar
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
