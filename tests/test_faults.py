@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import support
+from critique_batch.errors import EXIT_ENVIRONMENT
 
 FAILING = support.ROOT / "tests" / "failing_io.py"
 
@@ -28,7 +29,7 @@ def test_full_disk_during_claim(korean_ws):
     support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
     before = support.state_hashes(korean_ws)
     proc = run_failing("ENOSPC", 1, "run_next_batch.py", "--culture", "korean", ws=korean_ws)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT, proc.stderr  # not 1, which also means "nothing claimable"
     assert "No space left on device" in proc.stderr and "korean_batch_002_input.json" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert support.state_hashes(korean_ws) == before
@@ -40,7 +41,7 @@ def test_full_disk_between_result_and_progress(korean_ws):
     fps = support.batch_items(korean_ws, "korean", 1)
     support.write_output(korean_ws, "korean", 1, [support.good_record("korean", fp) for fp in fps])
     proc = run_failing("ENOSPC", 2, "run_next_batch.py", "--count", "0", ws=korean_ws)  # the result file is written, progress is not
-    assert proc.returncode == 1 and "korean_expansion_progress.json" in proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT and "korean_expansion_progress.json" in proc.stderr
     assert leftovers(korean_ws) == []
     assert (korean_ws / "checkpoints" / "korean_batch_001_result.json").exists()
     assert support.progress(korean_ws, "korean")["completed"] == 0
@@ -55,7 +56,7 @@ def test_read_only_workspace(korean_ws):
     support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
     before = support.state_hashes(korean_ws)
     proc = run_failing("EROFS", 1, "run_next_batch.py", "--culture", "korean", ws=korean_ws)
-    assert proc.returncode == 1 and "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT and "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
     assert support.state_hashes(korean_ws) == before and leftovers(korean_ws) == []
     # reading still works in a read-only workspace
     proc = run_failing("EROFS", 1, "batch_status.py", ws=korean_ws)
@@ -70,7 +71,7 @@ def test_really_read_only_folder(korean_ws):
     os.chmod(cp, 0o555)
     try:
         proc = support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws)
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.returncode == EXIT_ENVIRONMENT and "Traceback" not in proc.stderr
         assert support.run("batch_status.py", ws=korean_ws).returncode == 0
     finally:
         os.chmod(cp, 0o755)

@@ -26,7 +26,7 @@ from pathlib import Path
 from . import filelocks
 from .cli import plural
 from .clock import iso, now
-from .errors import BatchError, InputError, WorkFailed
+from .errors import BatchError, InputError, WorkFailed, environment_failure
 from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .published import jsonl_lines, parse_jsonl_object
@@ -352,7 +352,7 @@ class Runner:
             raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "
                              "held); wait for it to stop, or stop it (Ctrl-C or SIGTERM stops it after its round's collection)") from None
         except OSError as exc:
-            raise WorkFailed(f"cannot create the runner's lock in {locks}: {exc.strerror or exc}") from None
+            raise environment_failure(f"cannot create the runner's lock in {locks}", exc) from None
         try:
             with Stop() as stop:
                 return self._run(stop)

@@ -34,6 +34,7 @@ Concepts, one module each:
   cli           what every script shares: options, errors, exit codes, plural, cut and bar
   errors        the exception types and their exit codes
   clock         the time (pinned by CRITIQUE_BATCH_NOW in tests)
+  faults        fault injection for tests: SIGKILL at a named point ($CRITIQUE_BATCH_FAULT)
 
 Scripts in the folder above import this package; only database imports lancedb.
 """

@@ -34,6 +34,11 @@ workspace at a time). Several workspaces may write one database at once (a share
      (compaction, index update, pruning of old versions that keeps every tagged version; only the
      newest KEEP_SYNC_TAGS sync/rollback tags are kept).
   7. `_record_table_version`: the table's rows and version in the report, then the state file.
+  8. After a merge, the invariant: no pair_id held by two rows (pair_ids.check_unique; exit 1
+     naming the rows when broken).
+Interrupted (Ctrl-C), a sync says what it left (errors.interrupted_state): before the commit,
+nothing in the table; after it, a committed merge whose indices, tag or merged_batches the next
+sync completes (indices are created whenever missing, merged_batches re-derived from the table).
 """
 
 from __future__ import annotations
@@ -46,13 +51,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Callable
 
-from . import pair_ids, published
+from . import faults, pair_ids, published
 from .cli import bar
 from .clock import now as clock_now, parse_time
 from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
                        merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table,
                        setting, table_to_write)
-from .errors import WorkFailed
+from .errors import NOTHING_HALF_WRITTEN, WorkFailed, interrupted_state
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
 from .workspace import Workspace
@@ -274,6 +279,8 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     run.progress.say(f"merging {len(rows)} records into {target.shown} ...")
     run.version_before = table.version
     res = merge_rows(table, rows_table(rows), target)
+    interrupted_state(f"the merge into {target.shown} is committed (table version {table.version}); its indices, tag or "
+                      "merged_batches may not be: run sync_to_lancedb.py again, it completes them")
     run.stage("committed")
     report.merged, report.inserted, report.updated = True, res.num_inserted_rows, res.num_updated_rows
     report.merge_attempts = getattr(res, "num_attempts", 1)
@@ -357,7 +364,7 @@ def sync(
             return report
     require_lancedb()
     with sync_lock(ws):
-        run = _Sync(ws, target, report, hook or (lambda stage: None))
+        run = _Sync(ws, target, report, _stages(hook))
         run.stage("locked")
         _open_database(run)
         _heal_merged_batches(run)
@@ -369,7 +376,19 @@ def sync(
         _optimize_when_due(run, optimize)
         _record_table_version(run)
         run.progress.close()
+        interrupted_state(NOTHING_HALF_WRITTEN)
+        if report.merged:
+            pair_ids.check_unique(run.table, target)
     return report
+
+
+def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
+    """What runs at each stage: the test's hook, and a fault point `sync.<stage>` ($CRITIQUE_BATCH_FAULT)."""
+    def stage(name: str) -> None:
+        faults.point("sync." + name.replace(" ", "."))
+        if hook is not None:
+            hook(name)
+    return stage
 
 
 # --- the published baseline ----------------------------------------------------------------------
@@ -432,11 +451,12 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
     target = resolve_target(ws, db)
     require_lancedb()
     report = BaselineMergeReport(db=target.shown, baseline=len(base.sources))
-    with sync_lock(ws):
+    with sync_lock(ws):  # set_baseline.py holds it too: the baseline does not change under a merge
         conn = connect(target)
         table = open_table(conn, target)
         recorded = recorded_version(ws, target)
         existing = pair_ids.existing_ids(table, target) if table is not None else {}
+        pair_ids.refuse_published_conflicts(existing, target, base.verified_scan())
         before = table.version if table is not None else None
         now = clock_now()
         rows = _baseline_rows(base, existing, now, report)
@@ -445,13 +465,24 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
             data = rows_table(rows)
             res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None, insert=True)
             report.inserted = res.num_inserted_rows
-            report.indices_created = ensure_indices(table, target)
-            report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see
+            interrupted_state(f"the published records are in {target.shown} (table version {table.version}); its indices or "
+                              "tag may not be: run sync_to_lancedb.py --baseline again, it completes them")
+            faults.point("baseline.committed")
         if table is not None:
+            with db_errors(target, "cannot count rows"):
+                has_rows = table.count_rows() > 0
+            if has_rows:  # every run: an interrupted one may have left the table without its indices
+                report.indices_created = ensure_indices(table, target)
+            faults.point("baseline.indexed")
+            if rows:
+                report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see
             with db_errors(target, "cannot count rows"):
                 report.rows, report.version = table.count_rows(), table.version
             if rows and recorded is not None and recorded == before:
                 # our own rows changed nothing a workspace batch holds: keep the record current, so
                 # the next sync does not re-derive merged_batches for nothing
                 record_version(ws, target, table.version)
+        interrupted_state(NOTHING_HALF_WRITTEN)
+        if rows:
+            pair_ids.check_unique(table, target)
     return report

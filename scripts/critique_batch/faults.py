@@ -1,0 +1,26 @@
+"""Fault injection for tests: kill this process at a named point of a critical section.
+
+$CRITIQUE_BATCH_FAULT is a comma-separated list of `name` (the first time the point is reached)
+or `name@N` (the Nth time). Reaching a listed point sends SIGKILL to this process, so a test kills
+a script exactly where it wants, however fast the machine is. Unset (always, outside tests), a
+point costs one dictionary lookup."""
+
+from __future__ import annotations
+
+import os
+
+ENV = "CRITIQUE_BATCH_FAULT"
+_reached: dict[str, int] = {}
+
+
+def point(name: str) -> None:
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    n = _reached[name] = _reached.get(name, 0) + 1
+    for item in spec.split(","):
+        want, _, nth = item.strip().partition("@")
+        if want == name and (int(nth) if nth else 1) == n:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
