@@ -6,7 +6,8 @@
   python benchmarks/bench_parking.py --json
 
 For each size it writes a candidates file of N images (paths under /mnt/, which do not exist here,
-as a published file from another machine gives) plus 10 present images at its end, then times one
+as a published file from another machine gives) plus 10 present images at its end, as
+add_candidates.py does (written by the package, so its schema check is remembered), then times one
 `run_next_batch.py --culture korean --count 1` as a separate process: it parks the N images and
 claims a batch of the 10 present ones. A run that passes --timeout is reported as such.
 """
@@ -27,7 +28,7 @@ SCRIPTS = ROOT / "scripts"
 PRESENT = 10
 
 
-def build(ws: Path, missing: int) -> None:
+def build(ws: Path, missing: int, scripts: Path = SCRIPTS) -> None:
     cp = ws / "checkpoints"
     cp.mkdir(parents=True)
     images = [{"filepath": f"/mnt/vulca/korean/artist_{i % 97:02d}/painting_{i:06d}.jpg", "artist": f"Artist {i % 97}",
@@ -36,13 +37,16 @@ def build(ws: Path, missing: int) -> None:
     for img in present:
         (ws / img["filepath"]).parent.mkdir(parents=True, exist_ok=True)
         (ws / img["filepath"]).touch()
-    (cp / "korean_expansion_candidates.json").write_text(json.dumps({"culture": "korean", "images": images + present}), encoding="utf-8")
+    sys.path.insert(0, str(scripts))
+    from critique_batch.jsonfiles import write_json
+
+    write_json(cp / "korean_expansion_candidates.json", {"culture": "korean", "images": images + present}, "candidates")
 
 
 def measure(missing: int, timeout: float, scripts: Path = SCRIPTS) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-parking-") as tmp:
         ws = Path(tmp)
-        build(ws, missing)
+        build(ws, missing, scripts)
         cmd = [sys.executable, str(scripts / "run_next_batch.py"), "--culture", "korean", "--count", "1", "--json", "--workspace", str(ws)]
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         start = time.perf_counter()

@@ -2,9 +2,10 @@
 """Fault injection for tests: kill this process at a named point of a critical section.
 
 $CRITIQUE_BATCH_FAULT is a comma-separated list of `name` (the first time the point is reached)
-or `name@N` (the Nth time). Reaching a listed point sends SIGKILL to this process, so a test kills
-a script exactly where it wants, however fast the machine is. Unset (always, outside tests), a
-point costs one dictionary lookup."""
+or `name@N` (the Nth time), each optionally followed by `:INT` to send SIGINT (a Ctrl-C) instead
+of SIGKILL. Reaching a listed point signals this process, so a test kills or interrupts a script
+exactly where it wants, however fast the machine is. Unset (always, outside tests), a point costs
+one dictionary lookup."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ def point(name: str) -> None:
         return
     n = _reached[name] = _reached.get(name, 0) + 1
     for item in spec.split(","):
-        want, _, nth = item.strip().partition("@")
+        item, _, how = item.strip().partition(":")
+        want, _, nth = item.partition("@")
         if want == name and (int(nth) if nth else 1) == n:
             import signal
 
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.SIGINT if how == "INT" else signal.SIGKILL)
