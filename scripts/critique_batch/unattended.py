@@ -346,7 +346,7 @@ class Runner:
     def run(self) -> int:
         locks = self.ws.checkpoints / ".locks"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
+            filelocks.make_folder(locks)
             release = filelocks.acquire(locks / LOCK_NAME, 0)  # the lock the workspace's scripts use (no wait)
         except filelocks.LockTimeout:
             raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "

@@ -50,13 +50,24 @@ def acquire(path: Path, timeout: float) -> Callable[[], None]:
     return _acquire_with_package(path, timeout)
 
 
+def make_folder(folder: Path) -> None:
+    """Create the locks folder (and its parents) unless it exists; a link there is refused
+    (InputError), dangling or not. Raises OSError when it cannot be created."""
+    _refuse_link(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_link(folder: Path) -> None:
+    if os.path.islink(folder):
+        raise InputError("is a symbolic link; the locks folder must be a plain folder: remove the link (the next run "
+                         "creates the folder)", file=folder)
+
+
 def open_lock_file(path: Path) -> int:
     """The lock file, opened without following a symbolic link: a link planted at a lock's path or
     at its folder (pointing out of the workspace) must not make a lock create or touch a file
     elsewhere. A link is an InputError naming it; other failures raise OSError."""
-    if os.path.islink(path.parent):
-        raise InputError("is a symbolic link; the locks folder must be a plain folder: remove the link (the next run "
-                         "creates the folder)", file=path.parent)
+    _refuse_link(path.parent)
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o666)
     except OSError as exc:

@@ -184,7 +184,7 @@ class Workspace:
         """An exclusive file lock in checkpoints/.locks/; `busy` starts the message on a timeout."""
         locks = self.checkpoints / ".locks"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
+            filelocks.make_folder(locks)
         except OSError as exc:
             raise environment_failure(f"cannot write to {self.checkpoints}", exc) from None
         try:
