@@ -50,6 +50,7 @@ class Session:
         self._missing_doc: dict | None = None
         self._missing_unsaved = 0  # images parked since the missing-images file was last written
         self._saved_at = time.monotonic()
+        self._save_took = 0.0  # seconds the last save took
         self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
         self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
         self._present: set[str] = set()
@@ -166,12 +167,14 @@ class Session:
         """A claim parking many images saves what it parked on the way, so a killed claim keeps it:
         after PARK_SAVE_EVERY parked, then whenever the unsaved ones are as many as the saved
         (each write costs the whole file: doubling keeps the writes' total linear) or PARK_SAVE_S
-        seconds passed since the last save."""
+        seconds passed since the last save, and four times as long as it took (so saving never takes
+        more than a fifth of the claim's time)."""
         unsaved = self._missing_unsaved
         if unsaved < _env_number("PARK_SAVE_EVERY", PARK_SAVE_EVERY):
             return False
         saved = len(self._missing_doc["events"]) - unsaved
-        return unsaved >= saved or time.monotonic() - self._saved_at >= _env_number("PARK_SAVE_S", PARK_SAVE_S)
+        since = time.monotonic() - self._saved_at
+        return unsaved >= saved or since >= max(_env_number("PARK_SAVE_S", PARK_SAVE_S), 4 * self._save_took)
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
@@ -184,6 +187,7 @@ class Session:
         self._dirty = True
 
     def save(self) -> None:
+        start = time.monotonic()
         self.begin()
         if self._missing_unsaved:
             self._save_missing()  # before progress: progress is a fold over the files
@@ -193,6 +197,7 @@ class Session:
             write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
             self._dirty = False
         self._saved_at = time.monotonic()
+        self._save_took = self._saved_at - start
 
     # --- what the database holds (sync) ------------------------------------------------------
     def set_merged(self, batch_ids: list[int]) -> None:
