@@ -110,3 +110,22 @@ def test_every_write_point_of_a_collection(korean_ws):
         # a claim whose brief was never printed is offered again at once, not after its lease
         assert len(again["batches"]) == 2
         assert support.run("batch_status.py", "--rebuild", "--check", ws=trial).returncode == 0
+
+
+def test_full_disk_during_a_sync_is_an_environment_failure(korean_ws):
+    """The first state file a sync writes (its workspace id) fails: exit 74, not 1, and nothing
+    half-written; the next sync works."""
+    support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
+    fps = support.batch_items(korean_ws, "korean", 1)
+    support.write_output(korean_ws, "korean", 1, [support.good_record("korean", fp) for fp in fps])
+    support.run("run_next_batch.py", "--count", "0", ws=korean_ws, check=True)
+    proc = run_failing("ENOSPC", 1, "sync_to_lancedb.py", "--force", ws=korean_ws)
+    assert proc.returncode == EXIT_ENVIRONMENT and "No space left on device" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and leftovers(korean_ws) == []
+    assert support.run("sync_to_lancedb.py", "--force", ws=korean_ws).returncode == 0
+
+
+def test_exit_codes_are_in_every_scripts_help():
+    for script in sorted(support.SCRIPTS.glob("*.py")):
+        out = support.run(script.name, "--help").stdout
+        assert "74 the system refused" in " ".join(out.split()), script.name

@@ -172,3 +172,43 @@ def test_ctrl_c_before_a_sync_commit_left_nothing(tmp_path):
     proc = sup.run("sync_to_lancedb.py", "--force", ws=root, env={"CRITIQUE_BATCH_FAULT": "sync.locked:INT"})
     assert proc.returncode == 130 and "interrupted: nothing half-written" in proc.stderr, proc.stderr
     assert sup.run_json("sync_to_lancedb.py", "--force", ws=root)["inserted"] == 3
+
+
+def test_baseline_killed_before_its_indices_is_completed_by_the_rerun(tmp_path):
+    root = sup.make_ws(tmp_path / "ws", {"korean": 0})
+    write_published(tmp_path / "pub.jsonl", [published_line("korean", i, 100 + i) for i in range(1, 4)])
+    sup.run_json("set_baseline.py", tmp_path / "pub.jsonl", ws=root)
+    proc = sup.run("sync_to_lancedb.py", "--baseline", ws=root, env={"CRITIQUE_BATCH_FAULT": "baseline.committed"})
+    assert proc.returncode == -9
+    assert len(sup.table_rows(str(root / "lancedb"))) == 3 and not fts_columns(root / "lancedb")
+    again = sup.run_json("sync_to_lancedb.py", "--baseline", ws=root)
+    assert (again["inserted"], again["already"], again["rows"]) == (0, 3, 3)
+    assert {"critique_zh", "critique_en"} <= fts_columns(root / "lancedb")
+
+
+def test_keyboard_interrupt_at_a_sync_stage_names_the_committed_merge(tmp_path, monkeypatch):
+    """In process, through sync()'s hook: a KeyboardInterrupt after the commit leaves the note
+    cli.main prints; the next sync marks the batches merged and creates the indices."""
+    import sys
+
+    sys.path.insert(0, str(sup.SCRIPTS))
+    from critique_batch import errors
+    from critique_batch.sync import sync
+    from critique_batch.workspace import Workspace
+
+    root = sup.make_ws(tmp_path / "ws", {"korean": 0}, batch_size=3)
+    sup.write_candidates(root, "korean", 3)
+    sup.produce(root, "korean", 1)
+
+    def hook(stage):
+        if stage == "committed":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(errors, "_left", [errors.NOTHING_HALF_WRITTEN])
+    with pytest.raises(KeyboardInterrupt):
+        sync(Workspace(root), force=True, hook=hook)
+    assert errors.interrupted_state().startswith("the merge into ") and "is committed (table version" in errors.interrupted_state()
+    assert sup.progress(root, "korean")["merged_batches"] == []
+    report = sync(Workspace(root), force=True)
+    assert report.reconciled and report.indices_created and errors.interrupted_state() == errors.NOTHING_HALF_WRITTEN
+    assert sup.progress(root, "korean")["merged_batches"] == [1]

@@ -125,3 +125,16 @@ def test_claim_killed_between_missing_images_and_progress_is_healed(ws):
     p = support.progress(ws, "korean")
     assert len(prog.Progress.from_json(p).parked(3)) == n and p["cursor"] == n + PRESENT
     rebuild_matches(ws)
+
+
+def test_ctrl_c_while_parking_says_so_and_keeps_what_was_saved(ws):
+    n = 500
+    write_missing(ws, n)
+    proc = support.run("run_next_batch.py", "--culture", "korean", ws=ws, env={**SAVE_EVERY, "CRITIQUE_BATCH_FAULT": "claim.parked:INT"})
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted: nothing half-written (every file is written whole, or not at all); run it again" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(prog.Progress.from_json(support.progress(ws, "korean")).parked(3)) == 100
+    again = support.run_json("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert len(again["parked_missing"]) == n - 100 and again["batches"][0]["images"] == PRESENT
+    rebuild_matches(ws)
