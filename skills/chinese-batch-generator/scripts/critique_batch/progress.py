@@ -132,8 +132,8 @@ class Progress:
         # a key gets it at its end), so a file round-trips byte for byte
         self._order = _order
         # (images, n, hash of images[:n]): the cursor's digest, extended as the cursor moves, so that
-        # moving it costs the images passed, not the whole prefix (parking thousands of missing
-        # images moves it once per image)
+        # moving it costs the images passed, not the whole prefix (a claim parking thousands of
+        # missing images moves it once per hundred)
         self._prefix: tuple | None = None
 
     def _saved(self) -> tuple:
@@ -354,7 +354,7 @@ def artist_key(artist) -> str:
 
 def _remove_from_ranges(ranges: list[list[int]], indices: list[int]) -> list[list[int]]:
     """The [start, end) ranges without these indices; costs the ranges and the indices, never the
-    width of a range (a claim calls it for every image it parks)."""
+    width of a range (a claim calls it for every hundred images it parks)."""
     drop = sorted(set(indices))
     out: list[list[int]] = []
     for start, end in ranges:
