@@ -418,10 +418,11 @@ class BaselineMergeReport:
         return out
 
 
-def _baseline_rows(base, existing: dict, merged_at: datetime, report: BaselineMergeReport) -> list[dict]:
-    """Rows of the baseline's records whose images the table does not hold, as published."""
+def _baseline_rows(scan, existing: dict, merged_at: datetime, report: BaselineMergeReport) -> list[dict]:
+    """Rows of the baseline's records (scan: baseline.Scan, its kept lines) whose images the table
+    does not hold, as published."""
     rows = []
-    for order, (_, fp, line) in enumerate(base.iter_lines()):
+    for order, (fp, line) in enumerate((rec.filepath, rec.text) for rec in scan.kept):
         report.records += 1
         if fp in existing:
             report.already += 1
@@ -456,10 +457,11 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
         table = open_table(conn, target)
         recorded = recorded_version(ws, target)
         existing = pair_ids.existing_ids(table, target) if table is not None else {}
-        pair_ids.refuse_published_conflicts(existing, target, base.verified_scan())
+        scan = base.verified_scan()  # the published files, read once
+        pair_ids.refuse_published_conflicts(existing, target, scan)
         before = table.version if table is not None else None
         now = clock_now()
-        rows = _baseline_rows(base, existing, now, report)
+        rows = _baseline_rows(scan, existing, now, report)
         if rows:
             table, report.repairs = table_to_write(conn, table, target)
             data = rows_table(rows)
