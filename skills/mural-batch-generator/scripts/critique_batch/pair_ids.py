@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 
 from . import published
-from .database import Target, db_errors, merge_on_filepath, rows_table, sql_text
+from .database import KEY_CHUNK, Target, db_errors, merge_on_filepath, rows_table, sql_text
 from .errors import InputError, WorkFailed
 from .workspace import Workspace
 
@@ -128,8 +128,8 @@ def shared_pair_ids(table, target: Target) -> dict[str, list[dict]]:
     cols = [c for c in ("filepath", "pair_id", "culture", "origin") if c in names]
     out: dict[str, list[dict]] = {}
     with db_errors(target, "cannot read the critiques table"):
-        for start in range(0, len(shared), 500):
-            quoted = ", ".join(sql_text(p) for p in shared[start:start + 500])
+        for start in range(0, len(shared), KEY_CHUNK):
+            quoted = ", ".join(sql_text(p) for p in shared[start:start + KEY_CHUNK])
             for r in table.search().where(f"pair_id IN ({quoted})").select(cols).to_arrow().to_pylist():
                 out.setdefault(r["pair_id"], []).append(r)
     return dict(sorted(out.items()))
