@@ -3,7 +3,9 @@ Code): it does what a round's orchestrator does, with the workspace's scripts. I
 session id it was given (with --take-over, and --yes when the prompt says so), starts "subagents"
 for its claims (writes their output files), collects and prints a result as `claude -p --output-format
 json` does. FAKE_CLAUDE_MODE: good (valid records), invalid (records that fail validation), fail
-(an API error, exit 1), hang (writes the first batch's output, then waits to be stopped).
+(an API error, exit 1), hang (writes the first batch's output, then waits to be stopped),
+disk_full (valid records, then no collection and checkpoints/.tmp made a plain file, so the
+runner's own collection cannot write).
 FAKE_CLAUDE_RECORD: a folder that gets each call's arguments. Only the tests use this."""
 
 import json
@@ -48,7 +50,11 @@ def main(argv: list[str]) -> int:
         kind = "short_zh" if mode == "invalid" else None
         records = [support.bad_record(c, fp, kind) if kind else support.good_record(c, fp) for fp in support.batch_items(ws, c, bid)]
         support.write_output(ws, c, bid, records)
-    script("run_next_batch.py", "--count", "0")
+    if mode == "disk_full":
+        (ws / "checkpoints" / ".tmp").rmdir()  # empty between writes
+        (ws / "checkpoints" / ".tmp").write_text("")
+    else:
+        script("run_next_batch.py", "--count", "0")
     print(json.dumps({"type": "result", "is_error": False, "result": f"{len(batches)} batches", "total_cost_usd": 0.01}))
     return 0
 

@@ -36,6 +36,14 @@ def set_up(ws: Path, case_dir: Path, meta: dict, monkeypatch) -> None:
     files = case_dir / "files"
     if files.is_dir():
         shutil.copytree(files, ws, dirs_exist_ok=True)
+    for link, target in meta.get("links", {}).items():  # a path replaced by a symbolic link
+        path = ws / link
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target.replace("{ws}", str(ws)))
     if "patch" in meta:
         path = ws / meta["patch"]["file"]
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -62,6 +70,8 @@ def test_bad_input(name, ws, monkeypatch):
     for text in meta["mentions"]:
         assert text in output, f"{text!r} not in:\n{output}"
     assert tree_hashes(ws) == before, "a rejected input changed the workspace"
+    for path in meta.get("absent", []):  # nothing created where a link pointed
+        assert not Path(path.replace("{ws}", str(ws))).exists(), path
     # the same with --json: one JSON object on stdout
     proc = support.run(script, *args, "--json", ws=workspace, env={"CRITIQUE_BATCH_NOW": T0})
     assert proc.returncode == meta["exit"]

@@ -94,7 +94,7 @@ def test_fault_campaign(ws, request):
         for i, j in enumerate(jobs):
             fault = {}
             if i in victims:
-                point = rng.choice(SYNC_POINTS) if j[0] == str(SYNC) else f"write:@{rng.randint(1, 6)}"
+                point = rng.choice(SYNC_POINTS) if j[0] == str(SYNC) else f"write.@{rng.randint(1, 6)}"
                 fault = {"CRITIQUE_BATCH_FAULT": point, "CRITIQUE_BATCH_FAULT_LOG": str(log)}
             procs.append(spawn(j, ws, {**env, **fault}))
         deadline = time.monotonic() + 60
@@ -105,7 +105,7 @@ def test_fault_campaign(ws, request):
                 assert p.returncode in (0, 1), err
         for point in killed_at(log):
             kills += 1
-            kind = ":".join(point.split(":")[:2])  # write:before-rename, sync:committed, ...
+            kind = ".".join(point.split(".")[:2])  # write.before-rename, sync.committed, ...
             where[kind] = where.get(kind, 0) + 1
         # the subagents answer what is in flight (each claim once; some are abandoned)
         for c in CULTURES:
@@ -305,9 +305,9 @@ def test_hand_edits_then_advised_rebuild(ws, request):
 
 # the points of a sync that merges (faults.py): before the commit, after it, and between the steps
 # that follow it; every sync that merges reaches each of them
-SYNC_POINTS = ["sync:merging", "sync:committed", "sync:deduped", "sync:tagged", "sync:marked korean",
-               "write:before-rename:korean_expansion_progress.json", "write:after-rename:korean_expansion_progress.json",
-               "write:before-rename:lancedb_sync_state.json", "sync:recorded"]
+SYNC_POINTS = ["sync.merging", "sync.committed", "sync.deduped", "sync.tagged", "sync.marked.korean",
+               "write.before-rename.korean_expansion_progress.json", "write.after-rename.korean_expansion_progress.json",
+               "write.before-rename.lancedb_sync_state.json", "sync.recorded"]
 
 
 def killed_at(log: Path) -> list[str]:

@@ -17,7 +17,7 @@ PROGRAM = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from critique_batch import faults
-for name in ("write:before-rename:a.json", "sync:committed", "write:after-rename:a.json", "write:before-rename:b.json"):
+for name in ("write.before-rename.a.json", "sync.committed", "write.after-rename.a.json", "write.before-rename.b.json"):
     print(name, flush=True)
     faults.point(name)
 print("end", flush=True)
@@ -36,16 +36,18 @@ def run_points(tmp_path, spec: str | None):
 
 
 def test_a_process_dies_at_the_point_and_occurrence_asked_for(tmp_path):
-    assert run_points(tmp_path, None) == (0, ["write:before-rename:a.json", "sync:committed", "write:after-rename:a.json",
-                                              "write:before-rename:b.json", "end"], [])
-    code, seen, died = run_points(tmp_path, "sync:committed")
-    assert code == -signal.SIGKILL and seen[-1] == "sync:committed" and died == ["sync:committed"]
-    code, seen, died = run_points(tmp_path, "write:@3")  # the third point named write:...
-    assert code == -signal.SIGKILL and died == ["write:before-rename:b.json"] and "end" not in seen
-    code, seen, died = run_points(tmp_path, "write:after-rename")
-    assert code == -signal.SIGKILL and died == ["write:after-rename:a.json"]
-    assert run_points(tmp_path, "sync:optimized")[0] == 0  # a point never reached: the process runs to its end
-    assert run_points(tmp_path, "write:@5")[0] == 0
+    assert run_points(tmp_path, None) == (0, ["write.before-rename.a.json", "sync.committed", "write.after-rename.a.json",
+                                              "write.before-rename.b.json", "end"], [])
+    code, seen, died = run_points(tmp_path, "sync.committed")
+    assert code == -signal.SIGKILL and seen[-1] == "sync.committed" and died == ["sync.committed"]
+    code, seen, died = run_points(tmp_path, "write.@3")  # the third point named write....
+    assert code == -signal.SIGKILL and died == ["write.before-rename.b.json"] and "end" not in seen
+    code, seen, died = run_points(tmp_path, "write.after-rename")
+    assert code == -signal.SIGKILL and died == ["write.after-rename.a.json"]
+    code, seen, died = run_points(tmp_path, "sync.committed:INT")  # a Ctrl-C there
+    assert code == -signal.SIGINT and seen[-1] == "sync.committed" and died == ["sync.committed"]
+    assert run_points(tmp_path, "sync.optimized")[0] == 0  # a point never reached: the process runs to its end
+    assert run_points(tmp_path, "write.@5")[0] == 0
 
 
 def test_a_claim_killed_at_each_of_its_writes_loses_nothing(korean_ws):
@@ -55,7 +57,7 @@ def test_a_claim_killed_at_each_of_its_writes_loses_nothing(korean_ws):
     log = korean_ws / "faults.log"
     for n in range(1, 40):
         now = {"CRITIQUE_BATCH_NOW": f"2026-11-{n:02d}T12:00:00Z"}  # a day later: the dead claims' leases have ended
-        env = {"CRITIQUE_BATCH_FAULT": f"write:@{n}", "CRITIQUE_BATCH_FAULT_LOG": str(log), **now}
+        env = {"CRITIQUE_BATCH_FAULT": f"write.@{n}", "CRITIQUE_BATCH_FAULT_LOG": str(log), **now}
         proc = support.run("run_next_batch.py", "--culture", "korean", "--count", "2", "--size", "3", ws=korean_ws, env=env)
         assert "Traceback" not in proc.stderr
         support.run("run_next_batch.py", "--culture", "korean", "--count", "0", ws=korean_ws, env=now, check=True)
@@ -63,7 +65,7 @@ def test_a_claim_killed_at_each_of_its_writes_loses_nothing(korean_ws):
         assert check.returncode == 0, check.stdout + check.stderr
         if proc.returncode == 0:
             break
-        assert proc.returncode == -signal.SIGKILL and log.read_text(encoding="utf-8").splitlines()[-1].startswith("write:")
+        assert proc.returncode == -signal.SIGKILL and log.read_text(encoding="utf-8").splitlines()[-1].startswith("write.")
     else:
         raise AssertionError("a claim never ran to its end")
     assert n > 2, "the claim died at no write"

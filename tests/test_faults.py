@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import support
+from critique_batch.errors import EXIT_ENVIRONMENT
 
 FAILING = support.ROOT / "tests" / "failing_io.py"
 
@@ -28,7 +29,7 @@ def test_full_disk_during_claim(korean_ws):
     support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
     before = support.state_hashes(korean_ws)
     proc = run_failing("ENOSPC", 1, "run_next_batch.py", "--culture", "korean", ws=korean_ws)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT, proc.stderr  # not 1, which also means "nothing claimable"
     assert "No space left on device" in proc.stderr and "korean_batch_002_input.json" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert support.state_hashes(korean_ws) == before
@@ -40,7 +41,7 @@ def test_full_disk_between_result_and_progress(korean_ws):
     fps = support.batch_items(korean_ws, "korean", 1)
     support.write_output(korean_ws, "korean", 1, [support.good_record("korean", fp) for fp in fps])
     proc = run_failing("ENOSPC", 2, "run_next_batch.py", "--count", "0", ws=korean_ws)  # the result file is written, progress is not
-    assert proc.returncode == 1 and "korean_expansion_progress.json" in proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT and "korean_expansion_progress.json" in proc.stderr
     assert leftovers(korean_ws) == []
     assert (korean_ws / "checkpoints" / "korean_batch_001_result.json").exists()
     assert support.progress(korean_ws, "korean")["completed"] == 0
@@ -55,7 +56,7 @@ def test_read_only_workspace(korean_ws):
     support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
     before = support.state_hashes(korean_ws)
     proc = run_failing("EROFS", 1, "run_next_batch.py", "--culture", "korean", ws=korean_ws)
-    assert proc.returncode == 1 and "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == EXIT_ENVIRONMENT and "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
     assert support.state_hashes(korean_ws) == before and leftovers(korean_ws) == []
     # reading still works in a read-only workspace
     proc = run_failing("EROFS", 1, "batch_status.py", ws=korean_ws)
@@ -70,7 +71,7 @@ def test_really_read_only_folder(korean_ws):
     os.chmod(cp, 0o555)
     try:
         proc = support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws)
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.returncode == EXIT_ENVIRONMENT and "Traceback" not in proc.stderr
         assert support.run("batch_status.py", ws=korean_ws).returncode == 0
     finally:
         os.chmod(cp, 0o755)
@@ -109,3 +110,22 @@ def test_every_write_point_of_a_collection(korean_ws):
         # a claim whose brief was never printed is offered again at once, not after its lease
         assert len(again["batches"]) == 2
         assert support.run("batch_status.py", "--rebuild", "--check", ws=trial).returncode == 0
+
+
+def test_full_disk_during_a_sync_is_an_environment_failure(korean_ws):
+    """The first state file a sync writes (its workspace id) fails: exit 74, not 1, and nothing
+    half-written; the next sync works."""
+    support.run("run_next_batch.py", "--culture", "korean", ws=korean_ws, check=True)
+    fps = support.batch_items(korean_ws, "korean", 1)
+    support.write_output(korean_ws, "korean", 1, [support.good_record("korean", fp) for fp in fps])
+    support.run("run_next_batch.py", "--count", "0", ws=korean_ws, check=True)
+    proc = run_failing("ENOSPC", 1, "sync_to_lancedb.py", "--force", ws=korean_ws)
+    assert proc.returncode == EXIT_ENVIRONMENT and "No space left on device" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and leftovers(korean_ws) == []
+    assert support.run("sync_to_lancedb.py", "--force", ws=korean_ws).returncode == 0
+
+
+def test_exit_codes_are_in_every_scripts_help():
+    for script in sorted(support.SCRIPTS.glob("*.py")):
+        out = support.run(script.name, "--help").stdout
+        assert "74 the system refused" in " ".join(out.split()), script.name

@@ -11,7 +11,7 @@ import pytest
 
 import support
 from critique_batch import filelocks
-from critique_batch.errors import WorkFailed
+from critique_batch.errors import InputError, WorkFailed
 from critique_batch.workspace import Workspace
 
 
@@ -62,3 +62,45 @@ def test_a_busy_culture_lock_is_a_clear_error(ws):
                 pass
     finally:
         release()
+
+
+# --- issue 20 §7a: a lock path that is a symbolic link ---------------------------------------------
+
+@pytest.mark.parametrize("dangling", [True, False])
+def test_a_symlinked_lock_file_touches_nothing_outside(ws, tmp_path_factory, dangling):
+    """checkpoints/.locks/korean.lock pointing outside the workspace: refused (exit 2 naming it);
+    the file outside is neither created nor changed."""
+    support.write_candidates(ws, "korean", 3)
+    outside = tmp_path_factory.mktemp("outside") / "korean.lock"
+    if not dangling:
+        outside.write_text("keep me")
+    (ws / "checkpoints" / ".locks").mkdir(parents=True)
+    (ws / "checkpoints" / ".locks" / "korean.lock").symlink_to(outside)
+    proc = support.run("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert proc.returncode == 2, proc.stderr
+    assert ".locks/korean.lock: is a symbolic link; a lock file must be a plain file" in proc.stderr and "Traceback" not in proc.stderr
+    if dangling:
+        assert not outside.exists()
+    else:
+        assert outside.read_text() == "keep me"
+    assert not (ws / "checkpoints" / "korean_batch_001_input.json").exists()
+    (ws / "checkpoints" / ".locks" / "korean.lock").unlink()  # as the message says: the next run works
+    assert support.run("run_next_batch.py", "--culture", "korean", ws=ws).returncode == 0
+
+
+def test_a_symlinked_locks_folder_is_refused(ws, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside-locks")
+    (ws / "checkpoints" / ".locks").symlink_to(outside, target_is_directory=True)
+    support.write_candidates(ws, "korean", 3)
+    proc = support.run("run_next_batch.py", "--culture", "korean", ws=ws)
+    assert proc.returncode == 2 and "the locks folder must be a plain folder" in proc.stderr, proc.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_lock_files_are_opened_without_following_links(tmp_path):
+    target = tmp_path / "elsewhere"
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "x.lock").symlink_to(target)
+    with pytest.raises(InputError):
+        filelocks.acquire(tmp_path / "locks" / "x.lock", 0)
+    assert not target.exists()

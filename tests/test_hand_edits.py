@@ -147,7 +147,7 @@ def test_first_claim_killed_before_progress_is_offered_again_at_once(korean_ws):
     cmd = [sys.executable, str(failing), "ENOSPC", "3", str(support.SCRIPTS / "run_next_batch.py"), "--culture", "korean",
            "--workspace", str(korean_ws)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **LIVE})
-    assert proc.returncode == 1 and "korean_expansion_progress.json" in proc.stderr, proc.stderr
+    assert proc.returncode == 74 and "korean_expansion_progress.json" in proc.stderr, proc.stderr  # 74: the disk, not the input
     assert (korean_ws / CP / "korean_batch_001_input.json").exists()
     [b] = claim(korean_ws)["batches"]
     assert b["batch_id"] == 1 and b["resumed"]

@@ -73,9 +73,9 @@ def test_four_syncs_at_once(tmp_path, where):
 
 # where a sync dies (faults.py): before its commit, after it, between the steps after it, during the
 # optimize that every third sync runs; None: the sync runs to its end
-KILL_POINTS = ["sync:merging", "sync:committed", "sync:deduped", "sync:tagged", "sync:marked korean",
-               "sync:marked chinese", "write:before-rename:korean_expansion_progress.json",
-               "write:after-rename:chinese_expansion_progress.json", "sync:optimized", "sync:recorded", None]
+KILL_POINTS = ["sync.merging", "sync.committed", "sync.deduped", "sync.tagged", "sync.marked.korean",
+               "sync.marked.chinese", "write.before-rename.korean_expansion_progress.json",
+               "write.after-rename.chinese_expansion_progress.json", "sync.optimized", "sync.recorded", None]
 
 
 def test_sigkill_during_twenty_syncs(tmp_path):
@@ -97,12 +97,12 @@ def test_sigkill_during_twenty_syncs(tmp_path):
         assert "Traceback" not in stderr
         died = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
         log.unlink(missing_ok=True)
-        if point is None or point == "sync:optimized" and proc.returncode == 0:  # not every sync optimizes
+        if point is None or point == "sync.optimized" and proc.returncode == 0:  # not every sync optimizes
             assert proc.returncode == 0 and not died, stderr
         else:
             assert proc.returncode == -signal.SIGKILL and died == [point], (point, proc.returncode, stderr)
             killed.append(point)
-    assert len(killed) >= 10 and "sync:optimized" in killed, killed
+    assert len(killed) >= 10 and "sync.optimized" in killed, killed
     out = sync.sync(Workspace(root), force=True).as_json()
     check_exactly_once(root, ["korean", "chinese"])
     for c in ("korean", "chinese"):

@@ -672,3 +672,18 @@ def test_the_guard_reads_a_script_written_from_home_as_its_path(tmp_path, monkey
                     f"python3 {skill}/scripts/run_next_batch.py"):  # quoted: no ~ expansion; a script the skill lacks
         with pytest.raises(round_guard.Denied):
             check(command)
+
+
+def test_a_refused_write_stops_the_run_with_its_own_exit_code(ws, fake_bin):
+    """The round's collection exits 74 (the system refused a write): the run stops after that round
+    with 74, not after two more rounds as 'no progress' (1)."""
+    support.write_candidates(ws, "korean", 25)
+    r = runner(ws, fake_bin, "korean", "--batches", "1", "--rounds", "5", mode="disk_full")
+    assert r.returncode == 74, r.stdout + r.stderr
+    [entry] = log_entries(ws)
+    assert "run_next_batch.py --count 0 exited 74: " in entry["error"] and "cannot write" in entry["error"]
+    assert entry["stop"].startswith("the system refused a write (run_next_batch.py --count 0 exited 74")
+    (ws / "checkpoints" / ".tmp").unlink()  # space again: the next run collects what the round wrote
+    r = runner(ws, fake_bin, "korean", "--batches", "1", "--rounds", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert support.progress(ws, "korean")["completed"] == 20

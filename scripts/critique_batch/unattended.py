@@ -31,7 +31,7 @@ from pathlib import Path
 from . import filelocks
 from .cli import plural
 from .clock import iso, now
-from .errors import BatchError, InputError, WorkFailed
+from .errors import EXIT_ENVIRONMENT, BatchError, InputError, WorkFailed, environment_failure
 from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .plan import target_command
@@ -44,7 +44,9 @@ EXIT_BUSY = 3  # another runner holds this workspace
 EXIT_NO_CLAUDE = 4  # the claude binary is missing or does not run
 # beyond cli.EXIT_CODES (0 done, 1 work could not complete, 2 bad command or input)
 MORE_EXIT_CODES = ("More exit codes: 3 another run_unattended.py holds this workspace; 4 the claude binary is missing\n"
-                   "or does not run; 130 / 143 stopped by Ctrl-C / SIGTERM (after the round's collection).")
+                   "or does not run; 74 also when a round's collection or merge was refused by the system (disk\n"
+                   "full): the run stops after that round; 130 / 143 stopped by Ctrl-C / SIGTERM (after the round's\n"
+                   "collection).")
 
 LOG_NAME = "unattended_log.jsonl"
 LOCK_NAME = "unattended.lock"
@@ -530,6 +532,7 @@ class Runner:
         self.ws = Workspace(self.opts.workspace)
         self.log = self.opts.log or self.ws.checkpoints / LOG_NAME
         self.sessions: set[str] = set()  # every round session of this run and of earlier runs (the log)
+        self.refused: str | None = None  # a script of the round's end the system refused (exit 74): the run stops
 
     # the workspace's scripts, each in its own process group: a signal to the runner never reaches them
     def script(self, name: str, *args: str) -> tuple[int, str]:
@@ -563,13 +566,13 @@ class Runner:
     def run(self) -> int:
         locks = self.ws.checkpoints / ".locks"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
+            filelocks.make_folder(locks)
             release = filelocks.acquire(locks / LOCK_NAME, 0)  # the lock the workspace's scripts use (no wait)
         except filelocks.LockTimeout:
             raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "
                              "held); wait for it to stop, or stop it (Ctrl-C or SIGTERM stops it after its round's collection)") from None
         except OSError as exc:
-            raise WorkFailed(f"cannot create the runner's lock in {locks}: {exc.strerror or exc}") from None
+            raise environment_failure(f"cannot create the runner's lock in {locks}", exc) from None
         try:
             with Stop() as stop:
                 return self._run(stop)
@@ -596,6 +599,8 @@ class Runner:
             code, why = 0, None
             if stop.requested:
                 code, why = 128 + stop.signum, f"stopped by {signal.Signals(stop.signum).name}"
+            elif self.refused:
+                code, why = EXIT_ENVIRONMENT, f"the system refused a write ({self.refused}); fix it (disk space, permissions), then run again"
             elif (reached := goal_reached(goal, rows, self._detail(goal))):
                 why = reached
             elif no_progress(accepted_per_round):
@@ -667,6 +672,8 @@ class Runner:
             code, err = self.script(name, *args)
             if code != 0:
                 problems.append(f"{name} {' '.join(args)} exited {code}: {err.splitlines()[-1] if err else ''}")
+                if code == EXIT_ENVIRONMENT:  # a full or read-only disk does not heal by itself: more rounds waste sessions
+                    self.refused = problems[-1]
         after = self.rows()
         counts = self.round_counts(results_before)
 

@@ -10,9 +10,12 @@ reconciliation must write is written by `begin()`, before the work (run_session 
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
+from . import faults
 from . import progress as prog
 from .batches import output_digest, read_batch
 from .candidates import Candidates, candidates_sig, load_candidates
@@ -25,6 +28,9 @@ from .progress import load_progress
 from .published import GENERATOR_FIELDS
 from .workspace import Workspace, batch_tag
 
+PARK_STEP = 100  # missing images parked at a time by a claim (each step moves the cursor once)
+PARK_SAVE_EVERY = 1000  # a claim saves what it parked once this many wait ($CRITIQUE_BATCH_PARK_SAVE_EVERY) ...
+PARK_SAVE_S = 10  # ... and as many as it saved, or this many seconds passed ($CRITIQUE_BATCH_PARK_SAVE_S)
 # a take-over leaves alone, unless confirmed, a claim of another session younger than this: that
 # session may still be running its subagents
 TAKE_OVER_QUIET_MINUTES = 10
@@ -42,7 +48,9 @@ class Session:
         self.cands = load_candidates(ws, culture)
         self._dirty = False
         self._missing_doc: dict | None = None
-        self._missing_unsaved = False
+        self._missing_unsaved = 0  # images parked since the missing-images file was last written
+        self._saved_at = time.monotonic()
+        self._save_took = 0.0  # seconds the last save took
         self.parked_missing: list[dict] = []  # parked by this session's claims: their file does not exist
         self.still_missing: list[dict] = []  # parked for a missing file that requeue left parked: still missing
         self._present: set[str] = set()
@@ -108,9 +116,9 @@ class Session:
             if kind == 0:
                 p.apply_result(doc)
             else:
-                self._unpick(doc["filepath"])
                 p.apply_missing(doc)
             self._dirty = True
+        self._unpick([e["filepath"] for e in events])
         requeue = read_json(self.ws.requeue_path(self.name), "requeue", missing_ok=True)
         if requeue is not None and requeue["rev"] != p.requeue_rev:
             p.apply_requeue(requeue)
@@ -124,32 +132,49 @@ class Session:
                                  file=self.ws.missing_images_path(self.name), where="culture")
         return self._missing_doc["events"]
 
-    def _unpick(self, filepath: str) -> None:
-        """An image parked outside any batch is handed out all the same: the cursor moves past it."""
-        i = self.cands.index_of.get(filepath)
-        if i is not None:
-            self.progress.mark_handed_out([i], self.cands.images)
+    def _unpick(self, filepaths: list[str]) -> None:
+        """Images parked outside any batch are handed out all the same: the cursor moves past them
+        (one move for them all: its cost is the images it passes)."""
+        index_of = self.cands.index_of
+        indices = [index_of[fp] for fp in filepaths if fp in index_of]
+        if indices:
+            self.progress.mark_handed_out(indices, self.cands.images)
 
     def _park_missing(self, found: list[tuple[dict, Path]]) -> None:
         """Park images whose file does not exist, as a skip of each (no attempt counted). Applied to
-        progress now (so the next pick passes them by); written to the missing-images file by
+        progress now (so no later pick offers them); written to the missing-images file by
         _save_missing before anything else is written (the rebuild reads that file)."""
+        if not found:
+            return
         events = self.missing_events()
         for img, path in found:
             event = {"seq": self.progress.last_seq + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
             events.append(event)
-            self._unpick(event["filepath"])
             self.progress.apply_missing(event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})
-        self._missing_unsaved = True
+        self._unpick([img["filepath"] for img, _ in found])
+        self._missing_unsaved += len(found)
         self._dirty = True
 
     def _save_missing(self) -> None:
-        """One write however many were parked (a candidates file whose images are all missing is
-        parked in one claim). Lost in a crash before it: those images are simply checked again."""
+        """Write the images parked since the last write (before progress, which is a fold over the
+        files). Lost in a crash before it: those images are simply checked again."""
         if self._missing_unsaved:
             write_json(self.ws.missing_images_path(self.name), self._missing_doc, "missing_images")
-            self._missing_unsaved = False
+            self._missing_unsaved = 0
+
+    def _parking_save_due(self) -> bool:
+        """A claim parking many images saves what it parked on the way, so a killed claim keeps it:
+        after PARK_SAVE_EVERY parked, then whenever the unsaved ones are as many as the saved
+        (each write costs the whole file: doubling keeps the writes' total linear) or PARK_SAVE_S
+        seconds passed since the last save, and four times as long as it took (so saving never takes
+        more than a fifth of the claim's time)."""
+        unsaved = self._missing_unsaved
+        if unsaved < _env_number("PARK_SAVE_EVERY", PARK_SAVE_EVERY):
+            return False
+        saved = len(self._missing_doc["events"]) - unsaved
+        since = time.monotonic() - self._saved_at
+        return unsaved >= saved or since >= max(_env_number("PARK_SAVE_S", PARK_SAVE_S), 4 * self._save_took)
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
@@ -162,12 +187,17 @@ class Session:
         self._dirty = True
 
     def save(self) -> None:
+        start = time.monotonic()
         self.begin()
-        self._save_missing()  # before progress: progress is a fold over the files
+        if self._missing_unsaved:
+            self._save_missing()  # before progress: progress is a fold over the files
+            faults.point("claim.missing_saved")
         if self._dirty:
             self.progress.last_updated = iso(self.now)
             write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
             self._dirty = False
+        self._saved_at = time.monotonic()
+        self._save_took = self._saved_at - start
 
     # --- what the database holds (sync) ------------------------------------------------------
     def set_merged(self, batch_ids: list[int]) -> None:
@@ -330,35 +360,42 @@ class Session:
         return claimed
 
     def _pick_present(self, size: int) -> list[dict]:
-        """Up to `size` images whose file exists; those whose file does not are parked on the way
-        (one stat per picked image, never a stat of every candidate)."""
-        while True:
-            picked = self._pick(size)
-            missing = []
-            for img in picked:
-                if img["filepath"] in self._present:
-                    continue
-                path = self.ws.image_missing(img["filepath"])
-                if path is None:
-                    self._present.add(img["filepath"])
-                else:
-                    missing.append((img, path))
-            if not missing:
-                self._save_missing()
-                return picked
-            self._park_missing(missing)
-
-    def _pick(self, size: int) -> list[dict]:
-        """Retries first, then images never handed out: gaps before the cursor, then from the cursor."""
-        index_of, images = self.cands.index_of, self.cands.images
-        retry = sorted((index_of[fp] for fp in self.progress.retry_pool(self.cfg.max_attempts) if fp in index_of))
-        picked = [images[i] for i in retry[:size]]
-        picked += [images[i] for i in self.progress.gap_indices(size - len(picked))]
-        i = self.progress.cursor
-        while len(picked) < size and i < len(images):
-            picked.append(images[i])
-            i += 1
+        """Up to `size` images whose file exists, in the order claims take them (_offered); those
+        whose file does not are parked on the way: one stat per image passed, never a stat of every
+        candidate, and one pass however many are parked. Parking thousands saves on the way
+        (_parking_save_due), so a killed claim keeps what it parked."""
+        picked: list[dict] = []
+        missing: list[tuple[dict, Path]] = []
+        for img in self._offered():
+            fp = img["filepath"]
+            path = None if fp in self._present else self.ws.image_missing(fp)
+            if path is None:
+                self._present.add(fp)
+                picked.append(img)
+                if len(picked) >= size:
+                    break
+                continue
+            missing.append((img, path))
+            if len(missing) >= PARK_STEP:
+                self._park_missing(missing)
+                missing = []
+                if self._parking_save_due():
+                    self.save()
+                    faults.point("claim.parked")
+        self._park_missing(missing)
+        self._save_missing()
         return picked
+
+    def _offered(self):
+        """Candidates in the order claims take them: retries first, then images never handed out,
+        gaps before the cursor, then from the cursor (the state as it was when the pick began:
+        parking on the way moves the cursor past parked images)."""
+        index_of, images = self.cands.index_of, self.cands.images
+        retry = sorted(index_of[fp] for fp in self.progress.retry_pool(self.cfg.max_attempts) if fp in index_of)
+        gaps, cursor = [range(start, end) for start, end in self.progress.gaps], self.progress.cursor
+        for indices in (retry, *gaps, range(cursor, len(images))):
+            for i in indices:
+                yield images[i]
 
     def _write_claim(self, batch: dict, *, resumed: bool, taken_over: bool = False) -> dict:
         path = self.ws.batch_path(self.name, batch["batch_id"], "input")
@@ -402,6 +439,14 @@ class Session:
         self.progress.apply_requeue(doc)
         self._dirty = True
         return sorted(parked)
+
+
+def _env_number(name: str, default: float) -> float:
+    """$CRITIQUE_BATCH_<name> when set to a number, else the default."""
+    try:
+        return float(os.environ["CRITIQUE_BATCH_" + name])
+    except (KeyError, ValueError):
+        return default
 
 
 def run_session(ws: Workspace, culture: str, fn):

@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import MissingDependency
+from .errors import InputError, MissingDependency
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 POLL_S = 0.05  # how often a waiter tries again (filelock's default)
 BUSY = frozenset({errno.EACCES, errno.EAGAIN, errno.EWOULDBLOCK})
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class LockTimeout(Exception):
@@ -36,7 +39,7 @@ def acquire(path: Path, timeout: float) -> Callable[[], None]:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         return _acquire_with_package(path, timeout)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_lock_file(path)
     try:
         if _flock(fcntl, fd, path, timeout):
             return lambda: os.close(fd)  # closing the file releases the lock
@@ -45,6 +48,33 @@ def acquire(path: Path, timeout: float) -> Callable[[], None]:
         raise
     os.close(fd)  # a file system without flock
     return _acquire_with_package(path, timeout)
+
+
+def make_folder(folder: Path) -> None:
+    """Create the locks folder (and its parents) unless it exists; a link there is refused
+    (InputError), dangling or not. Raises OSError when it cannot be created."""
+    _refuse_link(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_link(folder: Path) -> None:
+    if os.path.islink(folder):
+        raise InputError("is a symbolic link; the locks folder must be a plain folder: remove the link (the next run "
+                         "creates the folder)", file=folder)
+
+
+def open_lock_file(path: Path) -> int:
+    """The lock file, opened without following a symbolic link: a link planted at a lock's path or
+    at its folder (pointing out of the workspace) must not make a lock create or touch a file
+    elsewhere. A link is an InputError naming it; other failures raise OSError."""
+    _refuse_link(path.parent)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):  # ELOOP: O_NOFOLLOW met a link
+            raise InputError("is a symbolic link; a lock file must be a plain file: remove the link (the next run "
+                             "creates the file)", file=path) from None
+        raise
 
 
 def _flock(fcntl, fd: int, path: Path, timeout: float) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import evidence, similarity
 from .batches import read_batch
 from .clock import parse_time
-from .errors import EXIT_BAD_INPUT, BatchError, WorkFailed
+from .errors import EXIT_BAD_INPUT, BatchError, environment_failure
 from .plan import Culture, Plan
 from .progress import load_progress
 from .validation import count_zh
@@ -282,5 +282,5 @@ def write_report(ws: Workspace, output: Path | None, culture: str | None, baseli
         page = out_dir / "index.html"
         atomic_write(page, [render(summary, generated_at).encode("utf-8")])
     except OSError as exc:
-        raise WorkFailed(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
+        raise environment_failure(f"cannot write the report to {out_dir}", exc) from None
     return summary, page

@@ -34,6 +34,11 @@ workspace at a time). Several workspaces may write one database at once (a share
      (compaction, index update, pruning of old versions that keeps every tagged version; only the
      newest KEEP_SYNC_TAGS sync/rollback tags are kept).
   7. `_record_table_version`: the table's rows and version in the report, then the state file.
+  8. After a merge, the invariant: no pair_id held by two rows (pair_ids.check_unique; exit 1
+     naming the rows when broken).
+Interrupted (Ctrl-C), a sync says what it left (errors.interrupted_state): before the commit,
+nothing in the table; after it, a committed merge whose indices, tag or merged_batches the next
+sync completes (indices are created whenever missing, merged_batches re-derived from the table).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from .clock import now as clock_now, parse_time
 from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
                        merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table,
                        setting, table_to_write)
-from .errors import WorkFailed
+from .errors import NOTHING_HALF_WRITTEN, WorkFailed, interrupted_state
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
 from .workspace import Workspace
@@ -275,6 +280,8 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     run.version_before = table.version
     run.stage("merging")
     res = merge_rows(table, rows_table(rows), target)
+    interrupted_state(f"the merge into {target.shown} is committed (table version {table.version}); its indices, tag or "
+                      "merged_batches may not be: run sync_to_lancedb.py again, it completes them")
     run.stage("committed")
     report.merged, report.inserted, report.updated = True, res.num_inserted_rows, res.num_updated_rows
     report.merge_attempts = getattr(res, "num_attempts", 1)
@@ -333,15 +340,6 @@ def _record_table_version(run: _Sync) -> None:
     run.stage("recorded")
 
 
-def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
-    """The stage hook: the fault point of the stage, then the caller's hook."""
-    def stage(name: str) -> None:
-        faults.point(f"sync:{name}")
-        if hook is not None:
-            hook(name)
-    return stage
-
-
 def sync(
     ws: Workspace,
     *,
@@ -356,7 +354,7 @@ def sync(
 
     `hook(stage)` is called at each stage ("locked", "merging", "committed", "deduped", "tagged",
     "marked <culture>", "optimized", "recorded"): tests use it to stop a sync at a chosen point. Each
-    stage is also the fault point `sync:<stage>` (faults.py), where a fault test kills a sync process.
+    stage is also the fault point `sync.<stage>` (faults.py; a space becomes a dot), where a fault test kills a sync process.
     """
     target = resolve_target(ws, db)
     names = ws.culture_names(culture)
@@ -382,7 +380,19 @@ def sync(
         _optimize_when_due(run, optimize)
         _record_table_version(run)
         run.progress.close()
+        interrupted_state(NOTHING_HALF_WRITTEN)
+        if report.merged:
+            pair_ids.check_unique(run.table, target)
     return report
+
+
+def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
+    """What runs at each stage: the test's hook, and a fault point `sync.<stage>` ($CRITIQUE_BATCH_FAULT)."""
+    def stage(name: str) -> None:
+        faults.point("sync." + name.replace(" ", "."))
+        if hook is not None:
+            hook(name)
+    return stage
 
 
 # --- the published baseline ----------------------------------------------------------------------
@@ -412,10 +422,11 @@ class BaselineMergeReport:
         return out
 
 
-def _baseline_rows(base, existing: dict, merged_at: datetime, report: BaselineMergeReport) -> list[dict]:
-    """Rows of the baseline's records whose images the table does not hold, as published."""
+def _baseline_rows(scan, existing: dict, merged_at: datetime, report: BaselineMergeReport) -> list[dict]:
+    """Rows of the baseline's records (scan: baseline.Scan, its kept lines) whose images the table
+    does not hold, as published."""
     rows = []
-    for order, (_, fp, line) in enumerate(base.iter_lines()):
+    for order, (fp, line) in enumerate((rec.filepath, rec.text) for rec in scan.kept):
         report.records += 1
         if fp in existing:
             report.already += 1
@@ -445,30 +456,41 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
     target = resolve_target(ws, db)
     require_lancedb()
     report = BaselineMergeReport(db=target.shown, baseline=len(base.sources))
-    with sync_lock(ws):
-        faults.point("baseline:locked")
+    with sync_lock(ws):  # set_baseline.py holds it too: the baseline does not change under a merge
+        faults.point("baseline.locked")
         conn = connect(target)
         table = open_table(conn, target)
         recorded = recorded_version(ws, target)
         existing = pair_ids.existing_ids(table, target) if table is not None else {}
+        scan = base.verified_scan()  # the published files, read once
+        pair_ids.refuse_published_conflicts(existing, target, scan)
         before = table.version if table is not None else None
         now = clock_now()
-        rows = _baseline_rows(base, existing, now, report)
+        rows = _baseline_rows(scan, existing, now, report)
         if rows:
             table, report.repairs = table_to_write(conn, table, target)
             data = rows_table(rows)
-            faults.point("baseline:merging")
+            faults.point("baseline.merging")
             res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None, insert=True)
-            faults.point("baseline:committed")
             report.inserted = res.num_inserted_rows
-            report.indices_created = ensure_indices(table, target)
-            faults.point("baseline:indexed")
-            report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see
+            interrupted_state(f"the published records are in {target.shown} (table version {table.version}); its indices or "
+                              "tag may not be: run sync_to_lancedb.py --baseline again, it completes them")
+            faults.point("baseline.committed")
         if table is not None:
+            with db_errors(target, "cannot count rows"):
+                has_rows = table.count_rows() > 0
+            if has_rows:  # every run: an interrupted one may have left the table without its indices
+                report.indices_created = ensure_indices(table, target)
+            faults.point("baseline.indexed")
+            if rows:
+                report.tag = create_tag(table, "sync", table.version, now, target)  # the version readers see
             with db_errors(target, "cannot count rows"):
                 report.rows, report.version = table.count_rows(), table.version
             if rows and recorded is not None and recorded == before:
                 # our own rows changed nothing a workspace batch holds: keep the record current, so
                 # the next sync does not re-derive merged_batches for nothing
                 record_version(ws, target, table.version)
+        interrupted_state(NOTHING_HALF_WRITTEN)
+        if rows:
+            pair_ids.check_unique(table, target)
     return report

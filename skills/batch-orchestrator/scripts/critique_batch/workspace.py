@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import filelocks
-from .errors import InputError, WorkFailed
+from .errors import InputError, WorkFailed, environment_failure
 from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan, load_workspace_plan
 from .published import URL  # claims do not check that a URL's file exists
@@ -187,15 +187,15 @@ class Workspace:
         """An exclusive file lock in checkpoints/.locks/; `busy` starts the message on a timeout."""
         locks = self.checkpoints / ".locks"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
+            filelocks.make_folder(locks)
         except OSError as exc:
-            raise WorkFailed(f"cannot write to {self.checkpoints}: {exc.strerror or exc}") from None
+            raise environment_failure(f"cannot write to {self.checkpoints}", exc) from None
         try:
             release = filelocks.acquire(locks / name, timeout)
         except filelocks.LockTimeout:
             raise WorkFailed(f"{busy} for {timeout:.0f} s; try again later") from None
         except OSError as exc:
-            raise WorkFailed(f"cannot create the lock in {locks}: {exc.strerror or exc}") from None
+            raise environment_failure(f"cannot create the lock in {locks}", exc) from None
         try:
             yield
         finally:

@@ -2,8 +2,10 @@
 """What every script shares: --workspace/--json, error reporting and exit codes.
 
 Errors become one line on stderr ("error: FILE: WHERE: WHAT") and an exit code: 1 when the thing
-checked is invalid or the work could not complete, 2 for a bad invocation or a bad input file.
-With --json, stdout carries exactly one JSON object, errors included.
+checked is invalid or the work could not complete, 2 for a bad invocation or a bad input file, 74
+when the system refused a write (disk full, read-only, I/O error, no permission). With --json,
+stdout carries exactly one JSON object, errors included. Ctrl-C exits 130 after one line saying
+what state the script left (errors.interrupted_state).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import os
 import sys
 
-from .errors import EXIT_BAD_INPUT, EXIT_FAILED, BatchError, InputError, MissingDependency
+from .errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency, interrupted_state
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -59,7 +61,9 @@ def terminal_columns() -> int:
 
 
 EXIT_CODES = ("Exit codes: 0 done; 1 the thing checked is invalid or the work could not complete (the output\n"
-              "says why); 2 a bad command or a bad input file (one line naming the file, record and field).")
+              "says why); 2 a bad command or a bad input file (one line naming the file, record and field);\n"
+              "74 the system refused: disk full, read-only file system, I/O error, no permission (fix it, run\n"
+              "again); 130 interrupted (Ctrl-C; it says what state it left).")
 
 
 def parser(description: str, epilog: str | None = None) -> Parser:
@@ -146,9 +150,14 @@ def main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
         emit_error(MissingDependency(f"missing Python package {exc.name!r}"), getattr(args, "json", False))
         code = EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        print(f"{os.path.basename(sys.argv[0])}: interrupted: {interrupted_state()}", file=sys.stderr)
         code = 130
     except BrokenPipeError:
         code = 0
+    except OSError as exc:  # the system refused something no module turned into a message
+        where = f": {exc.filename}" if exc.filename else ""
+        emit_error(EnvironmentFailure(f"{exc.strerror or exc}{where}"), getattr(args, "json", False))
+        code = EXIT_ENVIRONMENT
     except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
         if os.environ.get("CRITIQUE_BATCH_DEBUG"):
             raise

@@ -25,10 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .errors import InputError, MissingDependency, WorkFailed
+from .errors import EnvironmentFailure, InputError, MissingDependency, WorkFailed
 from .workspace import Workspace
 
 TABLE = "critiques"
+# what the system says (lancedb passes on the OS's message) when the disk, not the data, is at fault
+ENVIRONMENT_MESSAGES = ("No space left on device", "Read-only file system", "Input/output error", "Permission denied",
+                        "Disk quota exceeded")
 PK_METADATA = "lance-schema:unenforced-primary-key"  # Lance field metadata: filepath is the table's primary key
 COMMIT_RETRIES = 8  # attempts of a write that fails with a commit conflict (another writer committed first)
 KEY_CHUNK = 500  # filepaths per `filepath IN (...)` query
@@ -165,6 +168,8 @@ def db_errors(target: "Target", doing: str):
         msg = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", " ".join(str(exc).split())) or type(exc).__name__
         if len(msg) > 400:
             msg = msg[:397] + "..."
+        if isinstance(exc, OSError) and exc.errno is not None or any(s in msg for s in ENVIRONMENT_MESSAGES):
+            raise EnvironmentFailure(f"{doing} ({target.shown}): {msg}") from None
         raise WorkFailed(f"{doing} ({target.shown}): {msg}") from None
 
 # --- where the database is ----------------------------------------------------------------------

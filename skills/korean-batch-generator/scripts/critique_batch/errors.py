@@ -8,6 +8,21 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_FAILED = 1  # the thing checked is invalid, or the work could not complete
 EXIT_BAD_INPUT = 2  # bad invocation, or a bad input/config file
+# 3 and 4: run_unattended.py's (another runner; no claude)
+EXIT_ENVIRONMENT = 74  # the system refused: disk full, read-only, I/O error, no permission (sysexits' EX_IOERR)
+
+
+# what an interrupted script left, as cli.main says it on Ctrl-C; a step that can leave more than
+# that says so (interrupted_state(text)) while it runs
+NOTHING_HALF_WRITTEN = "nothing half-written (every file is written whole, or not at all); run it again"
+_left: list[str] = [NOTHING_HALF_WRITTEN]
+
+
+def interrupted_state(text: str | None = None) -> str:
+    """Set (text given) or read what the script leaves if it is interrupted now."""
+    if text is not None:
+        _left[0] = text
+    return _left[0]
 
 
 class BatchError(Exception):
@@ -40,6 +55,18 @@ class WorkFailed(BatchError):
     """Work that could not complete (nothing to claim, lock busy, write failed)."""
 
     exit_code = EXIT_FAILED
+
+
+class EnvironmentFailure(WorkFailed):
+    """The file system or the machine refused (disk full, read-only file system, I/O error, no
+    permission): nothing is wrong with the input, and the same command works once that is fixed."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+def environment_failure(doing: str, exc: OSError) -> EnvironmentFailure:
+    """`cannot write X: No space left on device` from the OSError of a write."""
+    return EnvironmentFailure(f"{doing}: {exc.strerror or exc}")
 
 
 class MissingDependency(BatchError):

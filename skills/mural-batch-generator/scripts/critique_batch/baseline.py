@@ -137,7 +137,7 @@ class Baseline:
         the culture's own, else the fullest of the dataset's (a culture the files do not hold)."""
         shapes = self.doc.get("shapes")
         if shapes is None:  # a baseline set before shapes were remembered: read them from the files
-            shapes = self.doc["shapes"] = self._verified_scan().shapes.shapes()
+            shapes = self.doc["shapes"] = self.verified_scan().shapes.shapes()
         return shapes.get(culture) or dataset_shape(shapes)
 
     def pair_id_set(self) -> set[str]:
@@ -162,7 +162,9 @@ class Baseline:
     def filepaths(self, culture: str) -> set[str]:
         return set(self.pair_ids(culture))
 
-    def _verified_scan(self) -> Scan:
+    def verified_scan(self) -> Scan:
+        """The published files read again (their lines with file and line numbers), after checking
+        they are unchanged since the baseline was set."""
         for i, src in enumerate(self.doc["sources"]):
             path = Path(src["path"])
             try:
@@ -177,7 +179,7 @@ class Baseline:
 
     def iter_lines(self, culture: str | None = None) -> Iterator[tuple[str, str, str]]:
         """(culture, normalised filepath, the published line's text) of every kept record, in file order."""
-        for rec in self._verified_scan().kept:
+        for rec in self.verified_scan().kept:
             if culture is None or rec.culture == culture:
                 yield rec.culture, rec.filepath, rec.text
 
@@ -234,10 +236,37 @@ def set_baseline(ws: Workspace, paths: list[Path], *, dry_run: bool = False) -> 
         "duplicates": result.duplicates,
         "shapes": result.shapes.shapes(),
     }
-    if not dry_run:
-        ws.checkpoints.mkdir(parents=True, exist_ok=True)
-        with ws.named_lock("baseline.lock", LOCK_TIMEOUT_S, "set_baseline.py: another process has held the baseline lock"):
-            # the image list first: a summary always has its images file (set_at ties them)
-            write_json(ws.checkpoints / IMAGES, {"set_at": stamp, "cultures": images}, "baseline_images")
-            write_json(ws.checkpoints / SUMMARY, summary, "baseline")
+    if dry_run:
+        _refuse_given_pair_ids(ws, result)
+        return summary
+    from .sync_state import sync_lock
+
+    ws.checkpoints.mkdir(parents=True, exist_ok=True)
+    # the sync lock: no sync numbers records, and no --baseline merge reads the baseline, while it changes
+    with sync_lock(ws), ws.named_lock("baseline.lock", LOCK_TIMEOUT_S, "set_baseline.py: another process has held the baseline lock"):
+        _refuse_given_pair_ids(ws, result)
+        # the image list first: a summary always has its images file (set_at ties them)
+        write_json(ws.checkpoints / IMAGES, {"set_at": stamp, "cultures": images}, "baseline_images")
+        write_json(ws.checkpoints / SUMMARY, summary, "baseline")
     return summary
+
+
+def _refuse_given_pair_ids(ws: Workspace, result: Scan) -> None:
+    """Exit 2 when the workspace's critiques table already gives a published pair_id to another
+    image (pair_ids.refuse_published_conflicts). Without a table, or without lancedb installed,
+    there is nothing to check here (sync_to_lancedb.py --baseline checks again before merging)."""
+    from .database import resolve_target
+
+    target = resolve_target(ws)
+    if target.surely_without_table():
+        return
+    try:
+        import lancedb  # noqa: F401
+    except ModuleNotFoundError:
+        return
+    from .database import connect, open_table
+    from .pair_ids import existing_ids, refuse_published_conflicts
+
+    table = open_table(connect(target), target)
+    if table is not None:
+        refuse_published_conflicts(existing_ids(table, target), target, result)

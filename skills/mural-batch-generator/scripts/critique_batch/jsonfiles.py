@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import faults
 from .digests import blake2b
-from .errors import InputError, MissingDependency, WorkFailed
+from .errors import InputError, MissingDependency, WorkFailed, environment_failure
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def atomic_write(dest: Path, chunks: Iterable[bytes], *, fsync: bool = True, tem
             _remove_dead_temp_files(dest)
         tmp, fd, named = _new_temp_file(dest, temp_dir)
     except OSError as exc:
-        raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
+        raise environment_failure(f"cannot write {dest}", exc) from None
     try:
         n = 0
         for chunk in chunks:
@@ -277,13 +277,13 @@ def atomic_write(dest: Path, chunks: Iterable[bytes], *, fsync: bool = True, tem
                 named = _copy_to(fd, tmp)
         if fsync:
             os.fsync(named if named is not None else fd)
-        faults.point(f"write:before-rename:{dest.name}")
+        faults.point(f"write.before-rename.{dest.name}")
         os.replace(tmp, dest)
         tmp = None
-        faults.point(f"write:after-rename:{dest.name}")
+        faults.point(f"write.after-rename.{dest.name}")
         return n
     except OSError as exc:
-        raise WorkFailed(f"cannot write {dest}: {exc.strerror or exc}") from None
+        raise environment_failure(f"cannot write {dest}", exc) from None
     finally:
         for handle in {fd, named} - {None}:
             os.close(handle)
