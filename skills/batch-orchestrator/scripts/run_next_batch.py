@@ -58,16 +58,17 @@ def run(args) -> int:
     else:
         for c in outcome.collected:
             head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
-            print(head + (f" (batch failed: {cli.cut(c['error'], 120)})" if c["status"] == "failed" else ""))
+            print(head + (f" (batch failed: {cli.cut(cli.one_line(c['error']), 120)})" if c["status"] == "failed" else ""))
             shown = c["returned"] if args.verbose else c["returned"][:3]
             for r in shown:
-                print(f"  returned {r['filepath']}: {r['reason'] if args.verbose else cli.cut(r['reason'], 140)}")
+                reason = cli.one_line(r["reason"])  # a subagent's words: one line, whatever it wrote
+                print(f"  returned {cli.one_line(r['filepath'])}: {reason if args.verbose else cli.cut(reason, 140)}")
             if len(shown) < len(c["returned"]):
                 print(f"  ... {len(c['returned']) - len(shown)} more (--verbose)")
         if outcome.parked_missing:
             _print_missing(outcome.parked_missing)
         for h in outcome.held_back:
-            who = f"session {h['session']}" if h["session"] else "a session not recorded"
+            who = f"session {cli.one_line(h['session'])}" if h["session"] else "a session not recorded"
             print(f"not taken over: {h['culture']} {batch_tag(h['batch_id'])} was claimed "
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
@@ -82,7 +83,7 @@ def run(args) -> int:
         elif not outcome.collected:
             print("nothing to collect")
     if outcome.failure is not None:
-        print(f"run_next_batch.py: error: {outcome.failure} (the batches above are claimed; claim again for more)", file=sys.stderr)
+        print(f"run_next_batch.py: error: {cli.one_line(outcome.failure)} (the batches above are claimed; claim again for more)", file=sys.stderr)
         return outcome.failure.exit_code
     return 1 if args.count and not outcome.batches else 0
 
@@ -104,7 +105,7 @@ def _print_missing(parked: list[dict]) -> None:
         print(f"parked {cli.plural(len(mine), 'image')} of {culture} without a subagent: image file not found "
               f"(put the files there, or import the candidates with corrected paths; then requeue_parked.py {culture})")
         for m in mine[:SHOWN]:
-            print(f"  {m['filepath']}: {m['reason']}")
+            print(f"  {cli.one_line(m['filepath'])}: {cli.one_line(m['reason'])}")
         if len(mine) > SHOWN:
             print(f"  ... {len(mine) - SHOWN} more (batch_status.py --culture {culture})")
 

@@ -37,7 +37,7 @@ def run(args) -> int:
     if args.json:
         cli.emit_json(out)
     else:
-        line = f"wrote {out['records']} records to {out['output']} (table version {out['version']})"
+        line = f"wrote {out['records']} records to {cli.one_line(out['output'])} (table version {out['version']})"
         print(line, file=sys.stderr if args.output == "-" else sys.stdout)
     return 0
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from .cli import plural
 from .errors import InputError
 from .plan import Culture, Plan
+from .text import control_character, one_line
 from .workspace import Workspace
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -257,6 +258,11 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1,
     the brief can exceed 600 bytes (the shortest form is returned)."""
     if claim > 1:
         note = "Handed out before: write a fresh file. " + note
+    # a brief is one line that the agent hands on as it is: a path holding a newline would split it
+    for path in (ws.root, SCRIPTS_DIR, Path.cwd()):
+        if control_character(str(path)) is not None:
+            raise InputError(f"the folder {one_line(path)} has a control character in its path, which would break the "
+                             "subagent's one-line brief; rename or move it")
     by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
     texts = []
     # the forms in order, each once (without a plugin's skill the first two are the same); the
