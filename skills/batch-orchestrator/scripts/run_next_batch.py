@@ -22,8 +22,11 @@ A claim of another session made less than 10 minutes ago is taken over only with
 session may still be running: confirm that no other session works in this workspace).
 
 A culture whose plan entry has no target
-(japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. Exit 1 if
-N > 0 and nothing could be claimed.
+(japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. By priority,
+a culture whose files cannot be read (a hand-edited candidates file, a broken progress file) is
+skipped and named on stderr ("error: FILE: WHERE: WHAT (korean skipped ...)"); the others are
+collected and claimed.
+Exit 1 if N > 0 and nothing could be claimed (2 if a culture was skipped for a bad file).
 Never imports lancedb.
 """
 
@@ -54,6 +57,7 @@ def run(args) -> int:
     if args.json:
         cli.emit_json({"collected": outcome.collected, "batches": outcome.batches, "parked_missing": outcome.parked_missing, "session": session,
                        "held_back": outcome.held_back,
+                       "skipped_cultures": [{"culture": c, "error": str(e), "exit_code": e.exit_code} for c, e in outcome.broken.items()],
                        **({"error": str(outcome.failure)} if outcome.failure else {})})
     else:
         for c in outcome.collected:
@@ -79,12 +83,16 @@ def run(args) -> int:
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
                 print(b["brief"])
         elif args.count:
-            print("nothing claimed: " + "; ".join(outcome.why_none))
+            print("nothing claimed: " + ("; ".join(outcome.why_none) or "the cultures with images left were skipped (see the errors)"))
         elif not outcome.collected:
             print("nothing to collect")
+    for c, e in outcome.broken.items():  # (with --json, in skipped_cultures)
+        print(f"run_next_batch.py: error: {cli.one_line(e)} ({c} skipped; the other cultures are not held up by it)", file=sys.stderr)
     if outcome.failure is not None:
         print(f"run_next_batch.py: error: {cli.one_line(outcome.failure)} (the batches above are claimed; claim again for more)", file=sys.stderr)
         return outcome.failure.exit_code
+    if outcome.broken and not outcome.batches:  # nothing claimed, and a culture's files were bad: say which code
+        return max(e.exit_code for e in outcome.broken.values())
     return 1 if args.count and not outcome.batches else 0
 
 

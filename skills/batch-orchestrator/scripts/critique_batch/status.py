@@ -13,6 +13,7 @@ from .cli import bar, cut, one_line, plural
 from .clock import parse_time
 from .candidates import load_candidates
 from .engine import progress_view
+from .errors import BatchError
 from .plan import Culture
 from .workspace import Workspace, batch_tag
 
@@ -62,15 +63,24 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
     }
 
 
-def overview(ws: Workspace, only: str | None = None, saved: dict | None = None) -> list[dict]:
+def overview(ws: Workspace, only: str | None = None, saved: dict | None = None, broken: dict | None = None) -> list[dict]:
     """Every culture's row (or only one's), ranked. `saved`: progress files the caller has read, by
-    culture (the others are read here)."""
+    culture (the others are read here). `broken`: given (a claim by priority), a culture whose files
+    cannot be read is left out and its error put there, by culture, instead of stopping the rest."""
     from .baseline import load_baseline
 
     plan = ws.plan
     baseline = load_baseline(ws)
     names = [only] if only else list(plan.cultures)
-    rows = [culture_row(ws, plan.culture(n), baseline, saved) for n in names]
+    rows = []
+    for n in names:
+        if broken is None:
+            rows.append(culture_row(ws, plan.culture(n), baseline, saved))
+        elif n not in broken:
+            try:
+                rows.append(culture_row(ws, plan.culture(n), baseline, saved))
+            except BatchError as exc:
+                broken[n] = exc
     # a culture without a target is not expanded: never in the priority order
     ranked = sorted((r for r in rows if r["configured"] and r["target"] and (r["pending"] or r["in_flight"])),
                     key=lambda r: (-r["relative_gap"], r["culture"]))
