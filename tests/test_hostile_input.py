@@ -227,7 +227,8 @@ def test_a_culture_name_with_a_trailing_newline_is_refused(ws):
     plan["cultures"]["korean\n"] = plan["cultures"].pop("korean")
     (ws / CP / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
     proc = support.run("batch_status.py", ws=ws)
-    assert proc.returncode == 2 and "expansion_plan.json" in proc.stderr
+    assert proc.returncode == 2 and 'expansion_plan.json: cultures: expected a string matching' in proc.stderr
+    assert '"korean\\n"' in proc.stderr
     assert_clean(proc)
 
 
