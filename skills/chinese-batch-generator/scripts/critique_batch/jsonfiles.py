@@ -268,7 +268,6 @@ def nested_too_deeply(text: str) -> bool:
 
 def parse_json_text(text: str, file: Path | str, where: str = "", *, values_checked: bool = True) -> Any:
     """Parse JSON text (`where`: the line of a JSONL file), refusing what the module's note lists."""
-    at = f"{where}: " if where else ""
     if nested_too_deeply(text):
         raise InputError(f"not valid here: arrays and objects nested more than {MAX_NESTING} levels deep", file=file, where=where or None)
     watch = _Watch()
@@ -279,7 +278,7 @@ def parse_json_text(text: str, file: Path | str, where: str = "", *, values_chec
             raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, where=where) from None
         raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # nesting under the limit, but the stack was short: still a clear error
-        raise InputError(f"{at}not valid here: nested too deeply", file=file) from None
+        raise InputError("not valid here: nested too deeply", file=file, where=where or None) from None
     if values_checked and (watch.seen or "\\ud" in text or "\\uD" in text):
         problem = value_problem(obj)
         if problem is not None:
