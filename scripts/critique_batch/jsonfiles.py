@@ -98,14 +98,35 @@ def _validator(name: str):
 def _ecma_validator():
     """Draft 2020-12 whose `pattern` matches as the standard says (ECMA 262): jsonschema uses
     Python's re.search, whose `$` also matches before a final newline, so "PAIR_1\\n" would match
-    "^PAIR_[0-9]+$"."""
+    "^PAIR_[0-9]+$". And `"format": "date-time"` is asserted (jsonschema only annotates it): a
+    lease time that no reader can parse would pass the schema and break status."""
     from jsonschema import Draft202012Validator, ValidationError, validators
 
     def pattern(validator, value, instance, schema):
         if validator.is_type(instance, "string") and not ecma_regex(value).search(instance):
             yield ValidationError(f"{instance!r} does not match {value!r}")
 
-    return validators.extend(Draft202012Validator, {"pattern": pattern})
+    def date_time(validator, value, instance, schema):
+        if value == "date-time" and validator.is_type(instance, "string") and not is_date_time(instance):
+            yield ValidationError(f"{instance!r} is not a date-time")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern, "format": date_time})
+
+
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def is_date_time(text: str) -> bool:
+    """An RFC 3339 date-time (2026-11-01T10:00:00Z) that Python can read."""
+    if not _DATE_TIME.fullmatch(text):
+        return False
+    from .clock import parse_time
+
+    try:
+        parse_time(text)
+    except ValueError:  # 2026-02-30
+        return False
+    return True
 
 
 @lru_cache(maxsize=None)
@@ -157,6 +178,8 @@ def _describe(err) -> str:
                 f"a filepath is one line of printable text), got {short_json(err.instance)}")
     if err.validator == "pattern":
         return f"expected a string matching {err.validator_value}, got {short_json(err.instance)}"
+    if err.validator == "format":
+        return f"expected a date-time such as 2026-11-01T10:00:00Z, got {short_json(err.instance)}"
     if err.validator == "minLength":
         return f"expected a non-empty string, got {short_json(err.instance)}"
     return err.message
