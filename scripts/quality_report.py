@@ -38,7 +38,7 @@ def run(args) -> int:
           + ("" if summary["baseline_set"] else " (no baseline set)")
           + f"; {len(summary['near_duplicates'])} near-duplicate pair(s); {len(summary['thin_claims'])} record(s) with thin layer claims")
     for line in summary["warnings"]:
-        print(f"check: {line}")
+        print(f"check: {cli.one_line(line)}")
     return 0
 
 

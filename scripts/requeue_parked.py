@@ -36,7 +36,7 @@ def run(args) -> int:
         print(f"{args.culture}: {cli.plural(len(still_missing), 'parked item')} left parked: the image file is still missing "
               "(put the file there, or import the candidates with corrected paths):")
         for m in still_missing[:SHOWN]:
-            print(f"  {m['filepath']}: {m['reason']}")
+            print(f"  {cli.one_line(m['filepath'])}: {cli.one_line(m['reason'])}")
         if len(still_missing) > SHOWN:
             print(f"  ... {len(still_missing) - SHOWN} more (--json lists them)")
     return 0

@@ -21,8 +21,11 @@ A claim of another session made less than 10 minutes ago is taken over only with
 session may still be running: confirm that no other session works in this workspace).
 
 A culture whose plan entry has no target
-(japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. Exit 1 if
-N > 0 and nothing could be claimed.
+(japanese, islamic, hermitage as bundled) is not expanded: nothing is claimed for it. By priority,
+a culture whose files cannot be read (a hand-edited candidates file, a broken progress file) is
+skipped and named on stderr ("error: FILE: WHERE: WHAT (korean skipped ...)"); the others are
+collected and claimed.
+Exit 1 if N > 0 and nothing could be claimed (2 if a culture was skipped for a bad file).
 Never imports lancedb.
 """
 
@@ -53,20 +56,22 @@ def run(args) -> int:
     if args.json:
         cli.emit_json({"collected": outcome.collected, "batches": outcome.batches, "parked_missing": outcome.parked_missing, "session": session,
                        "held_back": outcome.held_back, "notes": outcome.notes,
+                       "skipped_cultures": [{"culture": c, "error": str(e), "exit_code": e.exit_code} for c, e in outcome.broken.items()],
                        **({"error": str(outcome.failure)} if outcome.failure else {})})
     else:
         for c in outcome.collected:
             head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
-            print(head + (f" (batch failed: {cli.cut(c['error'], 120)})" if c["status"] == "failed" else ""))
+            print(head + (f" (batch failed: {cli.cut(cli.one_line(c['error']), 120)})" if c["status"] == "failed" else ""))
             shown = c["returned"] if args.verbose else c["returned"][:3]
             for r in shown:
-                print(f"  returned {r['filepath']}: {r['reason'] if args.verbose else cli.cut(r['reason'], 140)}")
+                reason = cli.one_line(r["reason"])  # a subagent's words: one line, whatever it wrote
+                print(f"  returned {cli.one_line(r['filepath'])}: {reason if args.verbose else cli.cut(reason, 140)}")
             if len(shown) < len(c["returned"]):
                 print(f"  ... {len(c['returned']) - len(shown)} more (--verbose)")
         if outcome.parked_missing:
             _print_missing(outcome.parked_missing)
         for h in outcome.held_back:
-            who = f"session {h['session']}" if h["session"] else "a session not recorded"
+            who = f"session {cli.one_line(h['session'])}" if h["session"] else "a session not recorded"
             print(f"not taken over: {h['culture']} {batch_tag(h['batch_id'])} was claimed "
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
@@ -79,12 +84,16 @@ def run(args) -> int:
             for note in outcome.notes:
                 print(f"note: {note}")
         elif args.count:
-            print("nothing claimed: " + "; ".join(outcome.why_none))
+            print("nothing claimed: " + ("; ".join(outcome.why_none) or "the cultures with images left were skipped (see the errors)"))
         elif not outcome.collected:
             print("nothing to collect")
+    for c, e in outcome.broken.items():  # (with --json, in skipped_cultures)
+        print(f"run_next_batch.py: error: {cli.one_line(e)} ({c} skipped; the other cultures are not held up by it)", file=sys.stderr)
     if outcome.failure is not None:
-        print(f"run_next_batch.py: error: {outcome.failure} (the batches above are claimed; claim again for more)", file=sys.stderr)
+        print(f"run_next_batch.py: error: {cli.one_line(outcome.failure)} (the batches above are claimed; claim again for more)", file=sys.stderr)
         return outcome.failure.exit_code
+    if outcome.broken and not outcome.batches:  # nothing claimed, and a culture's files were bad: say which code
+        return max(e.exit_code for e in outcome.broken.values())
     return 1 if args.count and not outcome.batches else 0
 
 
@@ -105,7 +114,7 @@ def _print_missing(parked: list[dict]) -> None:
         print(f"parked {cli.plural(len(mine), 'image')} of {culture} without a subagent: image file not found "
               f"(put the files there, or import the candidates with corrected paths; then requeue_parked.py {culture})")
         for m in mine[:SHOWN]:
-            print(f"  {m['filepath']}: {m['reason']}")
+            print(f"  {cli.one_line(m['filepath'])}: {cli.one_line(m['reason'])}")
         if len(mine) > SHOWN:
             print(f"  ... {len(mine) - SHOWN} more (batch_status.py --culture {culture})")
 

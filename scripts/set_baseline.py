@@ -52,7 +52,7 @@ def run(args) -> int:
         print(f"  {name:<10} {c['records']:>5} published{dup}")
     sources = summary["sources"]
     for d in summary["duplicates"][:SHOWN]:
-        print(f"  skipped {Path(sources[d['source']]['path']).name} line {d['line']} ({d['pair_id']}): same image_path as "
+        print(f"  skipped {cli.one_line(Path(sources[d['source']]['path']).name)} line {d['line']} ({d['pair_id']}): same image_path as "
               f"line {d['kept_line']} ({d['kept_pair_id']}); the first line is kept")
     if len(summary["duplicates"]) > SHOWN:
         print(f"  ... {len(summary['duplicates']) - SHOWN} more (--json lists them)")

@@ -74,7 +74,7 @@ def run(args) -> int:
         if args.json:
             cli.emit_json(out)
         else:
-            print(f"{out['db']}: table {out['table']} at version {out['version']}")
+            print(f"{cli.one_line(out['db'])}: table {out['table']} at version {out['version']}")
             for t in out["tags"]:
                 print(f"  {t['tag']:<40} version {t['version']:>5}  {t['rows'] if t['rows'] is not None else '?':>7} rows")
         return 0
@@ -86,7 +86,7 @@ def run(args) -> int:
             return 0
         print(f"baseline: {report.inserted} of {report.records} published records inserted, "
               f"{report.already} already in the table")
-        print(f"{report.db}: version {report.version}" + (f", tag {report.tag}" if report.tag else "") + f"; {report.rows} rows")
+        print(f"{cli.one_line(report.db)}: version {report.version}" + (f", tag {report.tag}" if report.tag else "") + f"; {report.rows} rows")
         return 0
 
     if args.rollback:
@@ -115,7 +115,7 @@ def run(args) -> int:
     if args.dry_run:
         if report.would_merge:
             per = ", ".join(f"{c['culture']} {c['waiting']}" for c in report.cultures if c["culture"] in report.would_merge)
-            print(f"dry run: would merge {cli.plural(report.records, 'record')} ({per}) into {report.db}, "
+            print(f"dry run: would merge {cli.plural(report.records, 'record')} ({per}) into {cli.one_line(report.db)}, "
                   f"recording {cli.plural(report.batches, 'batch')} as merged; nothing changed")
         else:
             print(f"dry run: nothing would be merged ({waiting_text(report.cultures)}){force_hint(args)}")
@@ -128,7 +128,7 @@ def run(args) -> int:
               f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged{dup}; "
               f"{cli.plural(report.batches, 'batch')} recorded as merged")
         tag = f", tag {report.tag}" if report.tag else ""
-        print(f"{report.db}: version {report.version}{tag}; {report.rows} rows" + ("; optimized" if report.optimized else ""))
+        print(f"{cli.one_line(report.db)}: version {report.version}{tag}; {report.rows} rows" + ("; optimized" if report.optimized else ""))
     elif report.batches:
         print(f"recorded {cli.plural(report.batches, 'batch')} without accepted records as merged; nothing to write")
     elif args.optimize:

@@ -30,7 +30,7 @@ def run(args) -> int:
 
     if args.batch_id is None:
         path = Path(args.target)
-        m = BATCH_FILE.match(path.name)
+        m = BATCH_FILE.fullmatch(path.name)
         if not m or m["kind"] != "output":
             raise cli.InputError("expected CULTURE BATCH_ID, or a path named {culture}_batch_{NNN}_output.json", file=args.target)
         culture, bid = m["culture"], int(m["num"])
@@ -56,16 +56,16 @@ def run(args) -> int:
     elif check is None:
         print(f"{label}: FAIL output file not written yet ({ws.display(path)})")
     elif check.error:
-        print(f"{ws.display(path)}: {check.error}")
+        print(f"{cli.one_line(ws.display(path))}: {cli.one_line(check.error)}")
         print(f"{label}: FAIL the output file is unusable; write one JSON array of records")
     else:
         if not check.passed:
             print(f"{ws.display(path)}:")
         for r in check.problems:
             for problem in r.problems:
-                print(f"[{r.index}] {r.filepath or '(no filepath)'}: {problem}")
+                print(f"[{r.index}] {cli.one_line(r.filepath or '(no filepath)')}: {cli.one_line(problem)}")
         for fp in check.missing:
-            print(f"missing {fp}: no record and no skip record for this image")
+            print(f"missing {cli.one_line(fp)}: no record and no skip record for this image")
         verdict = "OK" if check.passed else "FAIL"
         strays = f"; {len(check.strays)} stray records (for no image of this batch, or repeating one)" if check.strays else ""
         summary = (f"{label}: {verdict} {len(check.valid)} valid, {len(check.invalid)} invalid, {len(check.skipped)} skipped, "

@@ -49,6 +49,12 @@ def set_up(ws: Path, case_dir: Path, meta: dict, monkeypatch) -> None:
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc.update(meta["patch"]["set"])
         path.write_text(json.dumps(doc), encoding="utf-8")
+    if "patch_text" in meta:  # what json.dumps cannot write: a key twice, NaN
+        path = ws / meta["patch_text"]["file"]
+        old, new = meta["patch_text"]["replace"]
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_corpus_is_large_enough():

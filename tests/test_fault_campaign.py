@@ -55,7 +55,7 @@ def check_state_files(ws: Path) -> None:
     """Every file of the workspace parses and passes its schema."""
     schema_of = {"input": "batch_input", "result": "batch_result"}
     for path in sorted((ws / "checkpoints").glob("*.json")):
-        m = BATCH_FILE.match(path.name)
+        m = BATCH_FILE.fullmatch(path.name)
         if m and m["kind"] in schema_of:
             read_json(path, schema_of[m["kind"]])
         elif path.name.endswith("_expansion_progress.json"):

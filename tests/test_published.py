@@ -19,6 +19,7 @@ from critique_batch.baseline import load_baseline, set_baseline
 from critique_batch.candidate_sources import add_candidates, load_manifest, read_done_list
 from critique_batch.errors import InputError
 from critique_batch.published import GENERATOR_FIELDS, jsonl_lines, normalise_filepath
+from critique_batch.text import control_character
 from critique_batch.validation import check_output_bytes
 from critique_batch.workspace import Workspace
 
@@ -475,14 +476,16 @@ def test_status_reads_only_the_small_baseline_summary(korean_ws):
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(min_size=1, max_size=12), st.text(max_size=20)), max_size=6))
 def test_jsonl_manifests_read_every_record_once(tmp_path_factory, rows):
-    """Any filepaths and titles (U+2028, NEL, CR included) written as JSONL come back, one image per spelling."""
+    """Any titles (U+2028, NEL, CR included) and filepaths written as JSONL come back, one image per
+    spelling; a filepath with a control character (those included) is refused, naming it."""
     path = tmp_path_factory.mktemp("j") / "m.jsonl"
     objs = [{"filepath": fp, "artist": "A", "title": title} for fp, title in rows]
     path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs), encoding="utf-8")
     try:
         manifest = load_manifest(path, "korean")
-    except InputError as exc:  # only a filepath with nothing in it but white space, "/" or "."
-        assert exc.where and exc.where.endswith(".filepath") and any(not normalise_filepath(fp) for fp, _ in rows)
+    except InputError as exc:  # only a filepath with nothing in it but white space, "/" or ".", or a control character
+        assert exc.where and exc.where.endswith(".filepath")
+        assert any(not normalise_filepath(fp) or control_character(fp) for fp, _ in rows)
         return
     want: dict[str, str] = {}
     for fp, title in rows:

@@ -51,11 +51,12 @@ def run(args) -> int:
     if report.published:
         skipped.append(f"{report.published} already published (--regenerate imports them)")
     now = "candidates would be" if args.dry_run else "candidates now"
-    print(f"{args.culture}: {verb} {report.added} of {cli.plural(report.found, 'image')} from {args.source}; "
+    print(f"{args.culture}: {verb} {report.added} of {cli.plural(report.found, 'image')} from {cli.one_line(args.source)}; "
           f"skipped {', '.join(skipped)}; {now} {report.total}")
     if report.missing_files:
         print(f"  {report.missing_files} of the {cli.plural(report.added, 'added image')} have no file "
-              f"(looked for relative to the workspace {ws.root}, or as absolute paths), e.g. {', '.join(report.missing_examples)}; "
+              f"(looked for relative to the workspace {cli.one_line(ws.root)}, or as absolute paths), "
+              f"e.g. {', '.join(map(cli.one_line, report.missing_examples))}; "
               "a claim parks them without a subagent: put the files there, or import with corrected paths, "
               f"then requeue_parked.py {args.culture}")
     if report.unknown_artists:
@@ -68,13 +69,13 @@ def run(args) -> int:
         others = ", ".join(f"{c} {n}" for c, n in sorted(report.other_cultures.items()))
         print(f"  skipped {sum(report.other_cultures.values())} lines of other cultures ({others})")
     for r in report.repeated[:SHOWN]:
-        print(f"  skipped {r['where']}: {r['reason']}")
+        print(f"  skipped {cli.one_line(r['where'])}: {cli.one_line(r['reason'])}")
     if len(report.repeated) > SHOWN:
         print(f"  ... {len(report.repeated) - SHOWN} more repeated lines (--json lists them)")
     if report.symlinks_followed:
-        print(f"  followed {len(report.symlinks_followed)} symlinked folders: {', '.join(report.symlinks_followed[:SHOWN])}")
+        print(f"  followed {len(report.symlinks_followed)} symlinked folders: {', '.join(map(cli.one_line, report.symlinks_followed[:SHOWN]))}")
     for s in report.symlinks_skipped:
-        print(f"  not followed {s['path']}: {s['reason']}")
+        print(f"  not followed {cli.one_line(s['path'])}: {cli.one_line(s['reason'])}")
     return 0
 
 

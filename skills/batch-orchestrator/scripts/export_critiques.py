@@ -50,7 +50,7 @@ def run(args) -> int:
     else:
         where = sys.stderr if args.output == "-" else sys.stdout
         shape = " in the published files' shape" if out["published_shape"] else ""
-        print(f"wrote {out['records']} records{shape} to {out['output']} (table version {out['version']})", file=where)
+        print(f"wrote {out['records']} records{shape} to {cli.one_line(out['output'])} (table version {out['version']})", file=where)
         if out["republished_left_out"]:
             print(f"left out {out['republished_left_out']} published image(s) critiqued again: their pair_ids are already in the "
                   "published files (export_critiques.py --whole-dataset writes the whole dataset with them in place)", file=where)

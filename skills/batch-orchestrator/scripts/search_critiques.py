@@ -19,7 +19,7 @@ from critique_batch import cli  # noqa: E402
 
 
 def snippet(text, n: int = 110) -> str:
-    text = " ".join((text or "").split())
+    text = cli.one_line(" ".join((text or "").split()))
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -34,16 +34,17 @@ def run(args) -> int:
         cli.emit_json(out)
         return 0
     if not out["results"]:
-        print(f"no critique matches {out['query']!r} in {out['column']}" + (f" ({out['culture']})" if out["culture"] else ""))
+        print(f"no critique matches {cli.one_line(repr(out['query']))} in {out['column']}" + (f" ({cli.one_line(out['culture'])})" if out["culture"] else ""))
         return 0
     for i, r in enumerate(out["results"], 1):
         score = f"{r['quality_score']:g}" if r["quality_score"] is not None else "?"
-        print(f"{i}. [{r['culture']}] {r['artist'] or '?'} - {r['title'] or '?'} (quality {score}, match {r['score']:.2f})")
-        print(f"   {r['filepath']}")
+        shown = cli.one_line  # every field below came from data
+        print(f"{i}. [{shown(r['culture'])}] {shown(r['artist'] or '?')} - {shown(r['title'] or '?')} (quality {score}, match {r['score']:.2f})")
+        print(f"   {shown(r['filepath'])}")
         if args.full:
-            print(f"   zh: {r['critique_zh']}")
-            print(f"   en: {r['critique_en']}")
-            print(f"   dimensions: {', '.join(r['covered_dimensions'] or [])}")
+            print(f"   zh: {shown(r['critique_zh'])}")
+            print(f"   en: {shown(r['critique_en'])}")
+            print(f"   dimensions: {shown(', '.join(r['covered_dimensions'] or []))}")
         else:
             print(f"   {snippet(r[out['column']])}")
     return 0

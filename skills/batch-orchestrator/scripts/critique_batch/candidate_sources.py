@@ -21,6 +21,7 @@ from .published import (
     DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, PairIdOwners, check_dimensions_field, image_path_of, jsonl_lines, normalise_filepath,
     pair_number, parse_jsonl_object,
 )
+from .text import control_character
 from .workspace import Workspace
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
@@ -120,6 +121,9 @@ def scan_folder(ws: Workspace, folder: Path) -> Manifest:
                 continue
             rel = path.relative_to(top)
             raw = _workspace_relative(ws, path)
+            if control_character(raw) is not None:  # a file name may hold a newline: never an image's name here
+                raise InputError("expected a path without control characters (a newline, a tab, an escape ...); rename "
+                                 "the file or its folder: nothing is imported", file=path, where="filepath")
             fp = normalise_filepath(raw)
             if fp in first_where:  # e.g. two file names that differ only in Unicode normalisation
                 out.spellings_merged += 1

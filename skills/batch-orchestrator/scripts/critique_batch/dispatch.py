@@ -4,11 +4,14 @@ then claim new ones, the highest-priority culture first."""
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 from . import status
 from .candidates import load_candidates
 from .cli import plural
 from .engine import needs_attention, run_session
-from .errors import BatchError
+from .errors import BatchError, WorkFailed
 from .plan import Culture, target_command
 from .progress import load_progress
 from .workspace import Workspace
@@ -17,7 +20,7 @@ from .workspace import Workspace
 class Round:
     """What one round did: next_round's answer."""
 
-    __slots__ = ("collected", "batches", "parked_missing", "held_back", "why_none", "notes", "failure")
+    __slots__ = ("collected", "batches", "parked_missing", "held_back", "why_none", "notes", "failure", "broken")
 
     def __init__(self):
         self.collected: list[dict] = []  # one summary per collected batch
@@ -27,6 +30,9 @@ class Round:
         self.why_none: list[str] = []  # why a culture tried gave no batch
         self.notes: list[str] = []  # what the user should know about the claims made (a target already reached)
         self.failure: BatchError | None = None  # what stopped the claims after some were made (those are saved)
+        # by priority: cultures left out because their files could not be read (culture -> error);
+        # one bad file stops its own culture, never the others
+        self.broken: dict[str, BatchError] = {}
 
 
 def next_round(ws: Workspace, culture: str | None, count: int, size: int | None, *, session: str | None = None,
@@ -39,31 +45,37 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
     out = Round()
     saved = {}  # progress files read once: for needs_attention, then for the priority order
     for name in names:
-        if not culture:
-            saved[name] = load_progress(ws, name)
-            if not needs_attention(ws, name, saved[name]):
-                continue
-            del saved[name]  # the collection changes it
-        out.collected += run_session(ws, name, lambda s: s.collect())
+        with _culture_alone(out, None if culture else name):
+            if not culture:
+                saved[name] = load_progress(ws, name)
+                if not needs_attention(ws, name, saved[name]):
+                    continue
+                del saved[name]  # the collection changes it
+            out.collected += run_session(ws, name, lambda s: s.collect())
     if not count:
         return out
-    order = names if culture else status.priority_order(status.overview(ws, saved=saved))
+    order = names if culture else status.priority_order(status.overview(ws, saved=saved, broken=out.broken))
     for name in order:
         if len(out.batches) >= count:
             break
+        if name in out.broken:
+            continue
         cfg = ws.culture(name)
         if not cfg.expanded:
             out.why_none.append(f"{name}: the plan gives no target, so it is not expanded; {target_command(name)} expands it")
             continue
         try:
-            got, missing, held, p = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
-                                                                             take_over=take_over, confirmed=confirmed),
-                                                                     s.parked_missing, s.held_back, s.progress))
+            with _culture_alone(out, None if culture else name):
+                got, missing, held, p = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
+                                                                                 take_over=take_over, confirmed=confirmed),
+                                                                         s.parked_missing, s.held_back, s.progress))
         except BatchError as exc:
             if not out.batches:
                 raise
             out.failure = exc  # the batches already claimed are saved: they are still handed out
             break
+        if name in out.broken:
+            continue
         out.batches += got
         if got:
             _note_target_reached(ws, cfg, p, out)
@@ -71,7 +83,7 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
         out.held_back += held
         if not got:
             out.why_none.append(_why(status.culture_row(ws, cfg), cfg))  # as the claim left it (it may have parked images)
-    if not order:
+    if not order and not out.broken:
         out.why_none.append("no culture has images left to claim")
     return out
 
@@ -84,6 +96,23 @@ def _note_target_reached(ws: Workspace, cfg: Culture, p, out: Round) -> None:
     if current + new >= cfg.target:
         out.notes.append(f"{cfg.name} already holds {current + new} records, its target is {cfg.target}: "
                          f"{target_command(cfg.name, '+' + str(p.pending(cfg.max_attempts) or cfg.batch_size))} raises it")
+
+
+@contextmanager
+def _culture_alone(out: Round, name: str | None):
+    """With a culture name (a round by priority): an error in that culture's files is noted in
+    out.broken and the round goes on with the others. Without (one culture asked for): it stops."""
+    if name is None:
+        yield
+        return
+    try:
+        yield
+    except BatchError as exc:
+        out.broken[name] = exc
+    except Exception as exc:  # noqa: BLE001 - a bug met in one culture's files must not stop the others
+        if os.environ.get("CRITIQUE_BATCH_DEBUG"):
+            raise
+        out.broken[name] = WorkFailed(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)")
 
 
 def _why(row: dict, cfg: Culture) -> str:

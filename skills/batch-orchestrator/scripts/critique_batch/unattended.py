@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import filelocks
-from .cli import plural
+from .cli import one_line, plural
 from .clock import iso, now
 from .errors import EXIT_ENVIRONMENT, BatchError, InputError, WorkFailed, environment_failure
 from .instructions import SCRIPTS_DIR
@@ -463,7 +463,7 @@ def log_line(entry: dict) -> str:
     if entry.get("denied"):
         text += f"\n  {plural(entry['denied'], 'tool call')} denied by the round's permissions (run_unattended.py --show-permissions)"
     if entry.get("error"):
-        text += f"\n  problem: {entry['error']}"
+        text += f"\n  problem: {one_line(entry['error'])}"  # a session's own words: one line
     if entry["stop"]:
         text += f"\nstop: {entry['stop']}"
     return text

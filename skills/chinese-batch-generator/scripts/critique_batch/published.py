@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 
 from .digests import blake2b
 from .errors import InputError
-from .jsonfiles import short_json
+from .jsonfiles import parse_json_text, short_json
+from .text import control_character, one_line
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 # Fields a generator writes: never candidate metadata, never allowed to override a generated record.
 GENERATOR_FIELDS = ("critique_zh", "critique_en", "covered_dimensions", "quality_score")
-PAIR_ID = re.compile(r"^PAIR_([0-9]+)$")
+PAIR_ID = re.compile(r"PAIR_([0-9]+)")  # fullmatch: "PAIR_1\n" is no pair_id
 
 
 # a filepath with a scheme (http://, https://, s3://, gs://, file://...): a URL, not a local file
@@ -73,12 +74,7 @@ def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def parse_jsonl_object(line: str, file, where: str) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, where=where) from None
-    except RecursionError:
-        raise InputError("not valid JSON: nested too deeply", file=file, where=where) from None
+    obj = parse_json_text(line, file, where)
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=file, where=where)
     return obj
@@ -86,7 +82,7 @@ def parse_jsonl_object(line: str, file, where: str) -> dict:
 
 def pair_number(value: Any, file, where: str) -> int:
     """The number of a `PAIR_<digits>` id; anything else is bad input."""
-    m = PAIR_ID.match(value) if isinstance(value, str) else None
+    m = PAIR_ID.fullmatch(value) if isinstance(value, str) else None
     if not m:
         raise InputError(f"expected PAIR_<digits>, got {json.dumps(value, ensure_ascii=False)}", file=file, where=f"{where}.pair_id")
     return int(m.group(1))
@@ -135,9 +131,14 @@ def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
             raise InputError(f"expected the image's path as a non-empty string, got {short_json(raw)}", file=file, where=f"{where}.{field}")
         raise InputError("no image_path (the published field) and no filepath: expected one of them, naming the image",
                          file=file, where=f"{where}.image_path")
+    field = "image_path" if has_image_path else "filepath"
+    bad = control_character(raw)
+    if bad is not None:  # printed raw, a newline in a path would start a line of its own in what the agent reads
+        raise InputError(f"expected a path without control characters, got {one_line(bad)} in {short_json(raw)}; "
+                         "a filepath is one line of printable text", file=file, where=f"{where}.{field}")
     fp = normalise_filepath(raw)
     if not fp:
-        raise InputError(f"expected the path of an image, got {short_json(raw)}", file=file, where=f"{where}.{'image_path' if has_image_path else 'filepath'}")
+        raise InputError(f"expected the path of an image, got {short_json(raw)}", file=file, where=f"{where}.{field}")
     if has_image_path and isinstance(row.get("filepath"), str) and normalise_filepath(row["filepath"]) != fp:
         raise InputError(f"image_path {short_json(raw)} and filepath {short_json(row['filepath'])} name different images; keep one",
                          file=file, where=f"{where}.filepath")
@@ -165,7 +166,7 @@ BOOKKEEPING = frozenset((KEYS_FIELD, DIMS_TEXT_FIELD, ORDER_FIELD, LINE_FIELD))
 
 
 def pair_id_number(pair_id) -> int | None:
-    m = PAIR_ID.match(pair_id) if isinstance(pair_id, str) else None
+    m = PAIR_ID.fullmatch(pair_id) if isinstance(pair_id, str) else None
     return int(m[1]) if m else None
 
 

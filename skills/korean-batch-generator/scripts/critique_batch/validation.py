@@ -12,13 +12,13 @@ from typing import Any
 
 from .cli import plural
 from .errors import InputError
-from .jsonfiles import parse_json_bytes, schema_errors
+from .jsonfiles import parse_json_bytes, schema_errors, value_problem
 from .plan import Culture, Plan
 from .published import normalise_filepath
 from .text import han_ideograph
 
 DIMENSION_ID_IN_TEXT = re.compile(r"[A-Z]{2,4}_L[1-5]_D[1-9][0-9]*")
-DIMENSION_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*$")
+DIMENSION_ID = re.compile(r"(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*")  # fullmatch: no trailing newline
 
 
 @dataclass
@@ -88,15 +88,19 @@ def count_zh(text: str) -> tuple[int, int]:
 
 
 def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, batch_items: list[str]) -> OutputCheck:
-    result = OutputCheck(path=path)
     try:
-        records = parse_json_bytes(data, path)
+        records = parse_json_bytes(data, path, values_checked=False)  # checked record by record below
     except InputError as exc:
-        result.error = f"{exc.where + ': ' if exc.where else ''}{exc.detail}"
-        return result
+        return OutputCheck(path=path, error=f"{exc.where + ': ' if exc.where else ''}{exc.detail}")
     if not isinstance(records, list):
-        result.error = f"expected a JSON array of records at the top level, got {type(records).__name__ if not isinstance(records, dict) else 'an object'}"
-        return result
+        return OutputCheck(path=path, error="expected a JSON array of records at the top level, got "
+                           f"{type(records).__name__ if not isinstance(records, dict) else 'an object'}")
+    return check_records(records, path, culture, plan, batch_items)
+
+
+def check_records(records: list, path: Path, culture: Culture, plan: Plan, batch_items: list[str]) -> OutputCheck:
+    """Check parsed records (an output file's, or a result file's accepted ones) for a batch's images."""
+    result = OutputCheck(path=path)
     result.raw = records
     # one spelling per image: "./a.jpg", "a\\b.jpg" or an NFD name match the batch's image
     in_batch: dict[str, str] = {}
@@ -110,11 +114,17 @@ def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, ba
         if not isinstance(rec, dict):
             check.problems.append(f"(record): expected an object, got {type(rec).__name__}")
             continue
-        reported = set()
-        for where, message in schema_errors(rec, "critique_record"):
-            if where not in reported:  # one problem per field: "" fails both minLength and the non-blank pattern
-                reported.add(where)
-                check.problems.append(f"{where}: {message}")
+        # NaN, a key written twice, a lone surrogate: the schema would pass them (NaN < 0 is false),
+        # and the result file could not hold them; the record's other checks would only add noise
+        unusable = value_problem(rec)
+        if unusable is not None:
+            check.problems.append(f"{unusable[0]}: {unusable[1]}")
+        else:
+            reported = set()
+            for where, message in schema_errors(rec, "critique_record"):
+                if where not in reported:  # one problem per field: "" fails both minLength and the non-blank pattern
+                    reported.add(where)
+                    check.problems.append(f"{where}: {message}")
         if check.filepath is not None:
             item = in_batch.get(normalise_filepath(check.filepath))
             if item is None:
@@ -133,7 +143,8 @@ def check_output_bytes(data: bytes, path: Path, culture: Culture, plan: Plan, ba
             if isinstance(rec.get("skipped"), str):
                 check.skipped = rec["skipped"].strip()
             continue
-        _quality(rec, culture, plan, check)
+        if unusable is None:
+            _quality(rec, culture, plan, check)
     result.missing = [fp for fp in batch_items if fp not in seen]
     return result
 
@@ -165,7 +176,7 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
         for d in dict.fromkeys(dims):
             if d in known:
                 continue
-            m = DIMENSION_ID.match(d)
+            m = DIMENSION_ID.fullmatch(d)
             if m is None:
                 continue  # the schema's pattern check already reports it
             owner = plan.prefix_owner(m["prefix"])

@@ -17,22 +17,32 @@ remembered, so the next read does not check it either. The tests check them inst
 $CRITIQUE_BATCH_CHECK_WRITES set (tests/conftest.py sets it), every write is checked, as are the
 files a session leaves. Documents built from what the user gave (candidates, baseline) are always
 checked before they are written. jsonschema is imported only when a check actually runs.
+
+What no JSON read here may hold, whatever its schema (parse_json_text; the error names the file and
+the JSON path): NaN or Infinity (or a number too big for a float: strict JSON parsers reject them),
+a key twice in one object (which one counts depends on the reader), a lone surrogate such as
+"\\ud800" (not text: nothing can write it as UTF-8), or nesting deeper than MAX_NESTING levels (a
+reader's recursion limit would decide, so two readers could disagree). A schema check includes
+these checks: a file whose exact bytes passed one is parsed without them. Schema patterns match as
+JSON Schema (ECMA 262) says: `$` is the end of the text, never before a final newline.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from . import faults
 from .digests import blake2b
 from .errors import InputError, MissingDependency, WorkFailed, environment_failure
+from .text import json_safe, one_line
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from typing import Any, Callable, Iterable
 
 SCHEMA_DIRS = (
     Path(__file__).resolve().parent / "schemas",  # generated copy that travels with scripts/
@@ -43,6 +53,9 @@ MAX_ERRORS = 5
 TMP_DIR = ".tmp"
 BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id"})
 CHECK_WRITES_ENV = "CRITIQUE_BATCH_CHECK_WRITES"
+MAX_NESTING = 64  # levels of arrays and objects a JSON text may nest: records need 3, Python's parser fails near 1,000
+# what a passed check covers beyond the schema: a marker written before these checks existed is stale
+CHECKS_VERSION = b"values-1"
 
 
 def json_path(parts) -> str:
@@ -80,7 +93,64 @@ def _validator(name: str):
         contents = json.loads(path.read_bytes())
         resources.append((contents["$id"], Resource.from_contents(contents)))
     registry = Registry().with_resources(resources)
-    return Draft202012Validator(json.loads(schema_bytes(name)), registry=registry)
+    return _ecma_validator()(json.loads(schema_bytes(name)), registry=registry)
+
+
+@lru_cache(maxsize=None)
+def _ecma_validator():
+    """Draft 2020-12 whose `pattern` matches as the standard says (ECMA 262): jsonschema uses
+    Python's re.search, whose `$` also matches before a final newline, so "PAIR_1\\n" would match
+    "^PAIR_[0-9]+$". And `"format": "date-time"` is asserted (jsonschema only annotates it): a
+    lease time that no reader can parse would pass the schema and break status."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator, value, instance, schema):
+        if validator.is_type(instance, "string") and not ecma_regex(value).search(instance):
+            yield ValidationError(f"{instance!r} does not match {value!r}")
+
+    def date_time(validator, value, instance, schema):
+        if value == "date-time" and validator.is_type(instance, "string") and not is_date_time(instance):
+            yield ValidationError(f"{instance!r} is not a date-time")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern, "format": date_time})
+
+
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def is_date_time(text: str) -> bool:
+    """An RFC 3339 date-time (2026-11-01T10:00:00Z) that Python can read."""
+    if not _DATE_TIME.fullmatch(text):
+        return False
+    from .clock import parse_time
+
+    try:
+        parse_time(text)
+    except ValueError:  # 2026-02-30
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def ecma_regex(pattern: str) -> re.Pattern:
+    """A JSON Schema pattern as a Python regex: `$` outside a character class becomes \\Z (the end
+    of the text only)."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            ch = "\\Z"
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out))
 
 
 def schema_errors(obj: Any, schema: str) -> list[tuple[str, str]]:
@@ -105,16 +175,25 @@ def _describe(err) -> str:
         return f"expected a number {word} {err.validator_value}, got {short_json(err.instance)}"
     if err.validator == "pattern" and err.validator_value == "\\S":
         return f"expected non-blank text, got {short_json(err.instance)}"
+    if err.validator == "pattern" and err.validator_value == NO_CONTROL_PATTERN:
+        return (f"expected a path without control characters (a newline, a tab, an escape ...: "
+                f"a filepath is one line of printable text), got {short_json(err.instance)}")
     if err.validator == "pattern":
         return f"expected a string matching {err.validator_value}, got {short_json(err.instance)}"
+    if err.validator == "format":
+        return f"expected a date-time such as 2026-11-01T10:00:00Z, got {short_json(err.instance)}"
     if err.validator == "minLength":
         return f"expected a non-empty string, got {short_json(err.instance)}"
     return err.message
 
 
+# candidates.schema.json's filepath pattern (schemas/candidates.schema.json, $defs.filepath)
+NO_CONTROL_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+
+
 def short_json(value: Any) -> str:
     """A value as JSON for a message, at most 60 characters (a cut ends with …)."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json_safe(json.dumps(value, ensure_ascii=False))
     return text if len(text) <= 60 else text[:59] + "…"
 
 
@@ -147,17 +226,126 @@ def read_text_file(path: Path, what: str) -> tuple[bytes, str]:
     return data, decode_text(data, path)
 
 
-def parse_json_bytes(data: bytes, file: Path | str) -> Any:
-    """Parse bytes as JSON; a BOM, bad UTF-8 or bad JSON is an InputError naming line and column."""
+def parse_json_bytes(data: bytes, file: Path | str, *, values_checked: bool = True) -> Any:
+    """Parse bytes as JSON; a BOM, bad UTF-8, bad JSON or a value no reader should take (see the
+    module's note) is an InputError naming the line and column, or the JSON path. values_checked=False:
+    the caller checks the values itself (value_problem), record by record."""
     if not data or data.isspace():  # (not data.strip(): that copies the whole file)
         raise InputError("file is empty; expected JSON", file=file)
-    text = decode_text(data, file)
+    return parse_json_text(decode_text(data, file), file, values_checked=values_checked)
+
+
+class RepeatedKeys(dict):
+    """A parsed object in which a key was written twice (the last value kept, as json does):
+    value_problem reports it."""
+
+    __slots__ = ("key",)
+
+
+class _Watch:
+    """The parser's hooks: they note what value_problem must look for (so a clean file, nearly
+    every file, is not walked)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self):
+        self.seen = False
+
+    def pairs(self, pairs: list) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            self.seen = True
+            obj = RepeatedKeys(pairs)
+            keys: set = set()
+            obj.key = next(k for k, _ in pairs if k in keys or keys.add(k))
+        return obj
+
+    def constant(self, name: str) -> float:  # NaN, Infinity, -Infinity
+        self.seen = True
+        return float(name)
+
+    def number(self, text: str) -> float:
+        value = float(text)
+        if value - value != 0:  # 1e999 is inf
+            self.seen = True
+        return value
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def nested_too_deeply(text: str) -> bool:
+    """Does the JSON text nest arrays and objects more than MAX_NESTING levels? Counted before
+    parsing, the same in every process (the parser's own limit depends on the caller's stack)."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(MAX_NESTING + 1):  # each pass removes the innermost level
+        brackets, n = _INNERMOST.subn("", brackets)
+        if not n:
+            return False  # done, or unbalanced: the parser says where
+    return bool(brackets)
+
+
+def parse_json_text(text: str, file: Path | str, where: str = "", *, values_checked: bool = True) -> Any:
+    """Parse JSON text (`where`: the line of a JSONL file), refusing what the module's note lists."""
+    if nested_too_deeply(text):
+        raise InputError(f"not valid here: arrays and objects nested more than {MAX_NESTING} levels deep", file=file, where=where or None)
+    watch = _Watch()
     try:
-        return json.loads(text)
+        obj = json.loads(text, object_pairs_hook=watch.pairs, parse_constant=watch.constant, parse_float=watch.number)
     except json.JSONDecodeError as exc:
+        if where:
+            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, where=where) from None
         raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise InputError("not valid JSON: nested too deeply", file=file) from None
+    except RecursionError:  # nesting under the limit, but the stack was short: still a clear error
+        raise InputError("not valid here: nested too deeply", file=file, where=where or None) from None
+    if values_checked and (watch.seen or "\\ud" in text or "\\uD" in text):
+        problem = value_problem(obj)
+        if problem is not None:
+            path, message = problem
+            raise InputError(message, file=file, where=_within(where, path))
+    return obj
+
+
+def _within(where: str, path: str) -> str:
+    """`line 3` and `covered_dimensions[0]` as `line 3.covered_dimensions[0]`."""
+    if not where or path == "(top level)":
+        return where or path
+    return where + ("" if path.startswith("[") else ".") + path
+
+
+def value_problem(value: Any) -> tuple[str, str] | None:
+    """(JSON path, what is wrong) of the first value in `value` that no JSON read here may hold
+    (see the module's note), in document order; None when there is none."""
+    stack = [(value, ())]
+    while stack:
+        v, path = stack.pop()
+        kind = type(v)
+        if kind is str:
+            if _LONE_SURROGATE.search(v):
+                return json_path(path), _surrogate(v)
+        elif kind is float:
+            if v != v or v - v != 0:
+                return json_path(path), f"expected a finite number, got {'NaN' if v != v else 'Infinity' if v > 0 else '-Infinity'} (strict JSON has neither)"
+        elif kind is dict or kind is RepeatedKeys:
+            if kind is RepeatedKeys:
+                return json_path(path + (v.key,)), f"the key {short_json(v.key)} is written twice in one object; keep one"
+            for key in v:
+                if _LONE_SURROGATE.search(key):
+                    return json_path(path + (key,)), _surrogate(key) + " (in a key)"
+            stack.extend((x, path + (k,)) for k, x in reversed(v.items()))
+        elif kind is list:
+            stack.extend((x, path + (i,)) for i, x in reversed(list(enumerate(v))))
+    return None
+
+
+def _surrogate(text: str) -> str:
+    ch = _LONE_SURROGATE.search(text).group()
+    return f"holds {one_line(ch)}, half of a UTF-16 surrogate pair and not a character; expected Unicode text"
 
 
 def _marker(path: Path) -> Path:
@@ -167,13 +355,16 @@ def _marker(path: Path) -> Path:
 def _digest(data: bytes, schema: str) -> str:
     h = blake2b(data, digest_size=32)
     h.update(schema_bytes(schema))
+    h.update(CHECKS_VERSION)
     return h.hexdigest()
 
 
-def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None, cache: bool = True) -> Any:
+def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None, cache: bool = True,
+              check: Callable[[Any], None] | None = None) -> Any:
     """Read, parse and schema-check one JSON file. Returns None if missing and missing_ok.
     `marker`: where to remember a passed check (default: .valid/ beside the file); cache=False:
-    always check, remember nothing."""
+    always check, remember nothing. `check`: more checks of the parsed document (raising
+    InputError), run with the schema check: only when these bytes have not passed before."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -184,12 +375,22 @@ def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marke
         raise InputError("is a directory, expected a JSON file", file=path) from None
     except PermissionError:
         raise InputError("cannot read the file (permission denied)", file=path) from None
+    if schema is not None and cache:
+        marker = marker or _marker(path)
+        digest = _digest(data, schema)
+        if _passed(marker, digest):  # these exact bytes passed every check: parse only
+            return json.loads(data)
+        obj = parse_json_bytes(data, path)
+        raise_schema_errors(schema_errors(obj, schema), path)
+        if check is not None:
+            check(obj)
+        _remember(marker, digest)
+        return obj
     obj = parse_json_bytes(data, path)
     if schema is not None:
-        if cache:
-            check_cached(obj, data, schema, path, marker)
-        else:
-            raise_schema_errors(schema_errors(obj, schema), path)
+        raise_schema_errors(schema_errors(obj, schema), path)
+    if check is not None:
+        check(obj)
     return obj
 
 
@@ -197,13 +398,16 @@ def check_cached(obj: Any, data: bytes, schema: str, path: Path, marker: Path | 
     """Schema-check obj (parsed from data); skip if these exact bytes passed before."""
     marker = marker or _marker(path)
     digest = _digest(data, schema)
+    if not _passed(marker, digest):
+        raise_schema_errors(schema_errors(obj, schema), path)
+        _remember(marker, digest)
+
+
+def _passed(marker: Path, digest: str) -> bool:
     try:
-        if marker.read_text() == digest:
-            return
+        return marker.read_text() == digest
     except OSError:
-        pass
-    raise_schema_errors(schema_errors(obj, schema), path)
-    _remember(marker, digest)
+        return False
 
 
 def _remember(marker: Path, digest: str) -> None:
@@ -215,7 +419,7 @@ def _remember(marker: Path, digest: str) -> None:
 
 
 def dumps(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json_safe(json.dumps(obj, ensure_ascii=False, indent=2)) + "\n").encode("utf-8")
 
 
 def write_json(path: Path, obj: Any, schema: str | None) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 from . import progress as prog
-from .cli import bar, cut, plural
+from .cli import bar, cut, one_line, plural
 from .clock import parse_time
 from .candidates import load_candidates
 from .engine import progress_view
+from .errors import BatchError
 from .plan import Culture, target_command
 from .workspace import Workspace, batch_tag
 
@@ -67,15 +68,24 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
     }
 
 
-def overview(ws: Workspace, only: str | None = None, saved: dict | None = None) -> list[dict]:
+def overview(ws: Workspace, only: str | None = None, saved: dict | None = None, broken: dict | None = None) -> list[dict]:
     """Every culture's row (or only one's), ranked. `saved`: progress files the caller has read, by
-    culture (the others are read here)."""
+    culture (the others are read here). `broken`: given (a claim by priority), a culture whose files
+    cannot be read is left out and its error put there, by culture, instead of stopping the rest."""
     from .baseline import load_baseline
 
     plan = ws.plan
     baseline = load_baseline(ws)
     names = [ws.culture(only).name] if only else list(plan.cultures)  # ws.culture: the error names the workspace's plan
-    rows = [culture_row(ws, plan.culture(n), baseline, saved) for n in names]
+    rows = []
+    for n in names:
+        if broken is None:
+            rows.append(culture_row(ws, plan.culture(n), baseline, saved))
+        elif n not in broken:
+            try:
+                rows.append(culture_row(ws, plan.culture(n), baseline, saved))
+            except BatchError as exc:
+                broken[n] = exc
     # a culture without a target is not expanded: never in the priority order
     ranked = sorted((r for r in rows if r["configured"] and r["target"] and (r["pending"] or r["in_flight"])),
                     key=lambda r: (-r["relative_gap"], r["culture"]))
@@ -201,7 +211,7 @@ def render_overview(rows: list[dict]) -> str:
 
 
 def _lease(b: dict) -> str:
-    who = f", session {b['session']}" if b.get("session") else ""
+    who = f", session {one_line(b['session'])}" if b.get("session") else ""
     if b["expired"]:
         return "lease expired" + who
     return f"lease ends in {fmt_duration(b['lease_seconds_left'])}{who}"
@@ -228,7 +238,7 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append(f"  candidates   edited other than by appending: claims wait for batch_status.py --rebuild --culture {c}")
     if d["last_artist"]:
         la = d["last_artist"]
-        lines.append(f"  last artist  {la['artist']} ({la['completed']}/{la['total']})")
+        lines.append(f"  last artist  {one_line(la['artist'])} ({la['completed']}/{la['total']})")
     eta = f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel" if d["eta_seconds"] is not None else ""
     if d["remaining_batches"]:
         flying = f" ({d['in_flight']} in flight)" if d["in_flight"] else ""
@@ -248,13 +258,13 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append(f"  in flight    {flights}")
     lines.append(f"  merged       {plural(d['merged_batches'], 'batch')}; {plural(d['unmerged'], 'record')} waiting (sync at {d['sync_threshold']})")
     if d["failed"]:
-        lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {cut(f['error'], 80)}" for f in d["failed_batches"][-2:]))
+        lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {cut(one_line(f['error']), 80)}" for f in d["failed_batches"][-2:]))
     if d["stuck"]:
         shown = d["stuck"] if verbose else d["stuck"][:5]
         lines.append(f"  parked       {plural(len(d['stuck']), 'item')} (requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
         for s in shown:
-            reason = s["reason"] if verbose else cut(s["reason"], 100)
-            lines.append(f"    {s['filepath']}: {reason}")
+            reason = one_line(s["reason"]) if verbose else cut(one_line(s["reason"]), 100)
+            lines.append(f"    {one_line(s['filepath'])}: {reason}")
         if len(shown) < len(d["stuck"]):
             lines.append(f"    ... {len(d['stuck']) - len(shown)} more (--verbose)")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from .errors import InputError
 from .jsonfiles import check_cached, parse_json_bytes, read_json
 
 DEFAULT_PLAN = Path(__file__).resolve().parent / "data" / "expansion_plan.json"
-CULTURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+CULTURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: "korean\n" is no name
 
 # Defaults of SPEC section 7 and the seed; a plan's "defaults" and each culture override them.
 BUILTIN_SETTINGS = {
@@ -120,7 +120,7 @@ def target_command(culture: str, amount: str = "N") -> str:
 
 
 def check_culture_name(name: str) -> None:
-    if not CULTURE_NAME.match(name or ""):
+    if not CULTURE_NAME.fullmatch(name or ""):
         raise InputError(
             f"bad culture name {name!r}: expected lowercase letters, digits and underscores, starting with a letter",
             where="--culture",

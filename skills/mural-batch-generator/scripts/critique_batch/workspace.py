@@ -26,7 +26,8 @@ from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan, load_worksp
 from .published import URL  # claims do not check that a URL's file exists
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
-BATCH_FILE = re.compile(r"^(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>\d{3,})_(?P<kind>input|output|result)\.json$")
+# fullmatch, and ASCII digits: a name ending in a newline, or spelled with other digits, is no batch file
+BATCH_FILE = re.compile(r"(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>[0-9]{3,})_(?P<kind>input|output|result)\.json")
 
 
 def batch_tag(batch_id: int) -> str:
@@ -38,7 +39,7 @@ def parse_batch_id(text: str | int) -> int:
     s = str(text).strip()
     if s.startswith("batch_"):
         s = s[6:]
-    if not s.isdigit() or int(s) < 1:
+    if not (s.isascii() and s.isdigit()) or int(s) < 1:  # "²" is a digit to isdigit(), and no number to int()
         raise InputError(f"bad batch id {text!r}: expected a positive number such as 7 or 007", where="BATCH_ID")
     return int(s)
 
@@ -101,7 +102,7 @@ class Workspace:
         prefix = f"{culture}_batch_"
         for entry in entries:
             if entry.name.startswith(prefix):
-                m = BATCH_FILE.match(entry.name)
+                m = BATCH_FILE.fullmatch(entry.name)
                 if m and m["culture"] == culture:
                     ids[m["kind"]].append(int(m["num"]))
         return {k: sorted(v) for k, v in ids.items()}
@@ -119,7 +120,7 @@ class Workspace:
 
     def owns(self, culture: str, name: str) -> bool:
         """Is `name` (a file name in checkpoints/) one of this culture's state files?"""
-        m = BATCH_FILE.match(name)
+        m = BATCH_FILE.fullmatch(name)
         if m:
             return m["culture"] == culture
         return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json",

@@ -6,6 +6,9 @@ checked is invalid or the work could not complete, 2 for a bad invocation or a b
 when the system refused a write (disk full, read-only, I/O error, no permission). With --json,
 stdout carries exactly one JSON object, errors included. Ctrl-C exits 130 after one line saying
 what state the script left (errors.interrupted_state).
+
+Human output prints every text that came from data or from a subagent through one_line (text.py):
+one line, control characters escaped. JSON output escapes what json.dumps leaves raw (json_safe).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import sys
 
 from .errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency, interrupted_state
+from .text import json_safe, one_line  # noqa: F401 - one_line: the scripts print every text from data through it
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -103,7 +107,7 @@ def take_culture(p: argparse.ArgumentParser, args: argparse.Namespace, rest: tup
 
 
 def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> None:
-    message = str(exc)
+    message = one_line(exc)  # messages quote file names and values, which may hold anything
     if isinstance(exc, MissingDependency):
         message = f"{message}; {INSTALL_HINT}"
     print(f"{prog or os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
@@ -111,7 +115,7 @@ def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> No
         payload = {"ok": False, "error": message}
         if isinstance(exc, InputError):
             payload.update(file=exc.file, where=exc.where, detail=exc.detail)
-        print(json.dumps(payload, ensure_ascii=False))
+        emit_json(payload)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -136,7 +140,7 @@ def bar(fraction: float, width: int = 20) -> str:
 
 
 def emit_json(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=None))
+    print(json_safe(json.dumps(obj, ensure_ascii=False, indent=None)))
 
 
 def main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> None:

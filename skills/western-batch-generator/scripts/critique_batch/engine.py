@@ -21,7 +21,7 @@ from .batches import output_digest, read_batch
 from .candidates import Candidates, candidates_sig, load_candidates
 from .clock import iso, now as clock_now, parse_time
 from .errors import InputError, WorkFailed
-from .instructions import brief
+from .instructions import brief, check_brief_paths
 from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .progress import load_progress
@@ -310,6 +310,7 @@ class Session:
         is taken over only when `confirmed`, else listed in `self.held_back`."""
         size = size or self.cfg.batch_size
         lease = timedelta(minutes=self.cfg.lease_minutes)
+        check_brief_paths(self.ws)  # before any claim is written: its brief could not be printed
         claimed = []
         if not self.ws.progress_path(self.name).exists():
             # progress before the first input file: an input file without progress is then always a

@@ -22,6 +22,7 @@ from pathlib import Path
 from .cli import plural
 from .errors import InputError
 from .plan import Culture, Plan
+from .text import control_character, one_line
 from .workspace import Workspace
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -257,6 +258,7 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1,
     the brief can exceed 600 bytes (the shortest form is returned)."""
     if claim > 1:
         note = "Handed out before: write a fresh file. " + note
+    check_brief_paths(ws)
     by_skill = bool(plugin_name()) and (SKILLS_DIR / cfg.generator / "SKILL.md").is_file()
     texts = []
     # the forms in order, each once (without a plugin's skill the first two are the same); the
@@ -267,6 +269,15 @@ def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, claim: int = 1,
             return text
         texts.append(text)
     return min(texts, key=lambda t: len(t.encode()))
+
+
+def check_brief_paths(ws: Workspace) -> None:
+    """A brief is one line that the agent hands on as it is: a folder whose path holds a newline
+    (or another control character) would split it. Checked before a claim writes anything."""
+    for path in (ws.root, SCRIPTS_DIR, Path.cwd()):
+        if control_character(str(path)) is not None:
+            raise InputError(f"the folder {one_line(path)} has a control character in its path, which would break the "
+                             "subagent's one-line brief; rename or move it")
 
 
 def _from_home(path: Path) -> str:
