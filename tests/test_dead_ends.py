@@ -117,3 +117,45 @@ def test_a_flat_image_folder_says_its_artists_are_unknown_and_names_the_manifest
     assert "3 of the 4 added images lie directly in the folder, so their artist is \"Unknown\"" in out, out
     assert "add_candidates.py korean manifest.csv" in out
     assert support.run_json("add_candidates.py", "korean", flat, "--dry-run", ws=ws)["unknown_artists"] == 0
+
+
+def test_a_sync_that_changes_nothing_makes_no_version_and_baseline_has_a_dry_run(tmp_path):
+    import store_support as sup
+
+    root = sup.make_ws(tmp_path / "ws", {"korean": 12}, batch_size=4)
+    sup.produce(root, "korean", 3)
+    first = support.run_json("sync_to_lancedb.py", "--force", ws=root)
+    assert first["merged"] and first["records"] == 12
+    path = root / "checkpoints" / "korean_expansion_progress.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["merged_batches"] = []  # lost: the next sync re-merges every batch
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    again = support.run("sync_to_lancedb.py", "--force", ws=root, check=True)
+    assert again.stdout.startswith("12 records already in the table as they are, nothing written; 3 batches recorded as merged"), again.stdout
+    tags = support.run_json("sync_to_lancedb.py", "--list", ws=root)
+    assert tags["version"] == first["version"] and len(tags["tags"]) == 1
+    # --baseline --dry-run: what would be inserted, nothing written
+    from test_published import published_line, write_jsonl
+    pub = write_jsonl(tmp_path / "pub.jsonl", [published_line("korean", i, pair=100 + i) for i in range(1, 4)])
+    support.run("set_baseline.py", pub, ws=root, check=True)
+    dry = support.run("sync_to_lancedb.py", "--baseline", "--dry-run", ws=root, check=True).stdout
+    assert dry.startswith("dry run: would insert 3 of 3 published records") and "nothing changed" in dry, dry
+    assert support.run_json("sync_to_lancedb.py", "--list", ws=root)["version"] == first["version"]
+    assert support.run_json("sync_to_lancedb.py", "--baseline", ws=root)["inserted"] == 3
+
+
+def test_the_generator_check_tables_examples_fail_their_rules():
+    """Each example line in a generator's "The check says" table is a real failure of that culture's rule."""
+    import re
+
+    from critique_batch.plan import load_plan
+    from critique_batch.workspace import DEFAULT_PLAN
+
+    plan = load_plan(DEFAULT_PLAN)
+    for skill in sorted((support.ROOT / "skills").glob("*-batch-generator")):
+        text = (skill / "SKILL.md").read_text(encoding="utf-8")
+        pairs = re.findall(r"`critique_(?:zh|en): (\d+) (?:characters|words), need >= (\d+)`", text)
+        pairs += re.findall(r"`covered_dimensions: (\d+) valid \w+ dimensions, need >= (\d+)`", text)
+        assert len(pairs) == 3, skill.name
+        assert all(int(have) < int(need) for have, need in pairs), (skill.name, pairs)
+    assert plan.cultures["korean"].quality.min_en_words == 100

@@ -97,7 +97,9 @@ def test_sync_twice_same_rows(tmp_path, backend):
     for c in ("korean", "chinese"):
         engine.run_session(ws, c, lambda s: s.set_merged([]))
     third = sync.sync(ws, force=True, db=db).as_json()
-    assert third["merged"] and third["inserted"] == 0 and third["updated"] == 0 and third["unchanged"] == 46
+    assert not third["merged"] and third["inserted"] == 0 and third["updated"] == 0 and third["unchanged"] == 46
+    # nothing written: no new version, no tag (a merge_insert that changes nothing would still commit one)
+    assert third["table_version"] == first["table_version"] and third["tag"] is None
     assert rows_by_fp(root, db, env) == rows  # merged_at too: nothing was rewritten
 
     # lost again, and the state file with it: re-derived from the table, nothing to merge

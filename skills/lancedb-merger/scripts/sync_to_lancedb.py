@@ -67,7 +67,8 @@ def run(args) -> int:
 
     ws = Workspace(args.workspace)
     modes = [m for m in ("rollback", "list", "baseline") if getattr(args, m)]
-    if modes and (args.force or args.dry_run or args.culture or args.optimize or len(modes) > 1):
+    dry = args.dry_run and modes != ["baseline"]  # --baseline --dry-run says what it would insert
+    if modes and (args.force or dry or args.culture or args.optimize or len(modes) > 1):
         raise cli.InputError(f"--{modes[0]} cannot be combined with other options", where="usage")
 
     if args.list:
@@ -81,9 +82,14 @@ def run(args) -> int:
         return 0
 
     if args.baseline:
-        report = sync.merge_baseline(ws, db=args.db)
+        report = sync.merge_baseline(ws, db=args.db, dry_run=args.dry_run)
         if args.json:
             cli.emit_json(report.as_json())
+            return 0
+        if args.dry_run:
+            table = f"version {report.version}, {report.rows} rows" if report.version is not None else "no table yet"
+            print(f"dry run: would insert {report.inserted} of {report.records} published records into {cli.one_line(report.db)} "
+                  f"({table}), {report.already} already in the table; nothing changed")
             return 0
         print(f"baseline: {report.inserted} of {report.records} published records inserted, "
               f"{report.already} already in the table")
@@ -130,6 +136,9 @@ def run(args) -> int:
               f"{cli.plural(report.batches, 'batch')} recorded as merged")
         tag = f", tag {report.tag}" if report.tag else ""
         print(f"{cli.one_line(report.db)}: version {report.version}{tag}; {report.rows} rows" + ("; optimized" if report.optimized else ""))
+    elif report.unchanged:  # a re-run, or records another workspace merged first: no new version, no tag
+        print(f"{cli.plural(report.unchanged, 'record')} already in the table as they are, nothing written; "
+              f"{cli.plural(report.batches, 'batch')} recorded as merged")
     elif report.batches:
         print(f"recorded {cli.plural(report.batches, 'batch')} without accepted records as merged; nothing to write")
     elif args.optimize:

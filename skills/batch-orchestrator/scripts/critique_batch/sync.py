@@ -54,9 +54,9 @@ from typing import Callable
 from . import faults, pair_ids, published
 from .cli import bar
 from .clock import now as clock_now, parse_time
-from .database import (KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
+from .database import (KEY_CHUNK, KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
                        merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table,
-                       setting, table_to_write)
+                       setting, sql_text, table_to_write)
 from .errors import NOTHING_HALF_WRITTEN, WorkFailed, interrupted_state
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
@@ -274,6 +274,9 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     report.columns_added, report.primary_key_added = repairs.columns_added, repairs.primary_key_added
     report.duplicates_removed += repairs.duplicates_removed
     table = run.table
+    report.unchanged, rows = _newer_than_the_table(table, target, rows)
+    if not rows:  # nothing the table does not hold already: no merge, so no new version and no tag
+        return
     given = pair_ids.give_ids(run.ws, table, target, rows)
     report.pair_ids_given = len(given)
     run.progress.say(f"merging {len(rows)} records into {target.shown} ...")
@@ -285,11 +288,37 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     run.stage("committed")
     report.merged, report.inserted, report.updated = True, res.num_inserted_rows, res.num_updated_rows
     report.merge_attempts = getattr(res, "num_attempts", 1)
-    report.unchanged = len(rows) - res.num_inserted_rows - res.num_updated_rows
+    report.unchanged += len(rows) - res.num_inserted_rows - res.num_updated_rows
     # another workspace may have inserted some of these filepaths at the same moment
     report.duplicates_removed += remove_duplicates(table, target, [r["filepath"] for r in rows])
     report.pair_ids_repaired = pair_ids.repair_pair_ids(run.ws, table, target, given)
     run.stage("deduped")
+
+
+def _newer_than_the_table(table, target: Target, rows: list[dict]) -> tuple[int, list[dict]]:
+    """(how many rows the table holds as they are or newer, the others). A merge of rows that change
+    nothing would still commit a version (Lance commits every merge_insert): a sync re-run after a
+    crash, or records another workspace merged first. The merge itself keeps its NEWER condition for
+    writers racing this one."""
+    held: dict[str, tuple] = {}
+    fps = [r["filepath"] for r in rows]
+    with db_errors(target, "cannot read the critiques table"):
+        for i in range(0, len(fps), KEY_CHUNK):
+            where = "filepath IN (" + ", ".join(sql_text(fp) for fp in fps[i:i + KEY_CHUNK]) + ")"
+            for t in table.search().where(where).select(["filepath", "accepted_at", "batch_id", "workspace_id"]).to_arrow().to_pylist():
+                held[t["filepath"]] = (t["accepted_at"], t["batch_id"], t["workspace_id"])
+    newer = [r for r in rows if r["filepath"] not in held or _newer(r, held[r["filepath"]])]
+    return len(rows) - len(newer), newer
+
+
+def _newer(row: dict, held: tuple) -> bool:
+    """database.NEWER, for one row against the table's (accepted_at, batch_id, workspace_id)."""
+    at, batch, wid = held
+    if at is None or row["accepted_at"] != at:
+        return at is None or row["accepted_at"] > at
+    if batch is None or row["batch_id"] != batch:
+        return batch is None or row["batch_id"] > batch
+    return wid is None or (row.get("workspace_id") or "") > wid
 
 
 def _index(run: _Sync) -> None:
@@ -382,7 +411,7 @@ def sync(
         run.progress.close()
         interrupted_state(NOTHING_HALF_WRITTEN)
         if report.merged:
-            pair_ids.check_unique(run.table, target)
+            pair_ids.check_unique(run.ws, run.table, target)
     return report
 
 
@@ -403,7 +432,8 @@ class BaselineMergeReport:
 
     db: str
     table: str = TABLE
-    baseline: int  # the baseline's published records
+    baseline: int  # the baseline's published files
+    dry_run: bool = False  # nothing written: inserted says how many would be
     records: int = 0  # records read (an image listed twice counts twice)
     inserted: int = 0
     already: int = 0  # images the table holds already (never replaced)
@@ -441,13 +471,15 @@ def _baseline_rows(scan, existing: dict, merged_at: datetime, report: BaselineMe
     return rows
 
 
-def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
+def merge_baseline(ws: Workspace, db: str | None = None, *, dry_run: bool = False) -> BaselineMergeReport:
     """Merge the published baseline's records (set_baseline.py) into the table, as they are.
 
     Only images the table does not hold are inserted: a critique the expansion generated for a
     published image is never replaced by the older published one, and running this twice changes
     nothing. The rows keep their published pair_id, ulid, keys and values, so an export gives
-    their lines back unchanged; search finds them as exemplars."""
+    their lines back unchanged; search finds them as exemplars. A dry run reads the table (when
+    there is one) and the published files, checks the pair_ids as a merge would, counts what would
+    be inserted, and writes nothing."""
     from .baseline import load_baseline
 
     base = load_baseline(ws)
@@ -455,7 +487,17 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
         raise WorkFailed("this workspace has no published baseline; set one with set_baseline.py FILE.jsonl")
     target = resolve_target(ws, db)
     require_lancedb()
-    report = BaselineMergeReport(db=target.shown, baseline=len(base.sources))
+    report = BaselineMergeReport(db=target.shown, baseline=len(base.sources), dry_run=dry_run)
+    if dry_run:
+        table = None if target.surely_without_table() else open_table(connect(target), target)
+        existing = pair_ids.existing_ids(table, target) if table is not None else {}
+        scan = base.verified_scan()
+        pair_ids.refuse_published_conflicts(existing, target, scan)
+        report.inserted = len(_baseline_rows(scan, existing, clock_now(), report))
+        if table is not None:
+            with db_errors(target, "cannot count rows"):
+                report.rows, report.version = table.count_rows(), table.version
+        return report
     with sync_lock(ws):  # set_baseline.py holds it too: the baseline does not change under a merge
         faults.point("baseline.locked")
         conn = connect(target)
@@ -492,5 +534,5 @@ def merge_baseline(ws: Workspace, db: str | None = None) -> BaselineMergeReport:
                 record_version(ws, target, table.version)
         interrupted_state(NOTHING_HALF_WRITTEN)
         if rows:
-            pair_ids.check_unique(table, target)
+            pair_ids.check_unique(ws, table, target)
     return report

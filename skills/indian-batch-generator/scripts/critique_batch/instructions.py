@@ -200,6 +200,10 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
         "min_zh": str(q.min_zh_chars),
         "min_en": str(q.min_en_words),
         "min_dims": str(q.min_dimensions),
+        # the check table's examples: counts short of each rule, as the check reports a failure
+        "short_zh": str(max(q.min_zh_chars * 9 // 10, 0)),
+        "short_en": str(max(q.min_en_words * 8 // 10, 0)),
+        "short_dims": str(max(q.min_dimensions - 3, 0)),
         "n_dims": str(len(cfg.dimensions)),
         "cjk_pct": f"{q.min_zh_cjk_ratio:.0%}",
         "score_rule": f" Records scored below {q.min_quality_score:g} are rejected." if q.min_quality_score > 0 else "",

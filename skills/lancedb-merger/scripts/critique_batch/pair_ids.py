@@ -125,7 +125,7 @@ def shared_pair_ids(table, target: Target) -> dict[str, list[dict]]:
     if not shared:
         return {}
     names = set(table.schema.names)
-    cols = [c for c in ("filepath", "pair_id", "culture", "origin") if c in names]
+    cols = [c for c in ("filepath", "pair_id", "culture", "origin", "workspace_id", "merged_at") if c in names]
     out: dict[str, list[dict]] = {}
     with db_errors(target, "cannot read the critiques table"):
         for start in range(0, len(shared), KEY_CHUNK):
@@ -135,10 +135,31 @@ def shared_pair_ids(table, target: Target) -> dict[str, list[dict]]:
     return dict(sorted(out.items()))
 
 
-def check_unique(table, target: Target) -> None:
-    """The invariant every merge ends with: no pair_id held by two rows. A violation is an error
-    (exit 1) naming the rows: which record should keep a number is the dataset owner's decision."""
+RACE_WINDOW_S = 600  # rows of two workspaces merged this close together may have taken one number at once
+
+
+def _given_at_once(rows: list[dict]) -> bool:
+    """Generated rows, each from another workspace, merged within RACE_WINDOW_S: two writers that
+    took the next number at the same moment (what repair_pair_ids repairs), not an older bug."""
+    if not all(r.get("origin") in (None, published.GENERATED) for r in rows):
+        return False
+    workspaces = {r.get("workspace_id") for r in rows}
+    times = [r.get("merged_at") for r in rows]
+    return (None not in workspaces and len(workspaces) == len(rows) and None not in times
+            and (max(times) - min(times)).total_seconds() <= RACE_WINDOW_S)
+
+
+def check_unique(ws: Workspace, table, target: Target) -> None:
+    """The invariant every merge ends with: no pair_id held by two rows. Numbers two workspaces gave
+    generated records at the same moment are repaired first, by the rule every writer applies (the
+    row merged first keeps it): this check may run between another writer's merge and its own
+    repair. Any other violation is an error (exit 1) naming the rows: which record should keep a
+    number is the dataset owner's decision."""
     shared = shared_pair_ids(table, target)
+    racing = [pid for pid, rows in shared.items() if _given_at_once(rows)]
+    if racing:
+        repair_pair_ids(ws, table, target, racing)
+        shared = shared_pair_ids(table, target)
     if not shared:
         return
     shown = []
