@@ -77,7 +77,8 @@ class Session:
             if not p.prefix_intact(images):
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
-                    "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
+                    "(add_candidates.py does; remove_candidates.py removes or corrects candidates), or run "
+                    "batch_status.py --rebuild after such an edit",
                     file=self.ws.display(self.cands.path), where="images",
                 )
             p.apply_candidates(images, self.cands.sig)
