@@ -19,6 +19,7 @@ import support
 from critique_batch import engine
 from critique_batch import progress as prog
 from critique_batch.candidate_edits import counts, edit_candidates
+from critique_batch.candidate_sources import add_candidates
 from critique_batch.errors import InputError
 from critique_batch.workspace import Workspace
 
@@ -124,6 +125,19 @@ def test_dry_run_and_culture_flag_change_nothing(ws):
     assert support.state_hashes(ws) == before
 
 
+def test_appended_again_its_parking_comes_back_and_progress_is_rebuilt(ws):
+    manifest_ws(ws)
+    park_typo(ws)
+    support.run("remove_candidates.py", "korean", TYPO, ws=ws, check=True)
+    log = json.loads((ws / "checkpoints" / "korean_removed_candidates.json").read_text(encoding="utf-8"))
+    assert list(log["filepaths"]) == [TYPO] and log["filepaths"][TYPO] == T0
+    (ws / "again.csv").write_text(f"filepath,artist,title\n{TYPO},Artist A,Title 2\n", encoding="utf-8")
+    support.run("add_candidates.py", "korean", ws / "again.csv", ws=ws, check=True)
+    row = status(ws)
+    assert (row["total"], row["parked"]) == (6, 1) and adds_up(row)  # its file is still missing: parked again
+    rebuild_check(ws)
+
+
 def answer_and_collect(ws: Path, bid: int) -> None:
     items = support.batch_items(ws, "korean", bid)
     support.write_output(ws, "korean", bid, [support.good_record("korean", fp) for fp in items])
@@ -175,6 +189,7 @@ class CandidateEditsMachine(RuleBasedStateMachine):
         for img in images[3::4]:  # a few mistyped: no file, parked at their first claim
             (self.dir / img["filepath"]).unlink()
         self.serial = 0
+        self.removed: list[str] = []
 
     def teardown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -200,9 +215,12 @@ class CandidateEditsMachine(RuleBasedStateMachine):
         support.write_output(self.dir, "korean", bid, records)
         self._session(lambda s: s.collect())
 
-    @rule(pick=st.integers(0, 50), fix=st.booleans(), with_file=st.booleans())
-    def remove_or_fix(self, pick, fix, with_file):
+    @rule(pick=st.integers(0, 50), fix=st.booleans(), with_file=st.booleans(), failed=st.booleans())
+    def remove_or_fix(self, pick, fix, with_file, failed):
         fps = self._filepaths()
+        p = engine.progress_view(self.ws, "korean")
+        if failed and p is not None:  # one with a history (failed, parked) more often than chance would pick it
+            fps = [fp for fp in fps if fp in p.failures] or fps
         if not fps:
             return
         old = fps[pick % len(fps)]
@@ -217,9 +235,20 @@ class CandidateEditsMachine(RuleBasedStateMachine):
             else:
                 edit_candidates(self.ws, "korean", [old], [])
                 assert old not in self._filepaths()
+            self.removed.append(old)
         except InputError as exc:  # accepted or in flight: refused, as said
             assert "was accepted" in str(exc) or "is in flight" in str(exc)
             assert old in self._filepaths()
+
+    @rule(pick=st.integers(0, 50))
+    def append_again(self, pick):
+        """add_candidates.py appends a removed filepath again: its earlier failures count again."""
+        back = [fp for fp in self.removed if fp not in self._filepaths()]
+        if not back:
+            return
+        manifest = self.dir / "again.csv"
+        manifest.write_text(f"filepath,artist,title\n{back[pick % len(back)]},Again,Again\n", encoding="utf-8")
+        add_candidates(self.ws, "korean", manifest, done=set(), dry_run=False)
 
     @rule()
     def requeue(self):

@@ -30,6 +30,7 @@ SCHEMA_OF = {  # file name ending -> schema, for every file the package writes i
     "_result.json": "batch_result",
     "_missing_images.json": "missing_images",
     "_requeued.json": "requeue",
+    "_removed_candidates.json": "removed_candidates",
     "_expansion_candidates.json": "candidates",
 }
 

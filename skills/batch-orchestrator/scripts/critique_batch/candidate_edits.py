@@ -7,13 +7,19 @@ until progress is rebuilt).
 A candidate whose record was accepted, or that is in flight, is refused: the accepted record is in
 the result files and stays; an image in flight may still get its record. A removed or corrected
 filepath's failures and parking no longer count (progress.forget_removed): a corrected image is
-pending again under its new filepath, with its metadata kept."""
+pending again under its new filepath, with its metadata kept.
+
+Those failures are still in the batch and missing-images files, so a filepath appended again later
+gets them back in a rebuild: the removal log ({culture}_removed_candidates.json) lets
+add_candidates.py see that and rebuild progress at once (reappended), so the kept progress never
+differs from the rebuild."""
 
 from __future__ import annotations
 
 from . import engine
 from .batches import read_batch
 from .candidates import Candidates, load_candidates
+from .clock import iso, now as clock_now
 from .errors import InputError
 from .jsonfiles import read_json, write_json
 from .progress import Progress
@@ -114,7 +120,21 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
         if dry_run:  # the fold of the files as they would be, nothing written
             after = engine.fold(ws, culture, Candidates(cands.path, images, {img["filepath"]: i for i, img in enumerate(images)}, ""), now)
         else:
+            log_path = ws.removed_candidates_path(culture)
+            log = read_json(log_path, "removed_candidates", missing_ok=True) or {"culture": culture, "filepaths": {}}
+            log["filepaths"].update({fp: iso(clock_now()) for fp in seen})
+            write_json(log_path, log, "removed_candidates")  # first: an entry too many costs one rebuild, never a wrong count
             write_json(cands.path, {**doc, "images": images}, "candidates")
             after = engine.rebuild_locked(ws, culture, write=True)[1]
         report["status"] = counts(after, cfg.max_attempts)
         return report
+
+
+def reappended(ws: Workspace, culture: str, added: list[str]) -> list[str]:
+    """After add_candidates.py appended `added` (lock held): those once removed or renamed away
+    bring their earlier failures back, which only a rebuild sees, so progress is rebuilt now."""
+    log = read_json(ws.removed_candidates_path(culture), "removed_candidates", missing_ok=True)
+    back = [fp for fp in added if log is not None and fp in log["filepaths"]]
+    if back and ws.progress_path(culture).exists():
+        engine.rebuild_locked(ws, culture, write=True)
+    return back
