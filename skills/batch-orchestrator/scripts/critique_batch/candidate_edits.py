@@ -73,10 +73,10 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
         fixes = [(known(old), normalise_filepath(new)) for old, new in fixes]
         doc = read_json(cands.path, "candidates")
         # what the batch files say now (a kept progress may be stale or edited by hand)
-        now = engine.rebuild(ws, culture)
+        current = engine.rebuild(ws, culture)
         accepted = accepted_in(ws, culture)
-        busy = {fp: int(bid) for bid, entry in now.in_flight.items() for fp in entry["items"]}
-        parked = now.parked(cfg.max_attempts)
+        busy = {fp: int(bid) for bid, entry in current.in_flight.items() for fp in entry["items"]}
+        parked = current.parked(cfg.max_attempts)
         problems = []
         seen: set[str] = set()
         new_names: set[str] = set()
@@ -118,22 +118,29 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
             "candidates": len(images),
         }
         if dry_run:  # the fold of the files as they would be, nothing written
-            after = engine.fold(ws, culture, Candidates(cands.path, images, {img["filepath"]: i for i, img in enumerate(images)}, ""), now)
+            after = engine.fold(ws, culture, Candidates(cands.path, images, {img["filepath"]: i for i, img in enumerate(images)}, ""), current)
         else:
-            log_path = ws.removed_candidates_path(culture)
-            log = read_json(log_path, "removed_candidates", missing_ok=True) or {"culture": culture, "filepaths": {}}
+            log = removal_log(ws, culture) or {"culture": culture, "filepaths": {}}
             log["filepaths"].update({fp: iso(clock_now()) for fp in seen})
-            write_json(log_path, log, "removed_candidates")  # first: an entry too many costs one rebuild, never a wrong count
+            write_json(ws.removed_candidates_path(culture), log, "removed_candidates")  # first: an entry too many costs one rebuild, never a wrong count
             write_json(cands.path, {**doc, "images": images}, "candidates")
             after = engine.rebuild_locked(ws, culture, write=True)[1]
         report["status"] = counts(after, cfg.max_attempts)
         return report
 
 
+def removal_log(ws: Workspace, culture: str) -> dict | None:
+    path = ws.removed_candidates_path(culture)
+    log = read_json(path, "removed_candidates", missing_ok=True)
+    if log is not None and log["culture"] != culture:
+        raise InputError(f"expected {culture!r} (the file name says so), got {log['culture']!r}", file=ws.display(path), where="culture")
+    return log
+
+
 def reappended(ws: Workspace, culture: str, added: list[str]) -> list[str]:
     """After add_candidates.py appended `added` (lock held): those once removed or renamed away
     bring their earlier failures back, which only a rebuild sees, so progress is rebuilt now."""
-    log = read_json(ws.removed_candidates_path(culture), "removed_candidates", missing_ok=True)
+    log = removal_log(ws, culture)
     back = [fp for fp in added if log is not None and fp in log["filepaths"]]
     if back and ws.progress_path(culture).exists():
         engine.rebuild_locked(ws, culture, write=True)
