@@ -273,6 +273,7 @@ SCRIPT_CALLS = [
     ("validate_batch.py", "korean", "1"), ("requeue_parked.py", "korean"), ("generator_instructions.py", "korean"),
     ("sync_to_lancedb.py", "--force"), ("search_critiques.py", "x"), ("export_critiques.py",), ("set_baseline.py", "m.jsonl"),
     ("quality_report.py",), ("run_unattended.py", "korean"), ("set_target.py", "korean", "300"), ("check_dataset.py", "m.jsonl"),
+    ("remove_candidates.py", "korean", "images/x.jpg"),
 ]
 
 

@@ -30,6 +30,7 @@ SCHEMA_OF = {  # file name ending -> schema, for every file the package writes i
     "_result.json": "batch_result",
     "_missing_images.json": "missing_images",
     "_requeued.json": "requeue",
+    "_removed_candidates.json": "removed_candidates",
     "_expansion_candidates.json": "candidates",
 }
 
@@ -54,7 +55,7 @@ def answer(ws: Path, batch_id: int) -> None:
 
 def test_every_file_a_run_writes_matches_its_schema(ws, monkeypatch):
     """Claims, collections with invalid and malformed output, images parked for a missing file,
-    parked failures re-queued, a rebuild: then every file in checkpoints/ passes its schema."""
+    parked failures re-queued, a candidate removed, a rebuild: then every file in checkpoints/ passes its schema."""
     monkeypatch.delenv(jsonfiles.CHECK_WRITES_ENV)  # as at run time: nothing checked while writing
     images = support.write_candidates(ws, "korean", 60)
     (ws / images[3]["filepath"]).unlink()
@@ -67,6 +68,7 @@ def test_every_file_a_run_writes_matches_its_schema(ws, monkeypatch):
             gen.answer(b["batch_id"])
         if not got["batches"]:
             support.run("requeue_parked.py", "korean", ws=ws, env=env)
+    support.run("remove_candidates.py", "korean", images[3]["filepath"], ws=ws, env=env, check=True)  # parked: no file
     support.run("batch_status.py", "--rebuild", ws=ws, env=env, check=True)
     written = {}
     for path in sorted((ws / CP).glob("*.json")):

@@ -266,4 +266,6 @@ def render_detail(d: dict, verbose: bool = False) -> str:
             lines.append(f"    {one_line(s['filepath'])}: {reason}")
         if len(shown) < len(d["stuck"]):
             lines.append(f"    ... {len(d['stuck']) - len(shown)} more (--verbose)")
+        if any(s["reason"].startswith(prog.MISSING_REASON) for s in d["stuck"]):
+            lines.append(f"    a mistyped filepath: remove_candidates.py {c} --fix OLD NEW corrects it (or removes it: PATH ...)")
     return "\n".join(lines)

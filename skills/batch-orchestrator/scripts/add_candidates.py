@@ -22,7 +22,7 @@ columns are kept and carried through to the database. Exit 2 on bad input (nothi
 Reports how many added images have no local file (filepaths are relative to the workspace, or
 absolute; URLs such as http://, https://, s3:// or gs:// are not checked). Published VULCA-Bench
 image_path values are often absolute paths of another machine (/mnt/...): put the images there, or
-import a manifest with corrected paths. A claim parks such an image at once, without a subagent.
+correct the filepaths (remove_candidates.py korean --fix OLD NEW). A claim parks such an image at once, without a subagent.
 """
 
 import os
@@ -57,8 +57,8 @@ def run(args) -> int:
         print(f"  {report.missing_files} of the {cli.plural(report.added, 'added image')} have no file "
               f"(looked for relative to the workspace {cli.one_line(ws.root)}, or as absolute paths), "
               f"e.g. {', '.join(map(cli.one_line, report.missing_examples))}; "
-              "a claim parks them without a subagent: put the files there, or import with corrected paths, "
-              f"then requeue_parked.py {args.culture}")
+              "a claim parks them without a subagent: put the files there, or correct the filepaths with "
+              f"remove_candidates.py {args.culture} --fix OLD NEW")
     if report.unknown_artists:
         print(f"  {report.unknown_artists} of the {cli.plural(report.added, 'added image')} lie directly in the folder, so their artist "
               "is \"Unknown\" (a folder's first sub-folder names the artist): put them in one sub-folder per artist, or import "

@@ -7,7 +7,8 @@
 
 An image parked because its file does not exist (a claim checks each image it picks, and parks it
 without a subagent) is re-queued only once the file is there; while it is still missing it stays
-parked and is listed. See what is parked, and why, with batch_status.py --culture korean.
+parked and is listed (a mistyped filepath: remove_candidates.py korean --fix OLD NEW). See what
+is parked, and why, with batch_status.py --culture korean.
 """
 
 import os
@@ -35,7 +36,7 @@ def run(args) -> int:
         print(f"{args.culture}: no parked items")
     if still_missing:
         print(f"{args.culture}: {cli.plural(len(still_missing), 'parked item')} left parked: the image file is still missing "
-              "(put the file there, or import the candidates with corrected paths):")
+              f"(put the file there, or correct a mistyped filepath: remove_candidates.py {args.culture} --fix OLD NEW):")
         for m in still_missing[:SHOWN]:
             print(f"  {cli.one_line(m['filepath'])}: {cli.one_line(m['reason'])}")
         if len(still_missing) > SHOWN:

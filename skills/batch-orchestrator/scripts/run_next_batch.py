@@ -113,7 +113,8 @@ def _print_missing(parked: list[dict]) -> None:
     for culture in dict.fromkeys(m["culture"] for m in parked):
         mine = [m for m in parked if m["culture"] == culture]
         print(f"parked {cli.plural(len(mine), 'image')} of {culture} without a subagent: image file not found "
-              f"(put the files there, or import the candidates with corrected paths; then requeue_parked.py {culture})")
+              f"(put the files there, then requeue_parked.py {culture}; or correct a mistyped filepath: "
+              f"remove_candidates.py {culture} --fix OLD NEW)")
         for m in mine[:SHOWN]:
             print(f"  {cli.one_line(m['filepath'])}: {cli.one_line(m['reason'])}")
         if len(mine) > SHOWN:

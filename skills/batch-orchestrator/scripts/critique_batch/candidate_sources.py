@@ -304,6 +304,9 @@ def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str],
         report.total = len(doc["images"])
         if report.added and not dry_run:
             write_json(path, doc, "candidates")
+            from .candidate_edits import reappended  # a filepath removed before: progress rebuilt
+
+            reappended(ws, culture, [img["filepath"] for img in doc["images"][report.total - report.added:]])
         return report
 
     if dry_run:

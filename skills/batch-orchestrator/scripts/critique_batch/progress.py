@@ -11,6 +11,7 @@ need. Every field is a function of the files on disk:
     requeue file -> forgiven failures                    (apply_requeue)
     missing-images file -> images parked at claim time because their file does not exist
                    (apply_missing: one skip each, in the same `seq` order as the result files)
+    candidates  ->  failures of filepaths no longer candidates are dropped (forget_removed)
 
 so the incremental state and `rebuild()` run the very same methods of `Progress`; only the order
 of reading differs. merged_batches is the one exception: it records what the database holds, and
@@ -299,6 +300,15 @@ class Progress:
         f["reason"] = MISSING_REASON + event["path"]
         f["batch_id"] = NO_BATCH
         self.last_seq = max(self.last_seq, event["seq"])
+
+    def forget_removed(self, index_of: dict[str, int]) -> bool:
+        """Drop the failures of filepaths no longer among the candidates (removed or corrected: see
+        candidate_edits.py): they are neither pending nor parked, so the counts add up to the total.
+        Their accepted records stay counted: those are in the result files. True when any was dropped."""
+        gone = [fp for fp in self.failures if fp not in index_of]
+        for fp in gone:
+            del self.failures[fp]
+        return bool(gone)
 
     def apply_requeue(self, requeue: dict | None) -> None:
         """Set forgiven counts from the requeue file (absolute values, so applying twice is harmless)."""

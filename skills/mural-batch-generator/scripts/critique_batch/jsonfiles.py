@@ -51,7 +51,8 @@ SCHEMA_DIRS = (
 SCHEMA_BASE = "https://critique-batch.local/schemas/"
 MAX_ERRORS = 5
 TMP_DIR = ".tmp"
-BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id"})
+BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id",
+                                      "removed_candidates"})
 CHECK_WRITES_ENV = "CRITIQUE_BATCH_CHECK_WRITES"
 MAX_NESTING = 64  # levels of arrays and objects a JSON text may nest: records need 3, Python's parser fails near 1,000
 # what a passed check covers beyond the schema: a marker written before these checks existed is stale

@@ -10,6 +10,7 @@ Layout (seed-compatible names), all under `<workspace>/checkpoints/`:
   {culture}_batch_{NNN}_result.json        written once at collection: verdicts + accepted records
   {culture}_requeued.json                  failures forgiven by requeue_parked.py
   {culture}_missing_images.json            images parked by a claim because their file does not exist
+  {culture}_removed_candidates.json        filepaths remove_candidates.py removed or renamed away
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class Workspace:
     def missing_images_path(self, culture: str) -> Path:
         return self.checkpoints / f"{culture}_missing_images.json"
 
+    def removed_candidates_path(self, culture: str) -> Path:
+        return self.checkpoints / f"{culture}_removed_candidates.json"
+
     def image_file(self, filepath: str) -> Path | None:
         """The local file of a candidate's filepath (relative to the workspace, or absolute), or
         None when it names no local file (a URL or an object store such as s3:// or gs://)."""
@@ -124,7 +128,7 @@ class Workspace:
         if m:
             return m["culture"] == culture
         return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json",
-                        f"{culture}_missing_images.json")
+                        f"{culture}_missing_images.json", f"{culture}_removed_candidates.json")
 
     def remove_stale_temp_files(self, culture: str) -> None:
         """Remove temporary files of this culture left by a killed process. Call with the lock

@@ -9,6 +9,7 @@ Concepts, one module each:
   filelocks     an exclusive lock file (fcntl.flock; the filelock package where there is none)
   candidates    a culture's candidates file: loading it for claims and status, its signature
   candidate_sources  importing candidates from folders, manifests and published files (add_candidates.py)
+  candidate_edits  removing candidates and correcting their filepaths, then the rebuild (remove_candidates.py)
   published     the published VULCA-Bench record: reading it, filepath spellings, pair_id/ULID, export lines
   baseline      the published dataset as the expansion's starting point (set_baseline.py)
   dataset_check  a published dataset's files checked together: ids, shapes, today's rules (check_dataset.py)

@@ -86,7 +86,8 @@ class Session:
             if not p.prefix_intact(images):
                 raise InputError(
                     "images already handed out were removed or reordered; only append to a candidates file "
-                    "(add_candidates.py does), or run batch_status.py --rebuild after such an edit",
+                    "(add_candidates.py does; remove_candidates.py removes or corrects candidates), or run "
+                    "batch_status.py --rebuild after such an edit",
                     file=self.ws.display(self.cands.path), where="images",
                 )
             p.apply_candidates(images, self.cands.sig)
@@ -192,6 +193,8 @@ class Session:
         if self._missing_unsaved:
             self._save_missing()  # before progress: progress is a fold over the files
             faults.point("claim.missing_saved")
+        if self.progress.forget_removed(self.cands.index_of):  # as the fold does
+            self._dirty = True
         if self._dirty:
             self.progress.last_updated = iso(self.now)
             write_json(self.ws.progress_path(self.name), self.progress.to_json(), "progress")
@@ -494,6 +497,7 @@ def fold(ws: Workspace, culture: str, cands: Candidates, old: prog.Progress | No
         else:
             p.apply_missing(doc)
     p.apply_requeue(read_json(ws.requeue_path(culture), "requeue", missing_ok=True))
+    p.forget_removed(cands.index_of)  # a removed or corrected candidate is no longer parked
     # a batch id with any file on disk is never handed out again: a subagent may still write an
     # output for a batch whose input file was deleted
     p.next_batch = max([p.next_batch] + [bid + 1 for ids in files.values() for bid in ids])
@@ -547,24 +551,30 @@ def rebuild_progress(ws: Workspace, names: list[str], *, write: bool) -> list[Re
     out = []
     for name in names:
         with ws.lock(name):
-            try:
-                kept = load_progress(ws, name, consistent=False)  # a contradiction shows as the fields that differ
-            except InputError as exc:
-                kept, broken = None, str(exc)
-            else:
-                broken = None
-            if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
-                kept = with_candidates(ws, name, kept)
-            fresh = rebuild(ws, name, kept)
-            nothing_kept = kept is None and broken is None
-            kept_cmp = kept.comparable() if kept is not None else {}
-            changed = [] if nothing_kept else sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
-            if write and (changed or kept is None):
-                write_json(ws.progress_path(name), fresh.to_json(), "progress")
-            tries = ws.culture(name).max_attempts
-            out.append(RebuildCheck(name, not changed, changed, broken, fresh.pending(tries),
-                                    kept.pending(tries) if kept is not None else None, nothing_kept))
+            out.append(rebuild_locked(ws, name, write=write)[0])
     return out
+
+
+def rebuild_locked(ws: Workspace, name: str, *, write: bool) -> tuple[RebuildCheck, prog.Progress]:
+    """rebuild_progress of one culture whose lock the caller holds; also returns the rebuilt progress."""
+    try:
+        kept = load_progress(ws, name, consistent=False)  # a contradiction shows as the fields that differ
+    except InputError as exc:
+        kept, broken = None, str(exc)
+    else:
+        broken = None
+    if kept is not None:  # totals from a candidates file appended to since (as a session sees it)
+        kept = with_candidates(ws, name, kept)
+    fresh = rebuild(ws, name, kept)
+    nothing_kept = kept is None and broken is None
+    kept_cmp = kept.comparable() if kept is not None else {}
+    changed = [] if nothing_kept else sorted(k for k, v in fresh.comparable().items() if kept_cmp.get(k) != v)
+    if write and (changed or kept is None):
+        write_json(ws.progress_path(name), fresh.to_json(), "progress")
+    tries = ws.culture(name).max_attempts
+    check = RebuildCheck(name, not changed, changed, broken, fresh.pending(tries),
+                         kept.pending(tries) if kept is not None else None, nothing_kept)
+    return check, fresh
 
 
 def with_candidates(ws: Workspace, culture: str, p: prog.Progress) -> prog.Progress:
