@@ -116,12 +116,22 @@ def _ecma_validator():
     return validators.extend(Draft202012Validator, {"pattern": pattern, "format": date_time})
 
 
-_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+@lru_cache(maxsize=None)
+def _pattern(name: str) -> re.Pattern:
+    """The value checks' patterns, compiled on first use: an unchanged workspace's reads never run
+    those checks, and compiling them cost every claim about a millisecond."""
+    return re.compile({
+        "date_time": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
+        "string": r'"(?:[^"\\]|\\.)*"',
+        "not_bracket": r"[^\[\]{}]+",
+        "innermost": r"\[\]|\{\}",
+        "lone_surrogate": "[\ud800-\udfff]",
+    }[name], re.S)
 
 
 def is_date_time(text: str) -> bool:
     """An RFC 3339 date-time (2026-11-01T10:00:00Z) that Python can read."""
-    if not _DATE_TIME.fullmatch(text):
+    if not _pattern("date_time").fullmatch(text):
         return False
     from .clock import parse_time
 
@@ -272,10 +282,6 @@ class _Watch:
         return value
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def nested_too_deeply(text: str) -> bool:
@@ -283,9 +289,9 @@ def nested_too_deeply(text: str) -> bool:
     parsing, the same in every process (the parser's own limit depends on the caller's stack)."""
     if text.count("[") + text.count("{") <= MAX_NESTING:
         return False
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    brackets = _pattern("not_bracket").sub("", _pattern("string").sub("", text))
     for _ in range(MAX_NESTING + 1):  # each pass removes the innermost level
-        brackets, n = _INNERMOST.subn("", brackets)
+        brackets, n = _pattern("innermost").subn("", brackets)
         if not n:
             return False  # done, or unbalanced: the parser says where
     return bool(brackets)
@@ -327,7 +333,7 @@ def value_problem(value: Any) -> tuple[str, str] | None:
         v, path = stack.pop()
         kind = type(v)
         if kind is str:
-            if _LONE_SURROGATE.search(v):
+            if _pattern("lone_surrogate").search(v):
                 return json_path(path), _surrogate(v)
         elif kind is float:
             if v != v or v - v != 0:
@@ -336,7 +342,7 @@ def value_problem(value: Any) -> tuple[str, str] | None:
             if kind is RepeatedKeys:
                 return json_path(path + (v.key,)), f"the key {short_json(v.key)} is written twice in one object; keep one"
             for key in v:
-                if _LONE_SURROGATE.search(key):
+                if _pattern("lone_surrogate").search(key):
                     return json_path(path + (key,)), _surrogate(key) + " (in a key)"
             stack.extend((x, path + (k,)) for k, x in reversed(v.items()))
         elif kind is list:
@@ -345,7 +351,7 @@ def value_problem(value: Any) -> tuple[str, str] | None:
 
 
 def _surrogate(text: str) -> str:
-    ch = _LONE_SURROGATE.search(text).group()
+    ch = _pattern("lone_surrogate").search(text).group()
     return f"holds {one_line(ch)}, half of a UTF-16 surrogate pair and not a character; expected Unicode text"
 
 
