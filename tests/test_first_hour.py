@@ -316,16 +316,16 @@ def test_every_help_names_the_exit_codes():
         assert "Exit codes: 0 done; 1 " in out and "; 2 a bad command" in out, script.name
 
 
-def test_every_option_of_every_script_is_in_the_readme():
-    """In the style of sqlite-utils' test_docs.py: the README's section of each script names all its options."""
+def test_every_option_of_every_script_is_in_the_scripts_page():
+    """In the style of sqlite-utils' test_docs.py: docs/scripts.md's section of each script names all its options."""
     import re
 
-    readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (support.ROOT / "docs" / "scripts.md").read_text(encoding="utf-8")
     sections = dict(re.findall(r"^### (\w+\.py)\n(.*?)(?=^## |^### |\Z)", readme, flags=re.S | re.M))
     common = {"--help", "--workspace", "--json"}
     missing = []
     for script in sorted(support.SCRIPTS.glob("*.py")):
-        assert script.name in sections, f"README has no section ### {script.name}"
+        assert script.name in sections, f"docs/scripts.md has no section ### {script.name}"
         help_text = support.run(script.name, "--help").stdout
         listed = help_text.split("options:", 1)[1].split("\n\n", 1)[0]  # the option list, not the epilog
         options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", listed)) - common
@@ -352,15 +352,38 @@ def test_usage_errors_keep_their_usage_line(ws):
     assert r.returncode == 2 and json.loads(r.stdout)["ok"] is False and "usage:" not in r.stderr.split("error:")[0]
 
 
-def test_environment_variables_in_help_are_in_the_readme():
+def test_environment_variables_in_help_are_in_the_docs():
     import re
 
-    readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+    # the hand-written pages (README.md and docs/), not the generated copy of the --help texts
+    pages = [support.ROOT / "README.md", *sorted((support.ROOT / "docs").glob("*.md"))]
+    readme = "".join(p.read_text(encoding="utf-8") for p in pages if p.name != "scripts-help.md")
     named = set()
     for script in sorted(support.SCRIPTS.glob("*.py")):
         named |= set(re.findall(r"\$([A-Z][A-Z0-9_]{3,})", support.run(script.name, "--help").stdout))
     assert named and not [v for v in sorted(named) if v not in readme]
 
+
+
+def test_readme_links_every_docs_page_and_every_link_resolves():
+    """The README stays short by linking docs/: every page is reachable from it, and no relative
+    link in README.md or docs/ points at a file (or a README heading) that is not there."""
+    import re
+
+    readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+    pages = sorted((support.ROOT / "docs").glob("*.md"))
+    assert pages and not [p.name for p in pages if f"](docs/{p.name})" not in readme]
+    headings = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", readme, re.M)}
+    broken = []
+    for page in [support.ROOT / "README.md", *pages]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            if not resolved.exists() or (anchor and resolved.name == "README.md" and anchor not in headings):
+                broken.append(f"{page.name}: {target}")
+    assert not broken, broken
 
 def test_many_missing_images_are_parked_in_one_write(ws, monkeypatch):
     from critique_batch import jsonfiles

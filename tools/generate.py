@@ -18,6 +18,7 @@ Sources -> generated files:
                                         through every import, lazy ones too) with those modules' data folders
   LICENSE                            -> skills/*/LICENSE   (the skills CLI copies only a skill's folder)
   pyproject.toml (version)           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
+  scripts/*.py (their --help)        -> docs/scripts-help.md   (the reference; docs/scripts.md explains it by hand)
 
 Every generated text file is marked: a "$comment" in JSON, a "# GENERATED" line in Python, an HTML comment
 in Markdown (after the frontmatter in a SKILL.md). The plugin manifests carry no marker: Claude Code rejects
@@ -30,7 +31,9 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +44,7 @@ SKILLS = ROOT / "skills"
 TEMPLATE_REL = "scripts/critique_batch/templates/generator.md"
 EXAMPLES_REL = "scripts/critique_batch/templates/examples"
 PLAN = ROOT / "checkpoints" / "expansion_plan.json"
+SCRIPTS_HELP = ROOT / "docs" / "scripts-help.md"
 
 MARK = "GENERATED"  # every marker starts with this word
 ORCHESTRATOR = "batch-orchestrator"
@@ -284,6 +288,7 @@ def skill_outputs(package: dict[Path, bytes]) -> dict[Path, bytes]:
         files[folder / "LICENSE"] = license_text()
         files[SKILLS / ORCHESTRATOR / "references" / f"{cfg.generator}.md"] = generator_reference(plan, cfg)
     files.update(plugin_manifests())
+    files.update(scripts_help())
     return files
 
 
@@ -327,6 +332,21 @@ def plugin_manifests() -> dict[Path, bytes]:
     }
     dump = lambda doc: (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")  # noqa: E731
     return {ROOT / ".claude-plugin" / "plugin.json": dump(plugin), ROOT / ".claude-plugin" / "marketplace.json": dump(marketplace)}
+
+
+def scripts_help() -> dict[Path, bytes]:
+    """Every script's --help, as a user sees it: the reference can then never disagree with the scripts."""
+    # a fixed width and no colour, so the text is the same in any terminal (and under pytest)
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHON_COLORS": "0"}
+    env.pop("CRITIQUE_BATCH_DEBUG", None)
+    parts = [md_marker("scripts/*.py --help"), "", "# The scripts' `--help`", "",
+             "What each script prints for `--help`. [scripts.md](scripts.md) explains them with examples.", ""]
+    for script in sorted(SCRIPTS.glob("*.py")):
+        proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, env=env, cwd=ROOT)
+        if proc.returncode != 0:
+            raise SourceError(f"scripts/{script.name} --help exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        parts += [f"## {script.name}", "", "```", proc.stdout.rstrip(), "```", ""]
+    return {SCRIPTS_HELP: "\n".join(parts).encode("utf-8")}
 
 
 # --- drift ----------------------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def merge_on_filepath(table, data, target: "Target", doing: str, *, update: str 
     insert: new filepaths are inserted. Every write on filepath goes through here for one reason:
     use_index(False), because the scalar-index path of this Lance version does not record the
     inserted keys, so concurrent inserts of the same new filepath would both commit (measured; see
-    README)."""
+    docs/scripts.md, sync_to_lancedb.py)."""
     def merge():
         builder = table.merge_insert("filepath")
         if update is not None:
