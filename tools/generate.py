@@ -342,7 +342,8 @@ def scripts_help() -> dict[Path, bytes]:
     parts = [md_marker("scripts/*.py --help"), "", "# The scripts' `--help`", "",
              "What each script prints for `--help`. [scripts.md](scripts.md) explains them with examples.", ""]
     for script in sorted(SCRIPTS.glob("*.py")):
-        proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, env=env, cwd=ROOT)
+        command = [sys.executable, str(script), "--help"]
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
         if proc.returncode != 0:
             raise SourceError(f"scripts/{script.name} --help exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
         parts += [f"## {script.name}", "", "```", proc.stdout.rstrip(), "```", ""]
