@@ -254,7 +254,7 @@ def test_two_workspaces_several_syncs_each_at_once(tmp_path, shared_db, request)
     images_from(b, "korean", 20, 5 * 4 * rounds)  # images 20.. are in both
     t0 = time.monotonic()
     stats = {"attempts": 0, "removed": 0}
-    for i in range(rounds):
+    for _ in range(rounds):
         sup.produce(a, "korean", 4)
         sup.produce(b, "korean", 4, version=1)
         procs = [start_sync(root, db, env) for _ in range(per_ws) for root in (a, b)]

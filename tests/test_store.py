@@ -276,7 +276,8 @@ def test_export_shape(tmp_path, backend):
     accepted = {**sup.accepted(root, "korean"), **sup.accepted(root, "chinese")}
     for r in recs:
         src = accepted[r["image_path"]]
-        assert (r["culture"], r["artist"], r["critique_zh"], r["covered_dimensions"]) == (src["culture"], src["artist"], src["critique_zh"], src["covered_dimensions"])
+        fields = ("culture", "artist", "critique_zh", "covered_dimensions")
+        assert [r[k] for k in fields] == [src[k] for k in fields]
         assert r.get("medium") == src.get("medium") and isinstance(r["quality_score"], float)
     by_pair = {r["image_path"]: (r["pair_id"], r["ulid"]) for r in recs}
     dest = tmp_path / "kr.jsonl"

@@ -36,7 +36,8 @@ def run(args) -> int:
         else:
             for r in report:
                 if r.nothing_kept:
-                    print(f"{r.culture}: " + ("no progress file yet: nothing to compare" if args.check else "progress built from the batch files (there was none)"))
+                    print(f"{r.culture}: " + ("no progress file yet: nothing to compare" if args.check
+                                             else "progress built from the batch files (there was none)"))
                 elif r.matches:
                     print(f"{r.culture}: progress matches the batch files")
                 else:

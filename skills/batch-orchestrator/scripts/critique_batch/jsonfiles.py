@@ -85,7 +85,7 @@ def schema_bytes(name: str) -> bytes:
 @lru_cache(maxsize=None)
 def _validator(name: str):
     try:
-        from jsonschema import Draft202012Validator
+        import jsonschema  # noqa: F401 - a missing package fails here, as MissingDependency
         from referencing import Registry, Resource
     except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the scripts' dependency check
         raise MissingDependency(f"missing Python package {exc.name!r}") from exc
