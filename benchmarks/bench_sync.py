@@ -128,7 +128,8 @@ def collect(root: Path, batches: int, size: int, texts: Texts) -> None:
             items = json.loads((root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_input.json").read_text(encoding="utf-8"))["images"]
             recs = [{"filepath": img["filepath"], "critique_zh": texts.zh(), "critique_en": texts.en(), "covered_dimensions": texts.dims(),
                      "quality_score": float(texts.rng.randint(60, 99))} for img in items]
-            (root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_output.json").write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
+            out = root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_output.json"
+            out.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
         engine.run_session(ws, CULTURE, lambda s: s.collect())
         done += len(claimed)
 

@@ -85,13 +85,15 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
                         "covered_dimensions": dims, "quality_score": 85} for img in batch_images]
             result = {"culture": culture, "batch_id": b, "seq": b, "status": "completed", "error": None, "claimed_at": stamp,
                       "collected_at": "2026-11-01T10:20:00Z", "items": [{"filepath": r["filepath"], "verdict": "accepted"} for r in records],
-                      "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z") for r, img in zip(records, batch_images)]}
+                      "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z")
+                                  for r, img in zip(records, batch_images)]}
             for kind, doc in (("input", batch), ("output", records), ("result", result)):
                 (cp / f"{culture}_batch_{b:03d}_{kind}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
             p.apply_claim(batch, index_of, images)
             p.apply_result(result)
         p.last_updated = "2026-11-01T10:20:00Z"
-        p.candidates_sig = f"{(cp / f'{culture}_expansion_candidates.json').stat().st_size}:{(cp / f'{culture}_expansion_candidates.json').stat().st_mtime_ns}"
+        cands = (cp / f"{culture}_expansion_candidates.json").stat()
+        p.candidates_sig = f"{cands.st_size}:{cands.st_mtime_ns}"
         write_json(cp / f"{culture}_expansion_progress.json", p.to_json(), "progress")
 
 
@@ -230,7 +232,8 @@ def main() -> int:
     print("-" * len(head))
     ms = lambda s: f"{s * 1000:4.0f}ms"  # noqa: E731
     for r in rows:
-        line = (f"{r['finished_batches']:>7,} | {ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
+        line = (f"{r['finished_batches']:>7,} | "
+                f"{ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
                 f"{ms(r['claim_s']):>6} {ms(r['claim_floor_s'])[:-2]:>5} {r['claim_s'] / r['claim_floor_s']:4.1f} | "
                 f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} "
                 f"{r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "

@@ -25,7 +25,8 @@ def run(args) -> int:
     from critique_batch.workspace import Workspace
 
     if args.check and not args.rebuild:
-        raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)", where="--check")
+        raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)",
+                             where="--check")
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = ws.culture_names(args.culture)

@@ -32,7 +32,8 @@ EN_WORDS = ("ink wash landscape brushwork composition court painter literati mou
 
 
 def plan_doc(cultures, *, threshold: int = 100, batch_size: int = 5) -> dict:
-    dims = lambda p: [{"id": f"{p}_L{layer}_D{d}", "zh": f"维度{layer}{d}", "en": f"dimension {layer}.{d}"} for layer in range(1, 4) for d in range(1, 3)]  # noqa: E731
+    dims = lambda p: [{"id": f"{p}_L{layer}_D{d}", "zh": f"维度{layer}{d}", "en": f"dimension {layer}.{d}"}  # noqa: E731
+                      for layer in range(1, 4) for d in range(1, 3)]
     return {
         "version": 1,
         "defaults": {"batch_size": batch_size, "max_parallel": 64, "sync_threshold": threshold,

@@ -217,7 +217,8 @@ def test_new_culture_is_configuration_only(ws):
     for layer in range(1, 6):
         assert f"| `JP_L{layer}_D1` | 维度{layer} | Dimension {layer} |" in text
     assert "At least 3 distinct `JP_L{1-5}_D{n}` IDs" in text and "japanese_batch_001_output.json" in text
-    rec = {"critique_zh": "这是一段足够长的中文评论内容用来测试新文化的配置" , "critique_en": "a long enough english critique for the new culture test here",
+    rec = {"critique_zh": "这是一段足够长的中文评论内容用来测试新文化的配置",
+           "critique_en": "a long enough english critique for the new culture test here",
            "covered_dimensions": ["JP_L1_D1", "JP_L2_D1", "JP_L3_D1"], "quality_score": 80}
     support.write_output(ws, "japanese", 1, [dict(rec, filepath=fp) for fp in fps])
     assert support.run("validate_batch.py", "japanese", "1", ws=ws).returncode == 0

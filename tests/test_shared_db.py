@@ -132,7 +132,8 @@ def test_lance_primary_key_retries_a_racing_insert(tmp_path):
     sup.produce(root, "korean", 2)
     from datetime import datetime, timezone
 
-    rows = [{**sync.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"} for r in sup.accepted(root, "korean").values()]
+    rows = [{**sync.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"}
+            for r in sup.accepted(root, "korean").values()]
     sync.merge_rows(table, database.rows_table(rows[:2]), target)
     database.ensure_indices(table, target)  # the btree index on filepath exists, as in a real table
     first = lancedb.connect(target.uri).open_table(database.TABLE)

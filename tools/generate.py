@@ -22,7 +22,8 @@ Sources -> generated files:
 Every generated text file is marked: a "$comment" in JSON, a "# GENERATED" line in Python, an HTML comment
 in Markdown (after the frontmatter in a SKILL.md). The plugin manifests carry no marker: Claude Code rejects
 unknown keys in plugin.json, and the LICENSE copies none (the licence text stays as it is). Edit the sources,
-never the copies. Hand-written skills (batch-orchestrator, lancedb-merger) keep their SKILL.md as a source; only their scripts/ (and references/) are generated.
+never the copies. Hand-written skills (batch-orchestrator, lancedb-merger) keep their SKILL.md as a source; only their
+scripts/ (and references/) are generated.
 """
 
 from __future__ import annotations

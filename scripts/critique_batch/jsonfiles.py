@@ -336,7 +336,8 @@ def value_problem(value: Any) -> tuple[str, str] | None:
                 return json_path(path), _surrogate(v)
         elif kind is float:
             if v != v or v - v != 0:
-                return json_path(path), f"expected a finite number, got {'NaN' if v != v else 'Infinity' if v > 0 else '-Infinity'} (strict JSON has neither)"
+                got = "NaN" if v != v else "Infinity" if v > 0 else "-Infinity"
+                return json_path(path), f"expected a finite number, got {got} (strict JSON has neither)"
         elif kind is dict or kind is RepeatedKeys:
             if kind is RepeatedKeys:
                 return json_path(path + (v.key,)), f"the key {short_json(v.key)} is written twice in one object; keep one"

@@ -401,7 +401,8 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         if mine and all(r["gap"] == 0 for r in mine):
             left = [r for r in mine if r["pending"]]
             return "every target reached" + (f" ({left[0]['culture']} has {plural(left[0]['pending'], 'image')} pending: "
-                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)" if left else "")
+                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)"
+                                             if left else "")
         if not any(r["priority"] for r in rows.values()):
             return "no work left (nothing pending or in flight)"
         return None

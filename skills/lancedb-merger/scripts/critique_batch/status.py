@@ -263,7 +263,8 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + last)
     if d["stuck"]:
         shown = d["stuck"] if verbose else d["stuck"][:5]
-        lines.append(f"  parked       {plural(len(d['stuck']), 'item')} (requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
+        lines.append(f"  parked       {plural(len(d['stuck']), 'item')} "
+                     f"(requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
         for s in shown:
             reason = one_line(s["reason"]) if verbose else cut(one_line(s["reason"]), 100)
             lines.append(f"    {one_line(s['filepath'])}: {reason}")

@@ -128,7 +128,8 @@ class Session:
 
     def missing_events(self) -> list[dict]:
         if self._missing_doc is None:
-            self._missing_doc = read_json(self.ws.missing_images_path(self.name), "missing_images", missing_ok=True) or {"culture": self.name, "events": []}
+            self._missing_doc = (read_json(self.ws.missing_images_path(self.name), "missing_images", missing_ok=True)
+                                 or {"culture": self.name, "events": []})
             if self._missing_doc["culture"] != self.name:
                 raise InputError(f"expected {self.name!r}, got {self._missing_doc['culture']!r}",
                                  file=self.ws.missing_images_path(self.name), where="culture")
