@@ -75,7 +75,7 @@ print(json.dumps({"import": t1 - t0, "read": t2 - t1, "arrow": t3 - t2, "merge":
 
 
 def plan_doc() -> dict:
-    dims = [{"id": f"{PREFIX}_L{l}_D{d}", "zh": f"维度{l}{d}", "en": f"dimension {l}.{d}"} for l in range(1, 6) for d in range(1, 7)]
+    dims = [{"id": f"{PREFIX}_L{layer}_D{d}", "zh": f"维度{layer}{d}", "en": f"dimension {layer}.{d}"} for layer in range(1, 6) for d in range(1, 7)]
     return {
         "version": 1,
         "defaults": {"batch_size": 10, "max_parallel": 64, "sync_threshold": 100},
@@ -97,7 +97,7 @@ class Texts:
         return " ".join(self.rng.choices(self.words, k=190))
 
     def dims(self) -> list[str]:
-        return sorted(self.rng.sample([f"{PREFIX}_L{l}_D{d}" for l in range(1, 6) for d in range(1, 7)], 20))
+        return sorted(self.rng.sample([f"{PREFIX}_L{layer}_D{d}" for layer in range(1, 6) for d in range(1, 7)], 20))
 
 
 def build_workspace(root: Path, records: int, batches: int, texts: Texts) -> None:
@@ -123,12 +123,13 @@ def collect(root: Path, batches: int, size: int, texts: Texts) -> None:
     ws = Workspace(root)
     done = 0
     while done < batches:
-        claimed = engine.run_session(ws, CULTURE, lambda s: s.claim(min(64, batches - done), size))
+        claimed = engine.run_session(ws, CULTURE, lambda s: s.claim(min(64, batches - done), size))  # noqa: B023 - called at once
         for b in claimed:
             items = json.loads((root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_input.json").read_text(encoding="utf-8"))["images"]
             recs = [{"filepath": img["filepath"], "critique_zh": texts.zh(), "critique_en": texts.en(), "covered_dimensions": texts.dims(),
                      "quality_score": float(texts.rng.randint(60, 99))} for img in items]
-            (root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_output.json").write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
+            out = root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_output.json"
+            out.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
         engine.run_session(ws, CULTURE, lambda s: s.collect())
         done += len(claimed)
 

@@ -85,13 +85,15 @@ def build(ws: Path, n_candidates: int, finished: int) -> None:
                         "covered_dimensions": dims, "quality_score": 85} for img in batch_images]
             result = {"culture": culture, "batch_id": b, "seq": b, "status": "completed", "error": None, "claimed_at": stamp,
                       "collected_at": "2026-11-01T10:20:00Z", "items": [{"filepath": r["filepath"], "verdict": "accepted"} for r in records],
-                      "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z") for r, img in zip(records, batch_images)]}
+                      "records": [dict(r, **img, culture=culture, batch_id=b, accepted_at="2026-11-01T10:20:00Z")
+                                  for r, img in zip(records, batch_images)]}
             for kind, doc in (("input", batch), ("output", records), ("result", result)):
                 (cp / f"{culture}_batch_{b:03d}_{kind}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
             p.apply_claim(batch, index_of, images)
             p.apply_result(result)
         p.last_updated = "2026-11-01T10:20:00Z"
-        p.candidates_sig = f"{(cp / f'{culture}_expansion_candidates.json').stat().st_size}:{(cp / f'{culture}_expansion_candidates.json').stat().st_mtime_ns}"
+        cands = (cp / f"{culture}_expansion_candidates.json").stat()
+        p.candidates_sig = f"{cands.st_size}:{cands.st_mtime_ns}"
         write_json(cp / f"{culture}_expansion_progress.json", p.to_json(), "progress")
 
 
@@ -224,15 +226,19 @@ def main() -> int:
     print(f"machine: {machine()}")
     print(f"workspaces: {len(CULTURES)} cultures x {args.candidates:,} candidates; median of {args.repeat} rounds each\n")
     head = (f"{'batches':>7} | {'status':>6} {'floor':>5} {'x':>4} | {'claim':>6} {'floor':>5} {'x':>4} | "
-            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} {'st/seed':>7} {'cl/seed':>7} {'ko/seed':>7} | {'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
+            f"{'valid.':>6} {'floor':>5} {'x':>4} | {'seed prep':>9} {'st/seed':>7} {'cl/seed':>7} {'ko/seed':>7} | "
+            f"{'sync':>7} {'floor':>7} {'x':>4} | {'+100':>5} {'-import':>7}")
     print(head)
     print("-" * len(head))
     ms = lambda s: f"{s * 1000:4.0f}ms"  # noqa: E731
     for r in rows:
-        line = (f"{r['finished_batches']:>7,} | {ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
+        line = (f"{r['finished_batches']:>7,} | "
+                f"{ms(r['status_s']):>6} {ms(r['status_floor_s'])[:-2]:>5} {r['status_s'] / r['status_floor_s']:4.1f} | "
                 f"{ms(r['claim_s']):>6} {ms(r['claim_floor_s'])[:-2]:>5} {r['claim_s'] / r['claim_floor_s']:4.1f} | "
-                f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} {r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "
-                f"{ms(r['seed_prepare_s']):>9} {r['status_vs_seed_prepare']:7.2f} {r['claim_vs_seed_prepare']:7.2f} {r['claim_culture_vs_seed_prepare']:7.2f} | ")
+                f"{ms(r.get('validate_s', 0)):>6} {ms(r.get('validate_floor_s', 0))[:-2]:>5} "
+                f"{r.get('validate_s', 0) / max(r.get('validate_floor_s', 1), 1e-9):4.1f} | "
+                f"{ms(r['seed_prepare_s']):>9} {r['status_vs_seed_prepare']:7.2f} {r['claim_vs_seed_prepare']:7.2f} "
+                f"{r['claim_culture_vs_seed_prepare']:7.2f} | ")
         y = r.get("sync")
         if y:
             line += f"{y['sync_s']:6.2f}s {y['floor_s']:6.2f}s {y['ratio']:4.2f} | {y['later_sync_s']:4.2f}s {y['later_beyond_import_s']:6.2f}s"
@@ -241,7 +247,8 @@ def main() -> int:
     print("batches: finished batches in the workspace (5 cultures x %s candidates). status / claim / valid.: the script, the floor"
           " (ms), their ratio." % f"{args.candidates:,}")
     print("seed prep: the seed's preparation of one korean batch (benchmarks/seed_prepare.py, a process); st/seed, cl/seed,")
-    print("ko/seed: status, claim and a claim of a korean batch (run_next_batch.py --culture korean --count 1) / seed prep. sync: merging 5 x batches records from batches/2 result files into a")
+    print("ko/seed: status, claim and a claim of a korean batch (run_next_batch.py --culture korean --count 1) / seed prep."
+          " sync: merging 5 x batches records from batches/2 result files into a")
     print("table of 50 x batches rows, its floor, their ratio; +100: a later sync of 100 records; -import: that beyond the time")
     print("of a process that only imports lancedb.")
     print()

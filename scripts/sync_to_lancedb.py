@@ -154,7 +154,8 @@ if __name__ == "__main__":
     cli.add_culture(p, "merge this culture only")
     p.add_argument("--force", action="store_true", help="merge whatever waits, below the threshold too")
     p.add_argument("--dry-run", action="store_true", help="say what would be merged; change nothing")
-    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
+    p.add_argument("--db", metavar="URI",
+                   help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
     p.add_argument("--rollback", metavar="TAG_OR_VERSION", help="restore the table to a tag or version and correct merged_batches")
     p.add_argument("--list", action="store_true", help="list the table's tags and versions")
     p.add_argument("--optimize", action="store_true", help="compact the table and update its indices now")

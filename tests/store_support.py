@@ -32,7 +32,8 @@ EN_WORDS = ("ink wash landscape brushwork composition court painter literati mou
 
 
 def plan_doc(cultures, *, threshold: int = 100, batch_size: int = 5) -> dict:
-    dims = lambda p: [{"id": f"{p}_L{l}_D{d}", "zh": f"维度{l}{d}", "en": f"dimension {l}.{d}"} for l in range(1, 4) for d in range(1, 3)]  # noqa: E731
+    dims = lambda p: [{"id": f"{p}_L{layer}_D{d}", "zh": f"维度{layer}{d}", "en": f"dimension {layer}.{d}"}  # noqa: E731
+                      for layer in range(1, 4) for d in range(1, 3)]
     return {
         "version": 1,
         "defaults": {"batch_size": batch_size, "max_parallel": 64, "sync_threshold": threshold,
@@ -75,7 +76,7 @@ def record(culture: str, filepath: str, version: int = 0) -> dict:
     p = PREFIX[culture]
     zh = "".join(rng.sample(ZH_PHRASES, 3)) + f"第{version}稿"
     en = " ".join(rng.choice(EN_WORDS) for _ in range(12)) + f" draft{version}"
-    dims = sorted(rng.sample([f"{p}_L{l}_D{d}" for l in range(1, 4) for d in range(1, 3)], 3))
+    dims = sorted(rng.sample([f"{p}_L{layer}_D{d}" for layer in range(1, 4) for d in range(1, 3)], 3))
     return {"filepath": filepath, "critique_zh": zh, "critique_en": en, "covered_dimensions": dims,
             "quality_score": 60 + rng.randint(0, 39), "generator_model": "test-double"}
 

@@ -348,7 +348,8 @@ class ExpansionMachine(RuleBasedStateMachine):
         pending = set(prog.Progress.from_json(p).retry_pool(3)) | {img["filepath"] for img in images[p["cursor"]:]}
         for start, end in p["gaps"]:
             pending |= {img["filepath"] for img in images[start:end]}
-        parts = [set(support.accepted_filepaths(self.dir, "korean")), set(prog.Progress.from_json(p).parked(3)), prog.Progress.from_json(p).in_flight_items(), pending]
+        parts = [set(support.accepted_filepaths(self.dir, "korean")), set(prog.Progress.from_json(p).parked(3)),
+                 prog.Progress.from_json(p).in_flight_items(), pending]
         assert sum(len(x & everything) for x in parts) == len(everything)
         assert set().union(*parts) >= everything
         assert prog.Progress.from_json(p).pending(3) == len(pending)

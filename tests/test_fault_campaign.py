@@ -263,7 +263,7 @@ def test_hand_edits_then_advised_rebuild(ws, request):
     answered: set[tuple[int, int]] = set()
     edits: dict[str, int] = {}
     serial = 0
-    for round_ in range(300):
+    for round_ in range(300):  # noqa: B007 - printed after the loop
         clock += timedelta(minutes=rng.choice([3, 3, 3, 61]))
         env = {"CRITIQUE_BATCH_NOW": iso(clock)}
         proc = support.run("run_next_batch.py", "--culture", culture, "--count", str(rng.randint(0, 2)), "--size", "4", ws=ws, env=env)

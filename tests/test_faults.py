@@ -22,7 +22,8 @@ def run_failing(errno_name: str, fail_from: int, script: str, *args, ws):
 
 
 def leftovers(ws):
-    return [p.name for p in (ws / "checkpoints").rglob("*") if p.is_file() and (p.name.endswith(".tmp") or (p.stat().st_size == 0 and p.suffix == ".json"))]
+    return [p.name for p in (ws / "checkpoints").rglob("*")
+            if p.is_file() and (p.name.endswith(".tmp") or (p.stat().st_size == 0 and p.suffix == ".json"))]
 
 
 def test_full_disk_during_claim(korean_ws):

@@ -16,7 +16,7 @@ from hypothesis import given, strategies as st
 import support
 from critique_batch import jsonfiles
 from critique_batch.errors import InputError
-from critique_batch.text import CONTROL, one_line
+from critique_batch.text import one_line
 from test_claude_code import parse_claim  # the project's own reading of a claim's briefs
 
 CP = "checkpoints"

@@ -122,7 +122,8 @@ class LifeCycle(RuleBasedStateMachine):
         for b in got:
             assert support.batch_items(self.dir, "korean", b["batch_id"]) == self.model.in_flight[b["batch_id"]]["items"]
 
-    @rule(pick=st.integers(0, 7), kinds=st.lists(ITEM_KINDS, min_size=4, max_size=4), whole=st.sampled_from(["records", "records", "malformed", "not_a_list"]))
+    @rule(pick=st.integers(0, 7), kinds=st.lists(ITEM_KINDS, min_size=4, max_size=4),
+          whole=st.sampled_from(["records", "records", "malformed", "not_a_list"]))
     def answer(self, pick, kinds, whole):
         if not self.model.in_flight:
             return

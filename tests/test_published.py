@@ -283,7 +283,7 @@ CATALOGUES = {
 @pytest.mark.parametrize("culture", sorted(CATALOGUES))
 def test_catalogues_hold_exactly_the_published_ids(culture):
     prefix, per_layer = CATALOGUES[culture]
-    want = {f"{prefix}_L{l}_D{d}" for l, n in per_layer.items() for d in range(1, n + 1)}
+    want = {f"{prefix}_L{layer}_D{d}" for layer, n in per_layer.items() for d in range(1, n + 1)}
     cfg = PLAN.culture(culture)
     assert {d.id for d in cfg.dimensions} == want
     assert all(d.zh and d.en and d.covers for d in cfg.dimensions)

@@ -240,7 +240,7 @@ def test_collection_returns_a_near_copy_of_an_accepted_record_when_the_plan_says
     out = support.run_json("run_next_batch.py", "--culture", "korean", "--count", "0", ws=ws)
     returned = {r["filepath"]: r["reason"] for r in out["collected"][0]["returned"]}
     assert set(returned) == {items[0], items[2]}
-    assert returned[items[0]].startswith(f"critique_en: near copy (similarity ") and first in returned[items[0]]
+    assert returned[items[0]].startswith("critique_en: near copy (similarity ") and first in returned[items[0]]
     assert first in returned[items[2]] and returned[items[2]].startswith("critique_zh: near copy")
     # the second is a near copy of the first only, which was returned: it stands
     assert out["collected"][0]["accepted"] == 1

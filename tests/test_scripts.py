@@ -24,7 +24,7 @@ def start(script, *args, ws):
 def test_eight_parallel_claims_never_share_an_item(ws):
     for c in CULTURES:
         support.write_candidates(ws, c, 30)
-    for round_ in range(2):
+    for _round in range(2):
         procs = [start("run_next_batch.py", "--count", "3", "--size", "3", ws=ws) for _ in range(8)]
         outs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode in (0, 1) for p in procs), outs
@@ -192,7 +192,8 @@ def test_add_candidates_from_folder_and_manifest(ws):
     done.write_text("images/korean/y.jpg\n")
     doc = support.run_json("add_candidates.py", "korean", str(manifest), "--done", str(done), ws=ws)
     assert (doc["added"], doc["duplicates"], doc["done"], doc["total"]) == (1, 2, 1, 7)
-    assert support.image_list(ws, "korean")[-1] == {"filepath": "images/korean/x.jpg", "artist": "Jeong Seon", "title": "Inwang", "art_form": "painting", "medium": "ink"}
+    assert support.image_list(ws, "korean")[-1] == {"filepath": "images/korean/x.jpg", "artist": "Jeong Seon", "title": "Inwang",
+                                                    "art_form": "painting", "medium": "ink"}
     before = support.state_hashes(ws)
     again = support.run_json("add_candidates.py", "korean", str(manifest), "--dry-run", ws=ws)  # y.jpg would be added now
     assert again["added"] == 1 and again["dry_run"] and support.state_hashes(ws) == before
@@ -203,7 +204,7 @@ def test_new_culture_is_configuration_only(ws):
     plan["cultures"]["japanese"] = {
         "prefix": "JP", "current": 10, "target": 40, "generator": "japanese-batch-generator", "batch_size": 5,
         "quality": {"min_dimensions": 3, "min_zh_chars": 20, "min_en_words": 10},
-        "dimensions": [{"id": f"JP_L{l}_D1", "zh": f"维度{l}", "en": f"Dimension {l}"} for l in range(1, 6)],
+        "dimensions": [{"id": f"JP_L{layer}_D1", "zh": f"维度{layer}", "en": f"Dimension {layer}"} for layer in range(1, 6)],
     }
     (ws / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan, ensure_ascii=False))
     support.write_candidates(ws, "japanese", 12)
@@ -213,10 +214,11 @@ def test_new_culture_is_configuration_only(ws):
     # no skill exists for it: the brief has the subagent print its instructions from this plan
     assert "generator_instructions.py japanese --batch 1" in b["brief"]
     text = support.run("generator_instructions.py", "japanese", "--batch", "1", ws=ws, check=True).stdout
-    for l in range(1, 6):
-        assert f"| `JP_L{l}_D1` | 维度{l} | Dimension {l} |" in text
+    for layer in range(1, 6):
+        assert f"| `JP_L{layer}_D1` | 维度{layer} | Dimension {layer} |" in text
     assert "At least 3 distinct `JP_L{1-5}_D{n}` IDs" in text and "japanese_batch_001_output.json" in text
-    rec = {"critique_zh": "这是一段足够长的中文评论内容用来测试新文化的配置" , "critique_en": "a long enough english critique for the new culture test here",
+    rec = {"critique_zh": "这是一段足够长的中文评论内容用来测试新文化的配置",
+           "critique_en": "a long enough english critique for the new culture test here",
            "covered_dimensions": ["JP_L1_D1", "JP_L2_D1", "JP_L3_D1"], "quality_score": 80}
     support.write_output(ws, "japanese", 1, [dict(rec, filepath=fp) for fp in fps])
     assert support.run("validate_batch.py", "japanese", "1", ws=ws).returncode == 0

@@ -132,7 +132,8 @@ def test_lance_primary_key_retries_a_racing_insert(tmp_path):
     sup.produce(root, "korean", 2)
     from datetime import datetime, timezone
 
-    rows = [{**sync.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"} for r in sup.accepted(root, "korean").values()]
+    rows = [{**sync.record_row(r, datetime.now(timezone.utc)), "workspace_id": "a" * 32, "sync_id": "s"}
+            for r in sup.accepted(root, "korean").values()]
     sync.merge_rows(table, database.rows_table(rows[:2]), target)
     database.ensure_indices(table, target)  # the btree index on filepath exists, as in a real table
     first = lancedb.connect(target.uri).open_table(database.TABLE)
@@ -254,7 +255,7 @@ def test_two_workspaces_several_syncs_each_at_once(tmp_path, shared_db, request)
     images_from(b, "korean", 20, 5 * 4 * rounds)  # images 20.. are in both
     t0 = time.monotonic()
     stats = {"attempts": 0, "removed": 0}
-    for i in range(rounds):
+    for _ in range(rounds):
         sup.produce(a, "korean", 4)
         sup.produce(b, "korean", 4, version=1)
         procs = [start_sync(root, db, env) for _ in range(per_ws) for root in (a, b)]

@@ -223,7 +223,7 @@ def test_skill_copies_match_their_sources():
             source = ROOT / "scripts" / copy.relative_to(skill / "scripts")
             lines = copy.read_text(encoding="utf-8").splitlines()
             assert f"# GENERATED from scripts/{source.relative_to(ROOT / 'scripts').as_posix()} by tools/generate.py" in "\n".join(lines[:2])
-            assert [l for l in lines if not l.startswith("# GENERATED from")] == source.read_text(encoding="utf-8").splitlines()
+            assert [line for line in lines if not line.startswith("# GENERATED from")] == source.read_text(encoding="utf-8").splitlines()
 
 
 def test_each_skill_carries_only_the_modules_its_scripts_import():
@@ -287,7 +287,7 @@ def test_a_culture_added_to_the_plan_gets_its_generator_skill(tmp_path):
     plan["cultures"]["japanese"] = {
         "prefix": "JP", "current": 10, "target": 40, "generator": "japanese-batch-generator",
         "quality": {"min_dimensions": 3, "min_zh_chars": 20, "min_en_words": 10},
-        "dimensions": [{"id": f"JP_L{l}_D1", "zh": f"维度{l}", "en": f"Dimension {l}"} for l in range(1, 6)],
+        "dimensions": [{"id": f"JP_L{layer}_D1", "zh": f"维度{layer}", "en": f"Dimension {layer}"} for layer in range(1, 6)],
     }
     plan_path.write_text(json.dumps(plan, ensure_ascii=False))
     proc = generate(repo)

@@ -53,7 +53,8 @@ def merged_agrees(root: Path, culture: str, by_fp: dict[str, dict]) -> None:
 
 
 def test_import_does_not_pull_lancedb():
-    code = "import sys; sys.path.insert(0, 'scripts'); import critique_batch, critique_batch.database, critique_batch.sync, critique_batch.versions, " \
+    code = "import sys; sys.path.insert(0, 'scripts'); " \
+           "import critique_batch, critique_batch.database, critique_batch.sync, critique_batch.versions, " \
            "critique_batch.search, critique_batch.export, critique_batch.status; " \
            "assert 'lancedb' not in sys.modules and 'pyarrow' not in sys.modules, sorted(m for m in sys.modules if 'arrow' in m)"
     import subprocess
@@ -276,7 +277,8 @@ def test_export_shape(tmp_path, backend):
     accepted = {**sup.accepted(root, "korean"), **sup.accepted(root, "chinese")}
     for r in recs:
         src = accepted[r["image_path"]]
-        assert (r["culture"], r["artist"], r["critique_zh"], r["covered_dimensions"]) == (src["culture"], src["artist"], src["critique_zh"], src["covered_dimensions"])
+        fields = ("culture", "artist", "critique_zh", "covered_dimensions")
+        assert [r[k] for k in fields] == [src[k] for k in fields]
         assert r.get("medium") == src.get("medium") and isinstance(r["quality_score"], float)
     by_pair = {r["image_path"]: (r["pair_id"], r["ulid"]) for r in recs}
     dest = tmp_path / "kr.jsonl"
@@ -360,7 +362,8 @@ def test_dry_run_changes_nothing(tmp_path):
     sup.produce(root, "korean", 1)
     before = tree(root)
     proc = sup.run("sync_to_lancedb.py", "--dry-run", "--force", ws=root)
-    assert proc.returncode == 0 and "would merge 5 records (korean 5)" in proc.stdout and "recording 1 batch as merged" in proc.stdout  # issue 12: wording
+    # issue 12: wording
+    assert proc.returncode == 0 and "would merge 5 records (korean 5)" in proc.stdout and "recording 1 batch as merged" in proc.stdout
     assert tree(root) == before
 
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import store_support as sup
-from critique_batch import sync, sync_state
+from critique_batch import sync
 from critique_batch.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -85,7 +85,7 @@ def test_sigkill_during_twenty_syncs(tmp_path):
     root = sup.make_ws(tmp_path / "ws", {"korean": 200, "chinese": 200}, batch_size=4)
     log = tmp_path / "faults.log"
     killed: list[str] = []
-    for i in range(20):
+    for _ in range(20):
         sup.produce(root, "korean", rng.randint(1, 3))  # korean always has something to merge
         sup.produce(root, "chinese", rng.randint(1, 2))
         point = rng.choice(KILL_POINTS)

@@ -188,7 +188,8 @@ def test_plugin_installs_are_found_for_their_project(ws, home):
     assert allowed.scripts == [plugin / "skills" / "batch-orchestrator" / "scripts" / "batch_status.py",
                                plugin / "skills" / "korean-batch-generator" / "scripts" / "validate_batch.py"]
     # written from ~/ too, as short briefs write a plugin's scripts
-    assert "Bash(python3 ~/cache/critique-batch/0.1.0/skills/korean-batch-generator/scripts/validate_batch.py *)" in allowed.settings()["permissions"]["allow"]
+    rule = "Bash(python3 ~/cache/critique-batch/0.1.0/skills/korean-batch-generator/scripts/validate_batch.py *)"
+    assert rule in allowed.settings()["permissions"]["allow"]
 
 
 def write_candidate_paths(ws: Path, culture: str, paths: list) -> None:
@@ -668,7 +669,8 @@ def test_the_guard_reads_a_script_written_from_home_as_its_path(tmp_path, monkey
 
     check("python3 ~/.claude/plugins/cache/p/skills/batch-orchestrator/scripts/validate_batch.py checkpoints/korean_batch_001_output.json")
     check(f"python3 {skill}/scripts/validate_batch.py korean 1")
-    for command in ("python3 ~/other/scripts/validate_batch.py", "python3 '~/.claude/plugins/cache/p/skills/batch-orchestrator/scripts/validate_batch.py'",
+    for command in ("python3 ~/other/scripts/validate_batch.py",
+                    "python3 '~/.claude/plugins/cache/p/skills/batch-orchestrator/scripts/validate_batch.py'",
                     f"python3 {skill}/scripts/run_next_batch.py"):  # quoted: no ~ expansion; a script the skill lacks
         with pytest.raises(round_guard.Denied):
             check(command)

@@ -22,8 +22,9 @@ Sources -> generated files:
 
 Every generated text file is marked: a "$comment" in JSON, a "# GENERATED" line in Python, an HTML comment
 in Markdown (after the frontmatter in a SKILL.md). The plugin manifests carry no marker: Claude Code rejects
-unknown keys in plugin.json, and the LICENSE copies none (the licence text stays as it is). Edit the sources, never the copies. Hand-written skills (batch-orchestrator,
-lancedb-merger) keep their SKILL.md as a source; only their scripts/ (and references/) are generated.
+unknown keys in plugin.json, and the LICENSE copies none (the licence text stays as it is). Edit the sources,
+never the copies. Hand-written skills (batch-orchestrator, lancedb-merger) keep their SKILL.md as a source; only their
+scripts/ (and references/) are generated.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ AUTHOR = {"name": "The critique-batch-orchestrator authors"}  # the copyright ho
 REPOSITORY = "https://github.com/OWNER/critique-batch-orchestrator"
 KEYWORDS = ["art-critique", "batch", "subagents", "lancedb", "dataset", "bilingual", "vulca-bench"]
 GENERATOR_COMPATIBILITY = (
-    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), or another agent that can view images. Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
+    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), or another agent that can view images. "
+    "Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
     "optional exemplar search (pip install jsonschema filelock pyarrow lancedb)."
 )
 
@@ -226,7 +228,7 @@ def render_generator(plan, cfg, mode: str) -> str:
 
 
 def generator_description(plan, cfg) -> str:
-    layers = ", ".join(plan.layers[l]["en"].lower() for l in ("L1", "L2", "L3", "L4", "L5") if l in plan.layers)
+    layers = ", ".join(plan.layers[layer]["en"].lower() for layer in ("L1", "L2", "L3", "L4", "L5") if layer in plan.layers)
     return (
         f"Writes the bilingual (Chinese and English) critiques for one batch of the {cfg.name} art-critique "
         f"expansion: reads a checkpoints/{cfg.name}_batch_NNN_input.json file, looks at each image, writes "

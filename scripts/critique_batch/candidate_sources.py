@@ -108,8 +108,9 @@ def scan_folder(ws: Workspace, folder: Path) -> Manifest:
                     out.symlinks_skipped.append({"path": _workspace_relative(ws, sub), "reason": f"a broken link ({exc.strerror})"})
                     continue
                 if (sst.st_dev, sst.st_ino) in seen_dirs:  # an ancestor or a folder already scanned: a loop
+                    target = _workspace_relative(ws, seen_dirs[(sst.st_dev, sst.st_ino)])
                     out.symlinks_skipped.append({"path": _workspace_relative(ws, sub),
-                                                 "reason": f"links to {_workspace_relative(ws, seen_dirs[(sst.st_dev, sst.st_ino)])}, already scanned (a loop)"})
+                                                 "reason": f"links to {target}, already scanned (a loop)"})
                     continue
                 out.symlinks_followed.append(_workspace_relative(ws, sub))
             kept.append(name)

@@ -164,7 +164,8 @@ def main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
     except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
         if os.environ.get("CRITIQUE_BATCH_DEBUG"):
             raise
-        emit_error(RuntimeError(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)"), getattr(args, "json", False))
+        emit_error(RuntimeError(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)"),
+                   getattr(args, "json", False))
         code = EXIT_FAILED
     sys.stdout.flush()
     sys.exit(code)

@@ -96,7 +96,7 @@ def _layer_legend(ax, layers: set[str], with_base: bool) -> None:
     """The legend of a chart whose new bars are coloured by layer: one entry a layer, and the published bars."""
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=LAYER_COLOURS[l], label=f"new, {l}") for l in sorted(layers) if l in LAYER_COLOURS]
+    handles = [Patch(color=LAYER_COLOURS[layer], label=f"new, {layer}") for layer in sorted(layers) if layer in LAYER_COLOURS]
     if with_base:
         handles.append(Patch(facecolor=PUBLISHED_BAR, hatch="//", edgecolor="white", label="published"))
     # above the bars (which reach 1.0), under the title
@@ -131,10 +131,10 @@ def chart_dimensions(section: dict) -> str:
         layers = list(LAYERS)
         fig, ax = plt.subplots(figsize=(6, 3.2))
         width = 0.4 if base else 0.8
-        ax.bar([i - (width / 2 if base else 0) for i in range(5)], [new["layer_share"][l] for l in layers], width=width,
-               color=[LAYER_COLOURS[l] for l in layers])
+        ax.bar([i - (width / 2 if base else 0) for i in range(5)], [new["layer_share"][layer] for layer in layers], width=width,
+               color=[LAYER_COLOURS[layer] for layer in layers])
         if base:
-            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][l] for l in layers], width=width, color=PUBLISHED_BAR,
+            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][layer] for layer in layers], width=width, color=PUBLISHED_BAR,
                    hatch="//", edgecolor="white")
         _layer_legend(ax, set(layers), bool(base))
         ax.set_xticks(range(5))
@@ -249,7 +249,7 @@ def _section(key: str, section: dict, baseline_set: bool) -> str:
         parts.append('<p class="note">No baseline set: new records only.</p>')
     parts.append(_compare_table(section))
     parts.append('<div class="charts">')
-    for name, fn, alt in CHARTS:
+    for _name, fn, alt in CHARTS:
         b64 = fn(section)
         if b64 is not None:
             parts.append(_img(b64, f"{title}: {alt}"))

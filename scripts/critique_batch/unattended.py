@@ -31,7 +31,7 @@ from pathlib import Path
 from . import filelocks
 from .cli import one_line, plural
 from .clock import iso, now
-from .errors import EXIT_ENVIRONMENT, BatchError, InputError, WorkFailed, environment_failure
+from .errors import EXIT_ENVIRONMENT, BatchError, InputError, environment_failure
 from .instructions import SCRIPTS_DIR
 from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .plan import target_command
@@ -400,7 +400,8 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         if mine and all(r["gap"] == 0 for r in mine):
             left = [r for r in mine if r["pending"]]
             return "every target reached" + (f" ({left[0]['culture']} has {plural(left[0]['pending'], 'image')} pending: "
-                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)" if left else "")
+                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)"
+                                             if left else "")
         if not any(r["priority"] for r in rows.values()):
             return "no work left (nothing pending or in flight)"
         return None
@@ -410,7 +411,8 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         if m is not None and m["reached"]:
             return f"{goal.culture}: milestone {goal.milestone} reached ({m['done']}/{m['images']} new images)"
     elif r["gap"] == 0:
-        left = f"; {plural(r['pending'], 'image')} still pending: {target_command(goal.culture, '+' + str(r['pending']))} raises the target" if r["pending"] else ""
+        left = (f"; {plural(r['pending'], 'image')} still pending: {target_command(goal.culture, '+' + str(r['pending']))} raises the target"
+                if r["pending"] else "")
         return f"{goal.culture}: target reached ({r['reached']}/{r['target']}){left}"
     if r["pending"] == 0 and r["in_flight"] == 0:
         parked = f" ({r['parked']} parked: see batch_status.py --culture {goal.culture})" if r["parked"] else ""

@@ -58,7 +58,8 @@ def run(args) -> int:
             continue
         d = c["dimensions"]
         diff = d["used"] - d["official"] if d["official"] else 0
-        official = f"; README counts {d['official']}" + (f", {abs(diff)} {'more' if diff > 0 else 'fewer'} used" if diff else "") if d["official"] else ""
+        official = (f"; README counts {d['official']}" + (f", {abs(diff)} {'more' if diff > 0 else 'fewer'} used" if diff else "")
+                    if d["official"] else "")
         outside = f"; {len(d['outside_catalogue'])} outside it: {', '.join(d['outside_catalogue'][:SHOWN])}" if d["outside_catalogue"] else ""
         print(f"{head}; {r['met']}/{r['records']} meet today's rules; dimension IDs used {d['used']} "
               f"(catalogue {d['catalogue']}{official}{outside})")

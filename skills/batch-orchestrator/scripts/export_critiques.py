@@ -68,5 +68,6 @@ if __name__ == "__main__":
     p.add_argument("--whole-dataset", action="store_true", help="the whole dataset, published and new records (to replace the "
                    "published files; without it, an export holding a published pair_id is refused)")
     p.add_argument("--dims-as-text", action="store_true", help="write covered_dimensions as a JSON string (the older published form)")
-    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
+    p.add_argument("--db", metavar="URI",
+                   help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
     cli.main(run, cli.take_culture(p, p.parse_args()))

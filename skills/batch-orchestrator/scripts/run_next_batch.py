@@ -61,7 +61,8 @@ def run(args) -> int:
                        **({"error": str(outcome.failure)} if outcome.failure else {})})
     else:
         for c in outcome.collected:
-            head = f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, {c['rejected'] + c['missing']} returned, {c['skipped']} skipped"
+            head = (f"collected {c['culture']} {batch_tag(c['batch_id'])}: {c['accepted']} accepted, "
+                    f"{c['rejected'] + c['missing']} returned, {c['skipped']} skipped")
             print(head + (f" (batch failed: {cli.cut(cli.one_line(c['error']), 120)})" if c["status"] == "failed" else ""))
             shown = c["returned"] if args.verbose else c["returned"][:3]
             for r in shown:
@@ -77,7 +78,8 @@ def run(args) -> int:
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
         if outcome.batches:
-            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, all in one message, with run_in_background: false, each given its brief:")
+            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, all in one message, "
+                  "with run_in_background: false, each given its brief:")
             for b in outcome.batches:
                 how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")

@@ -34,7 +34,8 @@ def run(args) -> int:
         cli.emit_json(out)
         return 0
     if not out["results"]:
-        print(f"no critique matches {cli.one_line(repr(out['query']))} in {out['column']}" + (f" ({cli.one_line(out['culture'])})" if out["culture"] else ""))
+        print(f"no critique matches {cli.one_line(repr(out['query']))} in {out['column']}"
+              + (f" ({cli.one_line(out['culture'])})" if out["culture"] else ""))
         return 0
     for i, r in enumerate(out["results"], 1):
         score = f"{r['quality_score']:g}" if r["quality_score"] is not None else "?"
@@ -58,5 +59,6 @@ if __name__ == "__main__":
     p.add_argument("--lang", choices=["auto", "zh", "en"], default="auto", help="which critique to search (default: from the query)")
     p.add_argument("--min-quality", type=float, metavar="S", help="only critiques with quality_score >= S")
     p.add_argument("--full", action="store_true", help="print both critiques in full")
-    p.add_argument("--db", metavar="URI", help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
+    p.add_argument("--db", metavar="URI",
+                   help="database folder or URI (default: $CRITIQUE_BATCH_DB, the plan's database.uri, or <workspace>/lancedb)")
     cli.main(run, p.parse_args())

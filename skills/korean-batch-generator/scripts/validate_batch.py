@@ -35,7 +35,10 @@ def run(args) -> int:
         if not m or m["kind"] != "output":
             raise cli.InputError("expected CULTURE BATCH_ID, or a path named {culture}_batch_{NNN}_output.json", file=args.target)
         culture, bid = m["culture"], int(m["num"])
-        ws = Workspace(args.workspace if args.workspace != "." else (path.resolve().parent.parent if path.resolve().parent.name == "checkpoints" else "."))
+        if args.workspace != ".":
+            ws = Workspace(args.workspace)
+        else:  # an output file inside checkpoints/: its workspace is the folder above
+            ws = Workspace(path.resolve().parent.parent if path.resolve().parent.name == "checkpoints" else ".")
     else:
         culture, bid = args.target, parse_batch_id(args.batch_id)
         ws = Workspace(args.workspace)

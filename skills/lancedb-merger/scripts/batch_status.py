@@ -26,7 +26,8 @@ def run(args) -> int:
     from critique_batch.workspace import Workspace
 
     if args.check and not args.rebuild:
-        raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)", where="--check")
+        raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)",
+                             where="--check")
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = ws.culture_names(args.culture)
@@ -36,7 +37,8 @@ def run(args) -> int:
         else:
             for r in report:
                 if r.nothing_kept:
-                    print(f"{r.culture}: " + ("no progress file yet: nothing to compare" if args.check else "progress built from the batch files (there was none)"))
+                    print(f"{r.culture}: " + ("no progress file yet: nothing to compare" if args.check
+                                             else "progress built from the batch files (there was none)"))
                 elif r.matches:
                     print(f"{r.culture}: progress matches the batch files")
                 else:

@@ -122,7 +122,8 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
         else:
             log = removal_log(ws, culture) or {"culture": culture, "filepaths": {}}
             log["filepaths"].update({fp: iso(clock_now()) for fp in seen})
-            write_json(ws.removed_candidates_path(culture), log, "removed_candidates")  # first: an entry too many costs one rebuild, never a wrong count
+            # first: an entry too many costs one rebuild, never a wrong count
+            write_json(ws.removed_candidates_path(culture), log, "removed_candidates")
             write_json(cands.path, {**doc, "images": images}, "candidates")
             after = engine.rebuild_locked(ws, culture, write=True)[1]
         report["status"] = counts(after, cfg.max_attempts)

@@ -239,7 +239,8 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     if d["last_artist"]:
         la = d["last_artist"]
         lines.append(f"  last artist  {one_line(la['artist'])} ({la['completed']}/{la['total']})")
-    eta = f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel" if d["eta_seconds"] is not None else ""
+    eta = (f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel"
+           if d["eta_seconds"] is not None else "")
     if d["remaining_batches"]:
         flying = f" ({d['in_flight']} in flight)" if d["in_flight"] else ""
         lines.append(f"  remaining    {plural(d['remaining_batches'], 'batch')} of {d['batch_size']}{flying}{eta}")
@@ -258,10 +259,12 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append(f"  in flight    {flights}")
     lines.append(f"  merged       {plural(d['merged_batches'], 'batch')}; {plural(d['unmerged'], 'record')} waiting (sync at {d['sync_threshold']})")
     if d["failed"]:
-        lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + "; ".join(f"{batch_tag(f['batch_id'])}: {cut(one_line(f['error']), 80)}" for f in d["failed_batches"][-2:]))
+        last = "; ".join(f"{batch_tag(f['batch_id'])}: {cut(one_line(f['error']), 80)}" for f in d["failed_batches"][-2:])
+        lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + last)
     if d["stuck"]:
         shown = d["stuck"] if verbose else d["stuck"][:5]
-        lines.append(f"  parked       {plural(len(d['stuck']), 'item')} (requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
+        lines.append(f"  parked       {plural(len(d['stuck']), 'item')} "
+                     f"(requeue_parked.py {c} re-queues them; an image whose file is missing once it exists):")
         for s in shown:
             reason = one_line(s["reason"]) if verbose else cut(one_line(s["reason"]), 100)
             lines.append(f"    {one_line(s['filepath'])}: {reason}")

@@ -85,7 +85,7 @@ def schema_bytes(name: str) -> bytes:
 @lru_cache(maxsize=None)
 def _validator(name: str):
     try:
-        from jsonschema import Draft202012Validator
+        import jsonschema  # noqa: F401 - a missing package fails here, as MissingDependency
         from referencing import Registry, Resource
     except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the scripts' dependency check
         raise MissingDependency(f"missing Python package {exc.name!r}") from exc
@@ -337,7 +337,8 @@ def value_problem(value: Any) -> tuple[str, str] | None:
                 return json_path(path), _surrogate(v)
         elif kind is float:
             if v != v or v - v != 0:
-                return json_path(path), f"expected a finite number, got {'NaN' if v != v else 'Infinity' if v > 0 else '-Infinity'} (strict JSON has neither)"
+                got = "NaN" if v != v else "Infinity" if v > 0 else "-Infinity"
+                return json_path(path), f"expected a finite number, got {got} (strict JSON has neither)"
         elif kind is dict or kind is RepeatedKeys:
             if kind is RepeatedKeys:
                 return json_path(path + (v.key,)), f"the key {short_json(v.key)} is written twice in one object; keep one"

@@ -107,12 +107,13 @@ class Session:
                 continue
             batch = read_batch(self.ws, self.name, bid, "input", missing_ok=True)
             if batch is None:
-                raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; run batch_status.py --rebuild (its images become pending again)")
+                raise WorkFailed(f"{self.name} batch {batch_tag(bid)} is in flight but its input file is gone; "
+                                 "run batch_status.py --rebuild (its images become pending again)")
             if batch["claims"] != p.in_flight[key]["claims"]:  # a re-offer whose progress write did not happen
                 self._adopt(batch)
         # a missing-images event past last_seq: a claim parked it, but its progress write did not happen
         events = [e for e in self.missing_events() if e["seq"] > p.last_seq]
-        for seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
+        for _seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
             # in collection order, as a rebuild does
             if kind == 0:
                 p.apply_result(doc)
@@ -127,7 +128,8 @@ class Session:
 
     def missing_events(self) -> list[dict]:
         if self._missing_doc is None:
-            self._missing_doc = read_json(self.ws.missing_images_path(self.name), "missing_images", missing_ok=True) or {"culture": self.name, "events": []}
+            self._missing_doc = (read_json(self.ws.missing_images_path(self.name), "missing_images", missing_ok=True)
+                                 or {"culture": self.name, "events": []})
             if self._missing_doc["culture"] != self.name:
                 raise InputError(f"expected {self.name!r}, got {self._missing_doc['culture']!r}",
                                  file=self.ws.missing_images_path(self.name), where="culture")

@@ -311,7 +311,8 @@ def ensure_primary_key(table, target: Target) -> bool:
     if has_primary_key(table):
         return False
     try:
-        retrying(target, "cannot declare filepath the primary key", lambda: has_primary_key(table) or table.set_unenforced_primary_key("filepath"), table)
+        retrying(target, "cannot declare filepath the primary key",
+                 lambda: has_primary_key(table) or table.set_unenforced_primary_key("filepath"), table)
     except WorkFailed as exc:
         if "already set" in str(exc):  # another writer declared it first
             return False

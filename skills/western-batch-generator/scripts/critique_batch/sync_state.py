@@ -107,7 +107,8 @@ def _completed_not_merged(p: Progress) -> list[int]:
 
 
 def _unmerged_of(p: Progress, cfg: Culture) -> UnmergedBatches:
-    return UnmergedBatches(cfg.name, p.unmerged(), cfg.sync_threshold, p.sync_due(cfg.sync_threshold, cfg.max_attempts), _completed_not_merged(p), list(p.merged_batches))
+    return UnmergedBatches(cfg.name, p.unmerged(), cfg.sync_threshold, p.sync_due(cfg.sync_threshold, cfg.max_attempts),
+                           _completed_not_merged(p), list(p.merged_batches))
 
 
 def unmerged_batches(ws: Workspace, name: str) -> UnmergedBatches | None:
