@@ -89,6 +89,11 @@ def test_sync_fails_loudly_when_the_table_gives_a_pair_id_twice(tmp_path):
     assert "The merge itself is complete" in proc.stderr and "Traceback" not in proc.stderr
     assert sup.progress(root, "korean")["merged_batches"] == [1, 2]
     assert len(sup.table_rows(str(root / "lancedb"))) == 6
+    # nor does an export write the number twice
+    out = tmp_path / "export.jsonl"
+    proc = sup.run("export_critiques.py", "--output", out, ws=root)
+    assert proc.returncode == 1 and "gives 1 pair_id(s) to more than one image (PAIR_00002: " in proc.stderr, proc.stderr
+    assert "nothing exported" in proc.stderr and not out.exists()
 
 
 def test_set_baseline_waits_for_a_running_sync(tmp_path):

@@ -28,6 +28,20 @@ def _export_order(r: dict, extra: dict) -> tuple:
     return (1, published.pair_id_number(r.get("pair_id")) or 0, r["filepath"])
 
 
+def _refuse_shared_pair_ids(table, target) -> None:
+    """An export never writes one pair_id on two images (a table an older version left so, or a
+    version rolled back to): the lines would corrupt the published dataset."""
+    from .pair_ids import SHOWN, shared_pair_ids
+
+    shared = shared_pair_ids(table, target)
+    if shared:
+        named = "; ".join(f"{pid}: " + ", ".join(repr(r["filepath"]) for r in rows) for pid, rows in list(shared.items())[:SHOWN])
+        more = f"; {len(shared) - SHOWN} more" if len(shared) > SHOWN else ""
+        raise WorkFailed(f"the critiques table in {target.shown} gives {len(shared)} pair_id(s) to more than one image ({named}{more}); "
+                         "nothing exported: roll the table back to before the rows that took them (sync_to_lancedb.py --list, "
+                         "--rollback), or remove those rows, then sync and export again")
+
+
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
            version: str | None = None, new_only: bool = False, dims_as_text: bool = False, whole_dataset: bool = False) -> dict:
     """Write the table as JSONL in the published VULCA-Bench shape (see published.py).
@@ -54,6 +68,7 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
     if "pair_id" not in table.schema.names or _has_rows_without_ids(table, target):
         raise WorkFailed(f"the critiques table in {target.shown} has records without a pair_id (merged by an older "
                          "version of these scripts); run sync_to_lancedb.py --force once to give them theirs")
+    _refuse_shared_pair_ids(table, target)
     where = []
     if culture:
         where.append(f"culture = '{culture}'")
