@@ -630,7 +630,7 @@ def test_quoted_arguments_without_paths_are_allowed_and_read_as_written(tmp_path
 
 
 def control(text: str) -> bool:
-    return round_guard.control_char(text) is not None
+    return round_guard.control_character(text) is not None
 
 
 def guard_policy(factory) -> "round_guard.Policy":

@@ -22,9 +22,8 @@ from .published import (
     pair_number, parse_jsonl_object,
 )
 from .text import control_character
-from .workspace import Workspace
+from .workspace import IMAGE_SUFFIXES, Workspace
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 
 
 @dataclass

@@ -18,7 +18,8 @@ The permission rules of the round's settings must allow a call too: the hook onl
 fail-closed: a crash, a timeout or unreadable input is a deny (exit 2 here; the settings add
 onFailure "block" for what happens before Python runs). Run by path:
   python3 -I .../critique_batch/round_guard.py --workspace DIR --skill DIR [--skill DIR ...]
-It imports nothing of the package but the batch file names, so that it costs little per call."""
+It imports nothing of the package but its control characters (text.py) and the batch file names,
+so that it costs little per call."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ import sys
 
 if __name__ == "__main__":  # run by path (python -I): the package is the folder above
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from critique_batch.text import control_character  # noqa: E402 - the package is on the path only now
 
 PYTHONS = ("python3", "python")
 # The skill scripts a round's session and its subagents run (status, claim and collect, check, a
@@ -48,22 +51,13 @@ class Denied(Exception):
     """Why a tool call is denied."""
 
 
-def control_char(text: str) -> str | None:
-    """The first control character (C0, DEL, C1, U+2028/9) in text, if any."""
-    for c in text:
-        o = ord(c)
-        if o < 32 or 127 <= o < 160 or c in "\u2028\u2029":
-            return c
-    return None
-
-
 def shell_words(command: str) -> list[str]:
     """The words of a command made only of plain and quoted words separated by spaces, as a POSIX
     shell reads them; anything else (an operator, a redirection, $, a backquote, a glob, a brace, a
     comment, a backslash, a tab or newline outside single quotes) is Denied. A word starting with an
     unquoted ~/ keeps its ~ (the shell's home folder: expand_home); any other word starting with ~
     (quoted, or ~user) is Denied, so that a ~ always means what the shell makes of it."""
-    c = control_char(command)
+    c = control_character(command)
     if c is not None:
         raise Denied(f"a control character ({c!r}) in the command")
     words: list[str] = []

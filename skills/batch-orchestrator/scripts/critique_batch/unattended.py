@@ -38,7 +38,7 @@ from .jsonfiles import decode_text, raise_schema_errors, schema_errors
 from .plan import target_command
 from .published import jsonl_lines, parse_jsonl_object
 from .round_guard import PYTHONS, ROUND_SCRIPTS
-from .workspace import Workspace, batch_tag
+from .workspace import IMAGE_SUFFIXES, Workspace, batch_tag
 
 EXIT_NO_PROGRESS = 1  # WorkFailed: two rounds without a record accepted
 EXIT_BUSY = 3  # another runner holds this workspace
@@ -119,7 +119,6 @@ def allowed_scripts(skills: list[Path]) -> list[Path]:
     return [d / "scripts" / name for d in skill_paths(skills) for name in ROUND_SCRIPTS if (d / "scripts" / name).is_file()]
 
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp")
 # A round may read at most this many image folders outside the workspace, one rule each: never more
 # by merging folders into their parents (that widens what a session may read beyond the images).
 MAX_READ_FOLDERS = 100
@@ -183,7 +182,7 @@ def image_folders(ws: Workspace, cultures: list[str]) -> ImageFolders:
             continue
         for img in load_candidates(ws, culture).images:
             path = ws.image_file(img["filepath"])  # None: a URL, nothing to read locally
-            if path is None or not path.name.lower().endswith(IMAGE_EXTENSIONS):
+            if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             folder, _ = os.path.split(os.path.normpath(path.absolute()))
             if folder == root or folder.startswith(root + os.sep):

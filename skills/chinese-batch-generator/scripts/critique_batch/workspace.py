@@ -28,6 +28,8 @@ from .published import URL  # claims do not check that a URL's file exists
 
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
 # fullmatch, and ASCII digits: a name ending in a newline, or spelled with other digits, is no batch file
+# the files taken for images: by a folder import, and for the folders an unattended round may read
+IMAGE_SUFFIXES = frozenset((".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"))
 BATCH_FILE = re.compile(r"(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>[0-9]{3,})_(?P<kind>input|output|result)\.json")
 
 

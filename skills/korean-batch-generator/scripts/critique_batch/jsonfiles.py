@@ -282,8 +282,6 @@ class _Watch:
         return value
 
 
-
-
 def nested_too_deeply(text: str) -> bool:
     """Does the JSON text nest arrays and objects more than MAX_NESTING levels? Counted before
     parsing, the same in every process (the parser's own limit depends on the caller's stack)."""

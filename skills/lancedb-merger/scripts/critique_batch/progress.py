@@ -74,9 +74,14 @@ NO_BATCH = 0  # failures[...]["batch_id"] of an image parked at claim time: it w
 def prefix_digest(images: list[dict], n: int) -> str:
     """Digest of the first n filepaths: images handed out must never be reordered or removed."""
     h = blake2b(digest_size=12)
-    for img in images[:n]:
-        h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
+    _hash_filepaths(h, images, 0, n)
     return h.hexdigest()
+
+
+def _hash_filepaths(h, images: list[dict], start: int, end: int) -> None:
+    """The prefix digest's input: each filepath of images[start:end], NUL-terminated."""
+    for img in images[start:end]:
+        h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
 
 
 # the progress file's keys, in the order they are written, each with its default (a callable
@@ -223,8 +228,7 @@ class Progress:
             _, start, h = cached
         else:
             start, h = 0, blake2b(digest_size=12)
-        for img in images[start:n]:
-            h.update(img["filepath"].encode("utf-8", "surrogatepass") + b"\0")
+        _hash_filepaths(h, images, start, n)
         self._prefix = (images, n, h)
         return h.hexdigest()
 
