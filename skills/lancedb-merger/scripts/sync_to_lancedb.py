@@ -48,10 +48,10 @@ def reconciled_lines(changes) -> list[str]:
 
 def baseline_hint(ws, args) -> str:
     """Where a workspace has a published baseline and surely no table yet, the command that merges it."""
-    from critique_batch.baseline import SUMMARY
+    from critique_batch import baseline
     from critique_batch.database import resolve_target
 
-    if (ws.checkpoints / SUMMARY).exists() and resolve_target(ws, args.db).surely_without_table():
+    if baseline.is_set(ws) and resolve_target(ws, args.db).surely_without_table():
         return "\nthe published baseline is not in the table yet: sync_to_lancedb.py --baseline merges it (search and export then find it)"
     return ""
 

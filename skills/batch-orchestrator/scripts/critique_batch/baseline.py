@@ -191,6 +191,11 @@ class Baseline:
             yield fp, json.loads(text)
 
 
+def is_set(ws: Workspace) -> bool:
+    """Has set_baseline.py given this workspace a baseline (without reading it)?"""
+    return (ws.checkpoints / SUMMARY).exists()
+
+
 def load_baseline(ws: Workspace) -> Baseline | None:
     """The workspace's baseline, or None when set_baseline.py never ran. Reads the small summary only."""
     doc = read_json(ws.checkpoints / SUMMARY, "baseline", missing_ok=True)

@@ -11,7 +11,7 @@ from .jsonfiles import atomic_write, dumps, parse_json_bytes, read_json, raise_s
 from .plan import DEFAULT_PLAN, merge_plans
 from .workspace import Workspace
 
-TARGET = re.compile(r"^(?P<sign>\+)?(?P<n>[0-9]+)$")
+TARGET = re.compile(r"(?P<sign>\+)?(?P<n>[0-9]+)")  # fullmatch
 
 
 def parse_target(text: str) -> tuple[bool, int | None]:
@@ -19,7 +19,7 @@ def parse_target(text: str) -> tuple[bool, int | None]:
     t = (text or "").strip().lower()
     if t in ("none", "null", "0"):
         return False, None
-    m = TARGET.match(t)
+    m = TARGET.fullmatch(t)
     if not m:
         raise InputError(f"expected a number of records (300), one relative to now (+100), or none; got {text!r}", where="TARGET")
     return bool(m["sign"]), int(m["n"])

@@ -237,11 +237,11 @@ def open_existing(ws: Workspace, db: str | None):
     target = resolve_target(ws, db)
     table = None if target.surely_without_table() else open_table(connect(target), target)
     if table is None:
-        from .baseline import SUMMARY
+        from . import baseline
 
         # a workspace with a published baseline may have nothing of its own to merge yet
         first = ("sync_to_lancedb.py --baseline (the published baseline's records) or sync_to_lancedb.py --force"
-                 if (ws.checkpoints / SUMMARY).exists() else "sync_to_lancedb.py first (--force merges any amount)")
+                 if baseline.is_set(ws) else "sync_to_lancedb.py first (--force merges any amount)")
         raise WorkFailed(f"no critiques table in {target.shown} yet; run {first}")
     return target, table
 
