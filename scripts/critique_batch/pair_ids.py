@@ -161,15 +161,19 @@ def check_unique(ws: Workspace, table, target: Target) -> None:
         shared = shared_pair_ids(table, target)
     if not shared:
         return
+    raise WorkFailed(f"the critiques table ({target.shown}) gives {shared_text(shared)}; {NEVER_AGAIN}. The merge itself is "
+                     "complete; export would repeat these numbers. Roll the table back to before the rows that took them "
+                     "(sync_to_lancedb.py --list, --rollback), or remove those rows, then sync again")
+
+
+def shared_text(shared: dict[str, list[dict]]) -> str:
+    """`N pair_id(s) to more than one image (PAIR_...: 'a.jpg' (korean/generated), ...)` for messages."""
     shown = []
     for pid, rows in list(shared.items())[:SHOWN]:
         held = ", ".join(f"{r['filepath']!r} ({'/'.join(str(r[k]) for k in ('culture', 'origin') if r.get(k))})" for r in rows)
         shown.append(f"{pid}: {held}")
     more = f"; {len(shared) - SHOWN} more" if len(shared) > SHOWN else ""
-    raise WorkFailed(f"the critiques table ({target.shown}) gives {len(shared)} pair_id(s) to more than one image ({'; '.join(shown)}"
-                     f"{more}); {NEVER_AGAIN}. The merge itself is complete; export would repeat these numbers. Roll the "
-                     "table back to before the rows that took them (sync_to_lancedb.py --list, --rollback), or remove "
-                     "those rows, then sync again")
+    return f"{len(shared)} pair_id(s) to more than one image ({'; '.join(shown)}{more})"
 
 
 def repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> int:

@@ -31,15 +31,13 @@ def _export_order(r: dict, extra: dict) -> tuple:
 def _refuse_shared_pair_ids(table, target) -> None:
     """An export never writes one pair_id on two images (a table an older version left so, or a
     version rolled back to): the lines would corrupt the published dataset."""
-    from .pair_ids import SHOWN, shared_pair_ids
+    from .pair_ids import shared_pair_ids, shared_text
 
     shared = shared_pair_ids(table, target)
     if shared:
-        named = "; ".join(f"{pid}: " + ", ".join(repr(r["filepath"]) for r in rows) for pid, rows in list(shared.items())[:SHOWN])
-        more = f"; {len(shared) - SHOWN} more" if len(shared) > SHOWN else ""
-        raise WorkFailed(f"the critiques table in {target.shown} gives {len(shared)} pair_id(s) to more than one image ({named}{more}); "
-                         "nothing exported: roll the table back to before the rows that took them (sync_to_lancedb.py --list, "
-                         "--rollback), or remove those rows, then sync and export again")
+        raise WorkFailed(f"the critiques table in {target.shown} gives {shared_text(shared)}; nothing exported: roll the "
+                         "table back to before the rows that took them (sync_to_lancedb.py --list, --rollback), or remove "
+                         "those rows, then sync and export again")
 
 
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
