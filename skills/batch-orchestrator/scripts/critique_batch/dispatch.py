@@ -11,7 +11,7 @@ from . import status
 from .candidates import load_candidates
 from .cli import plural
 from .engine import needs_attention, run_session
-from .errors import BatchError, WorkFailed
+from .errors import BatchError, internal_error
 from .plan import Culture, target_command
 from .progress import load_progress
 from .workspace import Workspace
@@ -112,7 +112,7 @@ def _culture_alone(out: Round, name: str | None):
     except Exception as exc:  # noqa: BLE001 - a bug met in one culture's files must not stop the others
         if os.environ.get("CRITIQUE_BATCH_DEBUG"):
             raise
-        out.broken[name] = WorkFailed(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)")
+        out.broken[name] = internal_error(exc)
 
 
 def _why(row: dict, cfg: Culture) -> str:

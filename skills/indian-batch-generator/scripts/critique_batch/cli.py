@@ -18,7 +18,8 @@ import json
 import os
 import sys
 
-from .errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency, interrupted_state
+from .errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency,
+                     internal_error, interrupted_state)
 from .text import json_safe, one_line  # noqa: F401 - one_line: the scripts print every text from data through it
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
@@ -165,8 +166,7 @@ def main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
     except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
         if os.environ.get("CRITIQUE_BATCH_DEBUG"):
             raise
-        emit_error(RuntimeError(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)"),
-                   getattr(args, "json", False))
+        emit_error(internal_error(exc), getattr(args, "json", False))
         code = EXIT_FAILED
     sys.stdout.flush()
     sys.exit(code)

@@ -69,5 +69,11 @@ def environment_failure(doing: str, exc: OSError) -> EnvironmentFailure:
     return EnvironmentFailure(f"{doing}: {exc.strerror or exc}")
 
 
+def internal_error(exc: Exception) -> WorkFailed:
+    """A bug met at run time, as one line for the user (exit 1); the caller re-raises it instead
+    when $CRITIQUE_BATCH_DEBUG is set."""
+    return WorkFailed(f"internal error: {type(exc).__name__}: {exc} (set CRITIQUE_BATCH_DEBUG=1 for a traceback)")
+
+
 class MissingDependency(BatchError):
     exit_code = EXIT_BAD_INPUT
