@@ -56,11 +56,11 @@ from .cli import bar
 from .clock import now as clock_now, parse_time
 from .database import (KEY_CHUNK, KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
                        merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table,
-                       setting, sql_text, table_to_write)
+                       sql_text, table_to_write)
 from .errors import NOTHING_HALF_WRITTEN, WorkFailed, interrupted_state
 from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
 from .versions import create_tag, maintain, syncs_since_optimize
-from .workspace import Workspace
+from .workspace import Workspace, setting
 
 PROGRESS_MIN_RECORDS = 2000  # a progress bar (TTY only) for syncs this large ($CRITIQUE_BATCH_PROGRESS_MIN_RECORDS)
 

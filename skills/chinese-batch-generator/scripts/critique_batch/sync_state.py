@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 from .clock import iso, now as clock_now, parse_time
-from .database import Target, db_errors, key_rows, row_key, setting
+from .database import Target, db_errors, key_rows, row_key
 from .errors import InputError
 from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .progress import Progress
-from .workspace import Workspace
+from .workspace import Workspace, setting
 
 STATE_FILE = "lancedb_sync_state.json"
 WORKSPACE_ID_FILE = "workspace_id.json"

@@ -10,7 +10,6 @@ reconciliation must write is written by `begin()`, before the work (run_session 
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from .jsonfiles import read_json, write_json
 from .plan import Culture
 from .progress import load_progress
 from .published import GENERATOR_FIELDS
-from .workspace import Workspace, batch_tag
+from .workspace import Workspace, batch_tag, setting
 
 PARK_STEP = 100  # missing images parked at a time by a claim (each step moves the cursor once)
 PARK_SAVE_EVERY = 1000  # a claim saves what it parked once this many wait ($CRITIQUE_BATCH_PARK_SAVE_EVERY) ...
@@ -173,11 +172,11 @@ class Session:
         seconds passed since the last save, and four times as long as it took (so saving never takes
         more than a fifth of the claim's time)."""
         unsaved = self._missing_unsaved
-        if unsaved < _env_number("PARK_SAVE_EVERY", PARK_SAVE_EVERY):
+        if unsaved < setting("PARK_SAVE_EVERY", PARK_SAVE_EVERY):
             return False
         saved = len(self._missing_doc["events"]) - unsaved
         since = time.monotonic() - self._saved_at
-        return unsaved >= saved or since >= max(_env_number("PARK_SAVE_S", PARK_SAVE_S), 4 * self._save_took)
+        return unsaved >= saved or since >= max(setting("PARK_SAVE_S", PARK_SAVE_S, float), 4 * self._save_took)
 
     def _adopt(self, batch: dict) -> None:
         """Take in a claim whose process died before saving progress. Its brief was never printed
@@ -445,14 +444,6 @@ class Session:
         self.progress.apply_requeue(doc)
         self._dirty = True
         return sorted(parked)
-
-
-def _env_number(name: str, default: float) -> float:
-    """$CRITIQUE_BATCH_<name> when set to a number, else the default."""
-    try:
-        return float(os.environ["CRITIQUE_BATCH_" + name])
-    except (KeyError, ValueError):
-        return default
 
 
 def run_session(ws: Workspace, culture: str, fn):

@@ -26,6 +26,22 @@ from .jsonfiles import TMP_DIR
 from .plan import DEFAULT_PLAN, Plan, check_culture_name, load_plan, load_workspace_plan
 from .published import URL  # claims do not check that a URL's file exists
 
+def setting(name: str, default: float, kind=int):
+    """A number setting: the environment variable $CRITIQUE_BATCH_<NAME> (a whole number, or with
+    kind=float any number), else the default."""
+    var = f"CRITIQUE_BATCH_{name}"
+    raw = os.environ.get(var)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise InputError(f"expected {'a whole number' if kind is int else 'a number'}, got {raw!r}", where=f"${var}") from None
+    if not value >= 0:  # NaN too
+        raise InputError(f"expected a number >= 0, got {value}", where=f"${var}")
+    return value
+
+
 LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
 # fullmatch, and ASCII digits: a name ending in a newline, or spelled with other digits, is no batch file
 # the files taken for images: by a folder import, and for the folders an unattended round may read

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import EnvironmentFailure, InputError, MissingDependency, WorkFailed
-from .workspace import Workspace
+from .workspace import Workspace, setting
 
 TABLE = "critiques"
 # what the system says (lancedb passes on the OS's message) when the disk, not the data, is at fault
@@ -55,21 +55,6 @@ ZH_FTS = {"base_tokenizer": "ngram", "ngram_min_length": 1, "ngram_max_length": 
           "remove_stop_words": False, "ascii_folding": False, "max_token_length": 40}
 EN_FTS = {"base_tokenizer": "simple", "language": "English", "lower_case": True, "stem": True,
           "remove_stop_words": True, "ascii_folding": True, "max_token_length": 40}
-def setting(name: str, default: int) -> int:
-    """An integer setting: the environment variable $CRITIQUE_BATCH_<NAME>, else the default."""
-    var = f"CRITIQUE_BATCH_{name}"
-    raw = os.environ.get(var)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"expected a whole number, got {raw!r}", where=f"${var}") from None
-    if value < 0:
-        raise InputError(f"expected a number >= 0, got {value}", where=f"${var}")
-    return value
-
-
 def require_lancedb():
     try:
         import lancedb  # noqa: F401
