@@ -117,12 +117,14 @@ def _culture_report(ws: Workspace, culture: str, items, shape: dict) -> dict:
 
 
 def _dims(value):
+    """covered_dimensions as the rules read it: the array a JSON string holds (older published
+    files), else the value as it is (the rules say what is wrong with it)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            return json.loads(value)
         except json.JSONDecodeError:
-            return value
-    return value if isinstance(value, list) and all(isinstance(d, str) for d in value) else value
+            pass
+    return value
 
 
 def _rule_checks(ws: Workspace, cfg, records: list[dict]):
