@@ -77,8 +77,8 @@ def run(args) -> int:
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
         if outcome.batches:
-            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, all in one message, "
-                  "with run_in_background: false, each given its brief:")
+            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, each given its brief, "
+                  "all before waiting for any (Claude Code: in one message, with run_in_background: false):")
             for b in outcome.batches:
                 how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
