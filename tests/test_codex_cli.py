@@ -25,10 +25,12 @@ the CLI is not installed, unless CRITIQUE_BATCH_REQUIRE_CODEX_CLI is set (CI set
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -280,6 +282,7 @@ def codex_home(home: Path, base_url: str) -> Path:
     """$CODEX_HOME with the stand-in as the model provider; plugins and analytics off (they reach the internet)."""
     folder = home / ".codex"
     folder.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(exist_ok=True)
     # tool_output_token_limit: the fallback settings keep only 10 kB of a command's output (head and
     # tail); the catalogue's models keep 10000 tokens, which a whole SKILL.md fits in.
     # allow_login_shell = false: a login shell (Codex's default) reads /etc/profile, which puts the
@@ -313,15 +316,35 @@ def codex_env(home: Path, base_url: str) -> dict:
         "CODEX_HOME": str(codex_home(home, base_url)),
         "MOCK_API_KEY": "sk-standin",
         "LANG": "C.UTF-8",
-        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        # a temporary folder of its own: Codex creates its sandbox helper only in a CODEX_HOME that is
+        # not below the temporary folder (the short home is in /tmp)
+        "TMPDIR": str(home / "tmp"),
         # as the proxy, the stand-in also sees any attempt to reach another host
         "HTTPS_PROXY": base_url, "HTTP_PROXY": base_url, "NO_PROXY": "127.0.0.1,localhost",
         "NO_COLOR": "1",
     }
 
 
+def sandbox_runs(codex: Path) -> bool:
+    """Whether Codex's Linux sandbox (its own bubblewrap, in a user namespace) starts here."""
+    home = Path(tempfile.mkdtemp(prefix="cbsb", dir=Path.home()))
+    try:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "CODEX_HOME": str(home), "TMPDIR": "/tmp"}
+        proc = subprocess.run([str(codex), "sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "true"],
+                              capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
+        return proc.returncode == 0
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# project: in Codex's own sandbox (workspace-write, no network), as Codex runs commands by default;
+# global: with the sandbox off (--dangerously-bypass-approvals-and-sandbox)
 @pytest.mark.parametrize("scope", ["project", "global"])
 def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope):
+    sandboxed = scope == "project"
+    if sandboxed:
+        support.require_real_component(None if sandbox_runs(codex) else "Codex CLI's sandbox does not start here",
+                                       "CRITIQUE_BATCH_REQUIRE_SANDBOX")
     home = Path(tempfile.mkdtemp(prefix="cb", dir="/tmp"))  # as short as a real home: its path goes into briefs
     project = tmp_path / "project"
     project.mkdir()
@@ -332,8 +355,9 @@ def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope):
         with StandIn(model) as standin:
             env = codex_env(home, standin.url)
             started = time.monotonic()
-            proc = subprocess.run([str(codex), "exec", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-                                   PROMPT], cwd=project, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=180)
+            mode = ["-s", "workspace-write"] if sandboxed else ["--dangerously-bypass-approvals-and-sandbox"]
+            proc = subprocess.run([str(codex), "exec", "--json", "--skip-git-repo-check", *mode, PROMPT],
+                                  cwd=project, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=180)
             took = time.monotonic() - started
         log = tmp_path / "requests.json"  # what the CLI sent, for whoever reads a failure
         log.write_text(json.dumps([{"headers": r.headers, "body": r.body} for r in standin.requests], ensure_ascii=False, indent=1))
@@ -341,9 +365,12 @@ def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         assert not standin.other, standin.other  # nothing but the Responses API was asked for
+        # where the commands ran, as Codex reports it with every request
+        sandboxes = {json.loads(r.headers["x-codex-turn-metadata"])["sandbox"] for r in standin.requests}
+        assert sandboxes == ({"seccomp"} if sandboxed else {"none"}), sandboxes
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"codex exec ({scope} install): {took:.1f} s, {len(standin.requests)} requests")
+    print(f"codex exec ({scope} install, {'sandboxed' if sandboxed else 'no sandbox'}): {took:.1f} s, {len(standin.requests)} requests")
 
     # Codex's own account of the run: two subagents spawned, and the turn completed
     items = [e["item"] for e in events if e.get("type") == "item.completed"]
@@ -374,3 +401,46 @@ def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope):
     import lancedb
 
     assert lancedb.connect(str(project / "lancedb")).open_table("critiques").count_rows() == 20
+
+
+# --- lancedb in Codex's sandbox --------------------------------------------------------------------------
+class RefusingSocket(socket.socket):
+    """A socket whose send() is refused, as Codex CLI's sandbox refuses it (write() still works)."""
+
+    def send(self, *args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+
+def test_an_event_loop_whose_self_pipe_refuses_send_is_woken_with_write():
+    """What makes lancedb work in Codex's sandbox: its background loop, woken by another thread."""
+    import asyncio
+    import threading
+
+    from critique_batch.loop_wakeup import keep_wakeable
+
+    loop = asyncio.new_event_loop()
+    csock = loop._csock
+    loop._csock = RefusingSocket(csock.family, csock.type, fileno=csock.detach())
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    try:
+        # unwoken, the loop sleeps on: the call is never run (this is how lancedb.connect hung)
+        stuck = asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), loop)
+        with pytest.raises(concurrent.futures.TimeoutError):
+            stuck.result(timeout=0.5)
+        assert keep_wakeable(loop) is True
+        assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), loop).result(timeout=10) == "ran"
+        assert stuck.result(timeout=10) == "ran"  # the first call too, at the first wake-up
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def test_an_event_loop_that_can_send_is_left_as_it_is():
+    import asyncio
+
+    from critique_batch.loop_wakeup import keep_wakeable
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert keep_wakeable(loop) is False and "_write_to_self" not in vars(loop)
+    finally:
+        loop.close()

@@ -202,6 +202,9 @@ def resolve_target(ws: Workspace, db: str | None = None) -> Target:
 
 def connect(target: Target):
     lancedb = require_lancedb()
+    from .loop_wakeup import keep_lancedb_wakeable
+
+    keep_lancedb_wakeable()  # else it hangs in Codex CLI's sandbox
     with db_errors(target, "cannot open the database"):
         return lancedb.connect(target.uri, storage_options=target.storage_options)
 
