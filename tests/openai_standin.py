@@ -15,8 +15,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-# A reply is a list of items: {"type": "text", "text": ...} or
-# {"type": "call", "name": ..., "arguments": {...}, "namespace": ... (optional)}
+# A reply is a list of items: {"type": "text", "text": ...},
+# {"type": "call", "name": ..., "arguments": {...}, "namespace": ... (optional)} (a function call), or
+# {"type": "custom", "name": ..., "input": "..."} (a call of a freeform tool)
 Player = Callable[["Request"], list[dict]]
 
 
@@ -71,6 +72,11 @@ class StandIn:
                         "name": r["name"], "arguments": json.dumps(r["arguments"], ensure_ascii=False), "status": "completed"}
                 if r.get("namespace"):
                     item["namespace"] = r["namespace"]
+            elif r["type"] == "custom":  # a freeform tool (such as code mode's exec): its input is plain text
+                item = {"type": "custom_tool_call", "id": self.next_id("ctc"), "call_id": self.next_id("call"),
+                        "name": r["name"], "input": r["input"], "status": "completed"}
+                if r.get("namespace"):
+                    item["namespace"] = r["namespace"]
             else:
                 item = {"type": "message", "id": self.next_id("msg"), "role": "assistant", "status": "completed",
                         "content": [{"type": "output_text", "text": r["text"], "annotations": []}]}
@@ -87,8 +93,10 @@ class StandIn:
                 out.append({"type": "response.output_item.added", "output_index": i, "item": dict(item, content=[], status="in_progress")})
                 text = item["content"][0]["text"]
                 out.append({"type": "response.output_text.delta", "item_id": item["id"], "output_index": i, "content_index": 0, "delta": text})
-            else:
+            elif item["type"] == "function_call":
                 out.append({"type": "response.output_item.added", "output_index": i, "item": dict(item, arguments="", status="in_progress")})
+            else:
+                out.append({"type": "response.output_item.added", "output_index": i, "item": dict(item, input="", status="in_progress")})
             out.append({"type": "response.output_item.done", "output_index": i, "item": item})
         usage = {"input_tokens": 100, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 10,
                  "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 110}
@@ -152,8 +160,9 @@ class StandIn:
 
 # --- reading a request ---------------------------------------------------------------------------
 def texts(item: dict) -> list[str]:
-    """Every text in an input item (a message's content parts, or a function call's output)."""
-    if item.get("type") == "function_call_output":
+    """Every text in an input item (a message's content parts, an agent message's whole text, or a
+    tool call's output)."""
+    if item.get("type") in ("function_call_output", "custom_tool_call_output"):
         out = item.get("output")
         if isinstance(out, str):
             return [out]
@@ -161,7 +170,9 @@ def texts(item: dict) -> list[str]:
     content = item.get("content")
     if isinstance(content, str):
         return [content]
-    return [p.get("text", "") for p in content or [] if isinstance(p, dict) and "text" in p]
+    # a message between agents carries its payload as "encrypted" content: plain text to a stand-in
+    return ["".join(p.get("text", p.get("encrypted_content", "")) for p in content or [] if isinstance(p, dict))] if \
+        item.get("type") == "agent_message" else [p.get("text", "") for p in content or [] if isinstance(p, dict) and "text" in p]
 
 
 def everything(body: dict) -> str:
@@ -171,9 +182,10 @@ def everything(body: dict) -> str:
 
 def calls(body: dict) -> list[dict]:
     """Every function call the model made so far, in order."""
-    return [i for i in body.get("input", []) if i.get("type") == "function_call"]
+    return [i for i in body.get("input", []) if i.get("type") in ("function_call", "custom_tool_call")]
 
 
 def outputs(body: dict) -> dict[str, str]:
     """call_id -> the text of its output, over the whole conversation."""
-    return {i["call_id"]: "\n".join(texts(i)) for i in body.get("input", []) if i.get("type") == "function_call_output"}
+    return {i["call_id"]: "\n".join(texts(i)) for i in body.get("input", [])
+            if i.get("type") in ("function_call_output", "custom_tool_call_output")}
