@@ -421,6 +421,7 @@ def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope, dialect):
         # where the commands ran, as Codex reports it with every request
         sandboxes = {json.loads(r.headers["x-codex-turn-metadata"])["sandbox"] for r in standin.requests}
         assert sandboxes == ({"seccomp"} if sandboxed else {"none"}), sandboxes
+        [session] = {r.session for r in standin.requests}
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print(f"codex exec ({scope} install, {dialect} model, {'sandboxed' if sandboxed else 'no sandbox'}): {took:.1f} s, "
@@ -447,6 +448,12 @@ def test_codex_runs_the_loop_offline(codex, clone, tmp_path, scope, dialect):
     assert model.subagents_see_images == [True, True], model.subagents_see_images
     assert sorted(reply for _, reply in model.checks) == [
         f"korean {n}: OK 10 valid, 0 invalid, 0 skipped, 0 missing of 10 images" for n in ("001", "002")]
+
+    # the claim recorded Codex's session (CODEX_SESSION_ID, which Codex sets for its commands): a
+    # later session's take-over knows these batches for another session's
+    for n in ("001", "002"):
+        claim = json.loads((project / "checkpoints" / f"korean_batch_{n}_input.json").read_text())
+        assert claim["session"] == session, (claim.get("session"), session)
 
     # the workspace afterwards
     kr = support.run_json("batch_status.py", "--culture", "korean", ws=project)["cultures"][0]
