@@ -190,8 +190,9 @@ class ScriptedModel:
             self.outputs.append(last)
         if not self.subagents:
             return [{"text": last.splitlines()[0]}]
-        if turn == 2:  # the claim, with the count the user asked for
-            claim = command(self.skill_text, "run_next_batch.py", " --culture korean --count 4")
+        if turn == 2:  # the loop's claim, with the count the user asked for; bash leaves the session
+            # variable, which Gemini CLI does not set, empty
+            claim = command(self.skill_text, "run_next_batch.py", ' --session "${CLAUDE_SESSION_ID}" --culture korean --count 4')
             return [self.shell(claim.replace("--count 4", "--count 2"))]
         if turn == 3:
             self.briefs = parse_claim(last)
@@ -313,6 +314,9 @@ def test_gemini_cli_runs_the_loop_offline(gemini, clone, tmp_path, mode):
                      and any(p.get("functionCall", {}).get("name") == "invoke_agent" for p in c["parts"])]
     assert agents_turn == ["invoke_agent", "invoke_agent"]
     assert sorted(model.subagent_prompts) == sorted(model.briefs.values())
+    # and they ran at the same time: each started before the other ended
+    turns = {brief: [i for i, body in enumerate(standin.requests) if texts(body)[:1] == [brief]] for brief in model.briefs.values()}
+    assert max(t[0] for t in turns.values()) < min(t[-1] for t in turns.values()), turns
     for brief in model.briefs.values():
         assert len(brief.encode()) <= 600, (len(brief.encode()), brief)
     assert model.subagent_images == [1, 1]  # each subagent saw the image it read
