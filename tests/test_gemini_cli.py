@@ -81,7 +81,8 @@ def test_the_pin_is_the_same_in_the_installer():
 
 def gemini_home(*, images_for_subagents: bool = True) -> Path:
     """A fresh home folder as short as a real one, with the settings an offline run needs: API-key
-    auth (else "Invalid auth method selected"), no telemetry, usage statistics or update checks."""
+    auth (else "Invalid auth method selected"), no telemetry, usage statistics or update checks;
+    and the README's settings for the subagents."""
     home = Path(tempfile.mkdtemp(prefix="cb", dir="/tmp"))
     settings = {
         "security": {"auth": {"selectedType": "gemini-api-key"}},
@@ -89,8 +90,9 @@ def gemini_home(*, images_for_subagents: bool = True) -> Path:
         "telemetry": {"enabled": False},
         "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
     }
-    if images_for_subagents:
+    if images_for_subagents:  # and the room the README gives a subagent (20 turns by default)
         settings["experimental"] = {"dynamicModelConfiguration": True}
+        settings["agents"] = {"overrides": {"generalist": {"runConfig": {"maxTurns": 50}}}}
     (home / ".gemini").mkdir()
     (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
     return home
