@@ -20,9 +20,10 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import engine, status
-    from critique_batch.clock import now
-    from critique_batch.workspace import Workspace
+    from critique_batch.report import status
+    from critique_batch.state.rebuild import rebuild_progress
+    from critique_batch.base.clock import now
+    from critique_batch.files.workspace import Workspace
 
     if args.check and not args.rebuild:
         raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)",
@@ -30,7 +31,7 @@ def run(args) -> int:
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = ws.culture_names(args.culture)
-        report = engine.rebuild_progress(ws, names, write=not args.check)
+        report = rebuild_progress(ws, names, write=not args.check)
         if args.json:
             cli.emit_json({"rebuilt": [r.as_dict() for r in report], "checked_only": args.check})
         else:

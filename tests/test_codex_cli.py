@@ -479,7 +479,7 @@ def test_an_event_loop_whose_self_pipe_refuses_send_is_woken_with_write():
     import asyncio
     import threading
 
-    from critique_batch.loop_wakeup import keep_wakeable
+    from critique_batch.base.loop_wakeup import keep_wakeable
 
     loop = asyncio.new_event_loop()
     csock = loop._csock
@@ -500,7 +500,7 @@ def test_an_event_loop_whose_self_pipe_refuses_send_is_woken_with_write():
 def test_an_event_loop_that_can_send_is_left_as_it_is():
     import asyncio
 
-    from critique_batch.loop_wakeup import keep_wakeable
+    from critique_batch.base.loop_wakeup import keep_wakeable
 
     loop = asyncio.new_event_loop()
     try:
