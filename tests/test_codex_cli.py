@@ -477,16 +477,26 @@ class RefusingSocket(socket.socket):
 def test_an_event_loop_whose_self_pipe_refuses_send_is_woken_with_write():
     """What makes lancedb work in Codex's sandbox: its background loop, woken by another thread."""
     import asyncio
+    import selectors
     import threading
 
     from critique_batch.base.loop_wakeup import keep_wakeable
 
-    loop = asyncio.new_event_loop()
+    idle = threading.Event()  # set once the loop sleeps with nothing to do (a select without timeout)
+
+    class WatchedSelector(selectors.DefaultSelector):
+        def select(self, timeout=None):
+            if timeout is None:
+                idle.set()
+            return super().select(timeout)
+
+    loop = asyncio.SelectorEventLoop(WatchedSelector())
     csock = loop._csock
     loop._csock = RefusingSocket(csock.family, csock.type, fileno=csock.detach())
     threading.Thread(target=loop.run_forever, daemon=True).start()
     try:
-        # unwoken, the loop sleeps on: the call is never run (this is how lancedb.connect hung)
+        assert idle.wait(10)
+        # unwoken, the sleeping loop never runs the call (this is how lancedb.connect hung)
         stuck = asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), loop)
         with pytest.raises(concurrent.futures.TimeoutError):
             stuck.result(timeout=0.5)
