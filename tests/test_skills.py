@@ -90,8 +90,10 @@ def test_skill_md_follows_the_spec(skill):
     assert not BARE_SCRIPT.findall(inline), BARE_SCRIPT.findall(inline)
     # ${CLAUDE_SKILL_DIR}: the Claude Code version that fills it in, and what other agents do instead
     assert "Claude Code 2.1.69 or newer" in compat and "${CLAUDE_SKILL_DIR}" in compat
-    assert ("agent that leaves the `CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in"
-            in " ".join(body.split()))
+    # (the wording is the same in every skill: an agent that does not fill it in must not guess the folder)
+    assert ("An agent that shows them with the `CLAUDE_SKILL_DIR` variable unfilled (Codex CLI does) must put in its "
+            "place the absolute path of the folder that holds this SKILL.md: the path you read this file from, without "
+            "`/SKILL.md`, never a folder you guess." in " ".join(body.split()))
     assert "Where there is no `python3` command (Windows), use `python`" in " ".join(body.split())
     assert "seed" not in body  # words a reader of the skill cannot know ("the seed's rule")
     # the licence text ships in the folder (the skills CLI copies only the folder)
@@ -105,7 +107,8 @@ def test_orchestrator_description_triggers():
                    "running critique batch tasks", "continuing an interrupted expansion"):
         assert phrase in desc
     for step in ("batch_status.py", "run_next_batch.py\" --culture korean --count 4", "--count 0", "sync_to_lancedb.py",
-                 "requeue_parked.py", "Agent tool", "in one message", "`run_in_background: false`", "completion notice",
+                 "requeue_parked.py", "Agent tool", "in the same message", "`run_in_background: false`", "completion notice",
+                 "`spawn_agent` for each brief", "then `wait_agent` on all of them",
                  "Session start", "Session end", "Never read a checkpoint file whole"):
         assert step in body, step
 

@@ -70,7 +70,8 @@ AUTHOR = {"name": "The critique-batch-orchestrator authors"}  # the copyright ho
 REPOSITORY = "https://github.com/OWNER/critique-batch-orchestrator"
 KEYWORDS = ["art-critique", "batch", "subagents", "lancedb", "dataset", "bilingual", "vulca-bench"]
 GENERATOR_COMPATIBILITY = (
-    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), or another agent that can view images. "
+    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), Codex CLI 0.169.0 (measured: its subagents have "
+    "view_image), or another agent that can view images. "
     "Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
     "optional exemplar search (pip install jsonschema filelock pyarrow lancedb)."
 )

@@ -202,8 +202,22 @@ def resolve_target(ws: Workspace, db: str | None = None) -> Target:
     return Target(str(path), ws.display(path), path, opts, **tuning)
 
 
+def keep_lancedb_wakeable() -> bool:
+    """base.loop_wakeup.keep_wakeable for lancedb's background loop (True if it had to); nothing
+    where a lancedb version keeps no such loop."""
+    from ..base.loop_wakeup import keep_wakeable
+
+    try:
+        from lancedb import background_loop
+    except ImportError:
+        return False
+    loop = getattr(getattr(background_loop, "LOOP", None), "loop", None)
+    return keep_wakeable(loop) if loop is not None else False
+
+
 def connect(target: Target):
     lancedb = require_lancedb()
+    keep_lancedb_wakeable()  # else it hangs in Codex CLI's sandbox
     with db_errors(target, "cannot open the database"):
         return lancedb.connect(target.uri, storage_options=target.storage_options)
 
