@@ -119,7 +119,8 @@ def example_record(plan: Plan, cfg: Culture, *, required: bool) -> dict | None:
     except json.JSONDecodeError as exc:
         raise TemplateError(f"not valid JSON: {exc.msg}", file=path, where=f"line {exc.lineno}") from None
     rec.pop("$comment", None)  # the marker of a generated copy
-    from ..checks.validation import check_output_bytes  # here, not at the top: a claim imports this module for bundled_matches
+    # here, not at the top: a claim imports this module for bundled_matches
+    from ..checks.validation import check_output_bytes
 
     check = check_output_bytes(json.dumps([rec]).encode(), path, cfg, plan, [rec.get("filepath")])
     if not check.passed:
@@ -152,7 +153,8 @@ def schematic_example(cfg: Culture) -> str:
     })
 
 
-def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", check: str | None = None) -> dict[str, str | None]:
+def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS",
+           check: str | None = None) -> dict[str, str | None]:
     """The template's placeholders. mode: "skill" (a generator skill), "reference" (a file in
     batch-orchestrator's references/), "runtime" (printed by generator_instructions.py; `scripts`
     is then the scripts folder and `check` the check command)."""
@@ -170,7 +172,8 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
                         "`python`. " + workspace_note)
         check_text = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
                       "batch number):\n\n```bash\n"
-                      f'python3 "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'
+                      'python3 "${CLAUDE_SKILL_DIR}/scripts/validate_batch.py" '
+                      f"checkpoints/{cfg.name}_batch_NNN_output.json\n"
                       "```\n\nIt only reads the file.")
         search = 'python3 "${CLAUDE_SKILL_DIR}/scripts/search_critiques.py"'
     elif mode == "reference":
@@ -212,7 +215,8 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
         "other_culture": others[0].name if others else None,
         "perspective": perspective(plan, cfg),
         "catalogue": catalogue(plan, cfg),
-        "example_intro": (f"A complete record that passes the check (for an input that lists `{rec['filepath']}`):" if rec else
+        "example_intro": (f"A complete record that passes the check (for an input that lists `{rec['filepath']}`):"
+                          if rec else
                           "The shape of a record (replace each <...> with your own text; there is no sample "
                           f"critique for {cfg.name} yet, and the dimension IDs shown are only the first ones of "
                           "the catalogue: list those you really discuss):"),
@@ -246,7 +250,8 @@ WRITER_FIELDS = ("name", "prefix", "generator", "quality", "dimensions", "perspe
 BRIEF_MAX_BYTES = 600
 
 
-def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, handed_out_before: bool = False, note: str = "") -> str:
+def brief(ws: Workspace, cfg: Culture, batch_id: int, n: int, *, handed_out_before: bool = False,
+          note: str = "") -> str:
     """The exact instruction for one subagent, at most 600 bytes. `note` is an optional short clause
     put in front; `handed_out_before` (a resumed claim: its lease expired, the earlier worker may
     still write the same output file, and the last write is what collection reads) adds one.

@@ -36,11 +36,13 @@ def check_result(ws: Workspace, culture: str, batch_id: int, doc: dict, path: Pa
     if doc.get("culture") != culture or doc.get("batch_id") != batch_id:
         return  # read_batch names the mismatch
     batch = read_batch(ws, culture, batch_id, "input", missing_ok=True)
-    images = [img["filepath"] for img in batch["images"]] if batch is not None else [item["filepath"] for item in doc["items"]]
+    images = ([img["filepath"] for img in batch["images"]] if batch is not None
+              else [item["filepath"] for item in doc["items"]])
     in_batch = set(images)
     for i, item in enumerate(doc["items"]):
         if item["filepath"] not in in_batch:
-            raise InputError(f"{item['filepath']!r} is not one of this batch's images", file=path, where=f"items[{i}].filepath")
+            raise InputError(f"{item['filepath']!r} is not one of this batch's images", file=path,
+                             where=f"items[{i}].filepath")
     accepted = {item["filepath"] for item in doc["items"] if item["verdict"] == "accepted"}
     from .validation import check_records  # only after a hand edit: a claim never imports it
 
@@ -51,10 +53,11 @@ def check_result(ws: Workspace, culture: str, batch_id: int, doc: dict, path: Pa
             where = f"records[{rc.index}]" + (f".{field}" if field not in ("", "(record)", "(top level)") else "")
             raise InputError(what or rc.problems[0], file=path, where=where)
         if rc.filepath not in accepted:
-            raise InputError(f"{rc.filepath!r} has no accepted verdict in items", file=path, where=f"records[{rc.index}].filepath")
+            raise InputError(f"{rc.filepath!r} has no accepted verdict in items", file=path,
+                             where=f"records[{rc.index}].filepath")
     if len(doc["records"]) != len(accepted):
-        raise InputError(f"{len(accepted)} items are accepted but there are {len(doc['records'])} records; each accepted "
-                         "item has exactly one record", file=path, where="records")
+        raise InputError(f"{len(accepted)} items are accepted but there are {len(doc['records'])} records; "
+                         "each accepted item has exactly one record", file=path, where="records")
 
 
 def collected(ws: Workspace, culture: str, batch_id: int, data: bytes | None) -> dict | None:

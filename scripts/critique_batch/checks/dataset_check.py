@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..base.errors import InputError
 from ..base.jsonfiles import read_text_file
-from ..files.published import GENERATOR_FIELDS, PAIR_ID, ShapeTally, jsonl_lines, normalise_filepath, parse_jsonl_object, shape_difference
+from ..files.published import (GENERATOR_FIELDS, PAIR_ID, ShapeTally, jsonl_lines, normalise_filepath,
+                               parse_jsonl_object, shape_difference)
 from ..files.workspace import Workspace
 
 SHOWN = 3  # places named per problem (the JSON has them all)
@@ -38,7 +39,8 @@ def check_files(ws: Workspace, paths: list[Path]) -> dict:
     problems += _repeats(lines, "ulid")
     for name, n, rec in lines:
         if not (isinstance(rec.get("pair_id"), str) and PAIR_ID.match(rec["pair_id"])):
-            problems.append({"kind": "pair_id", "message": f"pair_id {json.dumps(rec.get('pair_id'))} is not PAIR_<digits>",
+            problems.append({"kind": "pair_id",
+                             "message": f"pair_id {json.dumps(rec.get('pair_id'))} is not PAIR_<digits>",
                              "places": [f"{name} line {n}"]})
     by_culture: dict[str, list[tuple[str, int, dict]]] = {}
     for item in lines:
@@ -58,8 +60,9 @@ def check_files(ws: Workspace, paths: list[Path]) -> dict:
             if why:
                 differ.setdefault(why, []).append(f"{name} line {n}")
         for why, places in differ.items():
-            problems.append({"kind": "shape", "culture": c, "message": f"{c}: {len(places)} line(s) differ from the culture's "
-                             f"other lines: {why}", "places": places})
+            problems.append({"kind": "shape", "culture": c,
+                             "message": f"{c}: {len(places)} line(s) differ from the culture's other lines: {why}",
+                             "places": places})
         cultures[c] = _culture_report(ws, c, items, shape)
     return {"files": [str(p) for p in paths], "lines": len(lines), "problems": problems, "cultures": cultures,
             "clean": not problems}
@@ -82,12 +85,15 @@ def _culture_report(ws: Workspace, culture: str, items, shape: dict) -> dict:
         raw = rec.get("image_path")
         fp = normalise_filepath(raw) if isinstance(raw, str) else f"(line {name}:{n})"
         if fp in first:
-            repeated.append({"image_path": raw, "place": f"{name} line {n}", "first": f"{first[fp][0]} line {first[fp][1]}"})
+            repeated.append({"image_path": raw, "place": f"{name} line {n}",
+                             "first": f"{first[fp][0]} line {first[fp][1]}"})
         else:
             first[fp] = (name, n, rec)
     out = {
         "lines": len(items), "images": len(first), "repeated_images": repeated,
-        "shape": shape, "without_metadata": sum(1 for _, _, r in items if any(k not in r for k in ("art_style", "art_genre", "medium"))),
+        "shape": shape,
+        "without_metadata": sum(1 for _, _, r in items
+                                if any(k not in r for k in ("art_style", "art_genre", "medium"))),
     }
     cfg = ws.plan.cultures.get(culture)
     if cfg is None:

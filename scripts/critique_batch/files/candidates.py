@@ -53,12 +53,14 @@ def load_candidates(ws: Workspace, culture: str) -> Candidates:
         return cached[1]
     doc = read_json(path, "candidates")
     if doc["culture"] != culture:
-        raise InputError(f"expected {culture!r} (the file name says so), got {doc['culture']!r}", file=path, where="culture")
+        raise InputError(f"expected {culture!r} (the file name says so), got {doc['culture']!r}", file=path,
+                         where="culture")
     index_of: dict[str, int] = {}
     for i, img in enumerate(doc["images"]):
         fp = img["filepath"]
         if fp in index_of:
-            raise InputError(f"duplicate filepath {fp!r} (also images[{index_of[fp]}])", file=path, where=f"images[{i}].filepath")
+            raise InputError(f"duplicate filepath {fp!r} (also images[{index_of[fp]}])", file=path,
+                             where=f"images[{i}].filepath")
         index_of[fp] = i
     cands = Candidates(path, doc["images"], index_of, sig or "")
     if key is not None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from ..base.errors import InputError
-from ..base.jsonfiles import atomic_write, dumps, parse_json_bytes, read_json, raise_schema_errors, schema_errors, TMP_DIR
+from ..base.jsonfiles import (atomic_write, dumps, parse_json_bytes, read_json, raise_schema_errors, schema_errors,
+                              TMP_DIR)
 from .plan import DEFAULT_PLAN, merge_plans
 from .workspace import Workspace
 
@@ -20,7 +21,8 @@ def parse_target(text: str) -> tuple[bool, int | None]:
         return False, None
     m = TARGET.fullmatch(t)
     if not m:
-        raise InputError(f"expected a number of records (300), one relative to now (+100), or none; got {text!r}", where="TARGET")
+        raise InputError(f"expected a number of records (300), one relative to now (+100), or none; got {text!r}",
+                         where="TARGET")
     return bool(m["sign"]), int(m["n"])
 
 
@@ -54,6 +56,7 @@ def set_target(ws: Workspace, culture: str, text: str, row: dict, *, dry_run: bo
         atomic_write(path, [dumps(own)], temp_dir=path.parent / TMP_DIR)
     return {
         "culture": culture, "target": target, "was": cfg.target, "reached": row["reached"], "current": row["current"],
-        "current_from": row["current_from"], "new": row["new"], "gap": max(target - row["reached"], 0) if target else None,
+        "current_from": row["current_from"], "new": row["new"],
+        "gap": max(target - row["reached"], 0) if target else None,
         "plan": ws.display(path), "dry_run": dry_run,
     }

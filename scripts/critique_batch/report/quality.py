@@ -30,7 +30,8 @@ class CultureData:
     __slots__ = ("name", "records", "returns", "parks", "per_day", "baseline")
 
     def __init__(self, name: str, records: dict[str, dict] | None = None, returns: Counter | None = None,
-                 parks: Counter | None = None, per_day: Counter | None = None, baseline: list[tuple[str, dict]] | None = None):
+                 parks: Counter | None = None, per_day: Counter | None = None,
+                 baseline: list[tuple[str, dict]] | None = None):
         self.name = name
         self.records = {} if records is None else records  # filepath -> newest accepted record
         self.returns = Counter() if returns is None else returns  # reason category -> items returned
@@ -80,8 +81,8 @@ def load_culture(ws: Workspace, cfg: Culture, baseline) -> CultureData:
 def _stats(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "min": min(values), "median": statistics.median(values), "mean": round(statistics.fmean(values), 2),
-            "max": max(values)}
+    return {"n": len(values), "min": min(values), "median": statistics.median(values),
+            "mean": round(statistics.fmean(values), 2), "max": max(values)}
 
 
 def _score(rec: dict):
@@ -115,7 +116,8 @@ def describe(records: list[dict], cfg: Culture | None) -> dict:
         "quality_score_stats": _stats(scores),
         "dimensions_per_record_stats": _stats(dims_per),
         "layer_share": {layer: round(layers[layer] / len(records), 4) if records else 0.0 for layer in evidence.LAYERS},
-        "artists": {"distinct": len(artists), "top": [[a, n, round(n / len(records), 4)] for a, n in artists.most_common(TOP_ARTISTS)]},
+        "artists": {"distinct": len(artists),
+                    "top": [[a, n, round(n / len(records), 4)] for a, n in artists.most_common(TOP_ARTISTS)]},
         "art_form": Counter((r.get("art_form") or "(none)") for r in records).most_common(),
         "art_genre": Counter((r.get("art_genre") or "(none)") for r in records).most_common(),
     }
@@ -155,8 +157,9 @@ def build(ws: Workspace, culture: str | None = None, baseline=None) -> dict:
         q = cfg.quality
         cultures[name] = {
             "culture": name,
-            "rules": {"min_zh_chars": q.min_zh_chars, "min_en_words": q.min_en_words, "min_dimensions": q.min_dimensions,
-                      "near_duplicate_threshold": threshold, "min_layer_evidence": q.min_layer_evidence},
+            "rules": {"min_zh_chars": q.min_zh_chars, "min_en_words": q.min_en_words,
+                      "min_dimensions": q.min_dimensions, "near_duplicate_threshold": threshold,
+                      "min_layer_evidence": q.min_layer_evidence},
             "new": describe([r for _, r in new], cfg),
             "baseline": describe([r for _, r in data.baseline], cfg) if baseline is not None else None,
             "returns": dict(data.returns.most_common()),
@@ -211,7 +214,8 @@ def warnings(cultures: dict, near_duplicates: list) -> list[str]:
             out.append(f"{name}: {c['near_duplicates']} near-duplicate critique pair(s)")
         if n >= 20 and c["new"].get("never_claimed"):
             ids = c["new"]["never_claimed"]
-            out.append(f"{name}: {len(ids)} dimension(s) never claimed in {n} records: {', '.join(ids[:8])}{' ...' if len(ids) > 8 else ''}")
+            out.append(f"{name}: {len(ids)} dimension(s) never claimed in {n} records: "
+                       f"{', '.join(ids[:8])}{' ...' if len(ids) > 8 else ''}")
         top = c["new"]["artists"]["top"]
         if n >= 20 and top and top[0][2] >= 0.5:
             out.append(f"{name}: one artist has {top[0][2]:.0%} of the records ({top[0][0]})")
@@ -247,13 +251,15 @@ def public(summary: dict) -> dict:
         return {k: v for k, v in section.items() if k not in ("zh_chars", "en_words", "quality_scores")}
 
     out = dict(summary)
-    out["cultures"] = {k: {**c, "new": strip(c["new"]), "baseline": strip(c["baseline"])} for k, c in summary["cultures"].items()}
+    out["cultures"] = {k: {**c, "new": strip(c["new"]), "baseline": strip(c["baseline"])}
+                       for k, c in summary["cultures"].items()}
     o = summary["overall"]
     out["overall"] = {**o, "new": strip(o["new"]), "baseline": strip(o["baseline"])}
     return out
 
 
-def write_report(ws: Workspace, output: Path | None, culture: str | None, baseline, generated_at: str) -> tuple[dict, Path]:
+def write_report(ws: Workspace, output: Path | None, culture: str | None, baseline,
+                 generated_at: str) -> tuple[dict, Path]:
     """Build the summary and write <output>/index.html atomically; returns (summary, page path)."""
     from ..base.jsonfiles import atomic_write
     from .page import render

@@ -86,11 +86,12 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
             if fp not in cands.index_of:
                 problems.append(_unknown(fp, culture, cands.index_of))
             elif fp in accepted:
-                problems.append(f"{fp!r} was accepted (batch {batch_tag(accepted[fp])}): its record stays in the dataset, "
-                                "so the candidate stays too; nothing to remove or correct")
+                problems.append(f"{fp!r} was accepted (batch {batch_tag(accepted[fp])}): its record stays in the "
+                                "dataset, so the candidate stays too; nothing to remove or correct")
             elif fp in busy:
-                problems.append(f"{fp!r} is in flight in batch {batch_tag(busy[fp])}: run this again once that batch is "
-                                f"collected (run_next_batch.py --count 0 collects; batch_status.py --culture {culture} shows it)")
+                problems.append(f"{fp!r} is in flight in batch {batch_tag(busy[fp])}: run this again once that batch "
+                                "is collected (run_next_batch.py --count 0 collects; "
+                                f"batch_status.py --culture {culture} shows it)")
         for old, new in fixes:
             if new == old:
                 problems.append(f"--fix {old!r} {new!r}: the new filepath is the old one")
@@ -112,12 +113,15 @@ def edit_candidates(ws: Workspace, culture: str, remove: list[str], fixes: list[
             "dry_run": dry_run,
             "removed": remove,
             "fixed": [{"old": old, "new": new, "was_parked": old in parked,
-                       "file_missing": str(m) if (m := ws.image_missing(new)) is not None else None} for old, new in fixes],
+                       "file_missing": str(m) if (m := ws.image_missing(new)) is not None else None}
+                      for old, new in fixes],
             "unparked": sorted(fp for fp in seen if fp in parked),
             "candidates": len(images),
         }
         if dry_run:  # the fold of the files as they would be, nothing written
-            after = fold(ws, culture, Candidates(cands.path, images, {img["filepath"]: i for i, img in enumerate(images)}, ""), current)
+            after = fold(ws, culture,
+                         Candidates(cands.path, images, {img["filepath"]: i for i, img in enumerate(images)}, ""),
+                         current)
         else:
             log = removal_log(ws, culture) or {"culture": culture, "filepaths": {}}
             log["filepaths"].update({fp: iso(clock_now()) for fp in seen})
@@ -133,7 +137,8 @@ def removal_log(ws: Workspace, culture: str) -> dict | None:
     path = ws.removed_candidates_path(culture)
     log = read_json(path, "removed_candidates", missing_ok=True)
     if log is not None and log["culture"] != culture:
-        raise InputError(f"expected {culture!r} (the file name says so), got {log['culture']!r}", file=ws.display(path), where="culture")
+        raise InputError(f"expected {culture!r} (the file name says so), got {log['culture']!r}",
+                         file=ws.display(path), where="culture")
     return log
 
 

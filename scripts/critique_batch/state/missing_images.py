@@ -44,7 +44,8 @@ class MissingImages:
             return
         events = self.missing_events()
         for img, path in found:
-            event = {"seq": self.progress.last_seq + 1, "filepath": img["filepath"], "path": str(path), "at": iso(self.now)}
+            event = {"seq": self.progress.last_seq + 1, "filepath": img["filepath"], "path": str(path),
+                     "at": iso(self.now)}
             events.append(event)
             self.progress.apply_missing(event)
             self.parked_missing.append({"filepath": event["filepath"], "reason": prog.MISSING_REASON + event["path"]})

@@ -286,14 +286,16 @@ class Progress:
             if bid not in self.completed_batches:
                 bisect.insort(self.completed_batches, bid)
         else:
-            self.failed_batches.append({"batch_id": bid, "error": result["error"] or "failed", "timestamp": result["collected_at"]})
+            self.failed_batches.append({"batch_id": bid, "error": result["error"] or "failed",
+                                        "timestamp": result["collected_at"]})
         took = (parse_time(result["collected_at"]) - parse_time(result["claimed_at"])).total_seconds()
         self.recent_durations = (self.recent_durations + [round(max(took, 0.0), 3)])[-MAX_DURATIONS:]
 
     def _failure(self, filepath: str, batch_id: int) -> Failure:
         """The failures entry of an image, made empty on its first failure or skip."""
         return self.failures.setdefault(
-            filepath, {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "", "batch_id": batch_id}
+            filepath, {"failures": 0, "skips": 0, "forgiven_failures": 0, "forgiven_skips": 0, "reason": "",
+                       "batch_id": batch_id}
         )
 
     def apply_missing(self, event: dict) -> None:
@@ -433,6 +435,7 @@ def load_progress(ws: Workspace, culture: str, *, consistent: bool = True) -> Pr
     p = Progress.from_json(doc)
     wrong = p.contradiction() if consistent else None
     if wrong:  # a hand edit: believing it would show a count no batch file backs
-        raise InputError(f"{wrong[1]}: the file contradicts its own batch records (edited by hand?); progress is derived "
-                         f"from the batch files: batch_status.py --rebuild --culture {culture} recomputes it", file=path, where=wrong[0])
+        raise InputError(f"{wrong[1]}: the file contradicts its own batch records (edited by hand?); progress is "
+                         f"derived from the batch files: batch_status.py --rebuild --culture {culture} recomputes it",
+                         file=path, where=wrong[0])
     return p

@@ -41,7 +41,8 @@ def existing_ids(table, target: Target) -> dict[str, tuple[str | None, str | Non
         return {}
     with db_errors(target, "cannot read the critiques table"):
         data = table.search().select(["filepath", "pair_id", "ulid"]).to_arrow()
-    return dict(zip(data.column("filepath").to_pylist(), zip(data.column("pair_id").to_pylist(), data.column("ulid").to_pylist())))
+    return dict(zip(data.column("filepath").to_pylist(),
+                    zip(data.column("pair_id").to_pylist(), data.column("ulid").to_pylist())))
 
 
 def give_ids(ws: Workspace, table, target: Target, rows: list[dict]) -> list[str]:
@@ -55,7 +56,8 @@ def give_ids(ws: Workspace, table, target: Target, rows: list[dict]) -> list[str
     if legacy:
         with db_errors(target, "cannot read the critiques table"):
             old = table.search().where("pair_id IS NULL").to_arrow().to_pylist()
-        published.assign_ids(old, {}, max(floor, max((published.pair_id_number(p) or 0 for p, _ in existing.values()), default=0)))
+        published.assign_ids(old, {}, max(floor, max((published.pair_id_number(p) or 0 for p, _ in existing.values()),
+                                                     default=0)))
         _update_rows(table, target, old)
         existing.update({r["filepath"]: (r["pair_id"], r["ulid"]) for r in old})
     given = published.assign_ids(rows, existing, floor)
@@ -76,11 +78,12 @@ def _refuse_taken(ws: Workspace, rows: list[dict], existing: dict, target: Targe
         other = owner.get(r["pair_id"])
         if other is not None and other != r["filepath"]:
             result = ws.batch_path(r["culture"], r["batch_id"], "result") if r.get("batch_id") is not None else None
-            raise InputError(f"{r['pair_id']} of {r['filepath']!r} (its candidate's published pair_id) is already the pair_id of "
-                             f"{other!r} in the critiques table ({target.shown}); {NEVER_AGAIN}. Import the candidate "
-                             "without its pair_id (it then gets a new one), or roll the table back to before the other "
-                             "image's merge (sync_to_lancedb.py --list, --rollback)",
-                             file=ws.display(result) if result else None, where=f"records[filepath={r['filepath']!r}].pair_id")
+            raise InputError(f"{r['pair_id']} of {r['filepath']!r} (its candidate's published pair_id) is already "
+                             f"the pair_id of {other!r} in the critiques table ({target.shown}); {NEVER_AGAIN}. "
+                             "Import the candidate without its pair_id (it then gets a new one), or roll the table "
+                             "back to before the other image's merge (sync_to_lancedb.py --list, --rollback)",
+                             file=ws.display(result) if result else None,
+                             where=f"records[filepath={r['filepath']!r}].pair_id")
 
 
 def published_conflicts(existing: dict, records) -> list[tuple[object, str]]:
@@ -120,7 +123,8 @@ def shared_pair_ids(table, target: Target) -> dict[str, list[dict]]:
     if len(pc.unique(column)) - (1 if column.null_count else 0) == data.num_rows - column.null_count:
         return {}
     counts = data.group_by("pair_id").aggregate([("pair_id", "count")])
-    shared = [p for p, n in zip(counts.column("pair_id").to_pylist(), counts.column("pair_id_count").to_pylist()) if p and n > 1]
+    shared = [p for p, n in zip(counts.column("pair_id").to_pylist(), counts.column("pair_id_count").to_pylist())
+              if p and n > 1]
     if not shared:
         return {}
     names = set(table.schema.names)
@@ -161,16 +165,18 @@ def check_unique(ws: Workspace, table, target: Target) -> None:
         shared = shared_pair_ids(table, target)
     if not shared:
         return
-    raise WorkFailed(f"the critiques table ({target.shown}) gives {shared_text(shared)}; {NEVER_AGAIN}. The merge itself is "
-                     "complete; export would repeat these numbers. Roll the table back to before the rows that took them "
-                     "(sync_to_lancedb.py --list, --rollback), or remove those rows, then sync again")
+    raise WorkFailed(f"the critiques table ({target.shown}) gives {shared_text(shared)}; {NEVER_AGAIN}. "
+                     "The merge itself is complete; export would repeat these numbers. Roll the table back to before "
+                     "the rows that took them (sync_to_lancedb.py --list, --rollback), or remove those rows, "
+                     "then sync again")
 
 
 def shared_text(shared: dict[str, list[dict]]) -> str:
     """`N pair_id(s) to more than one image (PAIR_...: 'a.jpg' (korean/generated), ...)` for messages."""
     shown = []
     for pid, rows in list(shared.items())[:SHOWN]:
-        held = ", ".join(f"{r['filepath']!r} ({'/'.join(str(r[k]) for k in ('culture', 'origin') if r.get(k))})" for r in rows)
+        held = ", ".join(f"{r['filepath']!r} ({'/'.join(str(r[k]) for k in ('culture', 'origin') if r.get(k))})"
+                         for r in rows)
         shown.append(f"{pid}: {held}")
     more = f"; {len(shared) - SHOWN} more" if len(shared) > SHOWN else ""
     return f"{len(shared)} pair_id(s) to more than one image ({'; '.join(shown)}{more})"
@@ -185,7 +191,8 @@ def repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> i
         return 0
     numbers = ", ".join(f"'{p}'" for p in given)
     with db_errors(target, "cannot read the critiques table"):
-        data = table.search().where(f"pair_id IN ({numbers})").select(["filepath", "pair_id", "merged_at"]).to_arrow().to_pylist()
+        data = (table.search().where(f"pair_id IN ({numbers})").select(["filepath", "pair_id", "merged_at"])
+                .to_arrow().to_pylist())
     if len(data) <= len(given):
         return 0
     groups: dict[str, list[dict]] = {}
@@ -195,7 +202,8 @@ def repair_pair_ids(ws: Workspace, table, target: Target, given: list[str]) -> i
               for r in sorted(g, key=lambda r: (r["merged_at"], r["filepath"]))[1:]]
     if not losers:
         return 0
-    top = max([_baseline_floor(ws)] + [published.pair_id_number(p) or 0 for p, _ in existing_ids(table, target).values()])
+    top = max([_baseline_floor(ws)]
+              + [published.pair_id_number(p) or 0 for p, _ in existing_ids(table, target).values()])
     quoted = ", ".join(sql_text(fp) for fp in losers)
     with db_errors(target, "cannot read the critiques table"):
         rows = table.search().where(f"filepath IN ({quoted})").to_arrow().to_pylist()

@@ -18,8 +18,8 @@ import json
 import os
 import sys
 
-from .base.errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency,
-                     internal_error, interrupted_state)
+from .base.errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError,
+                          MissingDependency, internal_error, interrupted_state)
 from .base.text import json_safe, one_line  # noqa: F401 - one_line: the scripts print every text from data through it
 from .base.words import bar, cut, plural  # noqa: F401 - the scripts word their output with these
 
@@ -75,7 +75,8 @@ EXIT_CODES = ("Exit codes: 0 done; 1 the thing checked is invalid or the work co
 def parser(description: str, epilog: str | None = None) -> Parser:
     epilog = f"{epilog.rstrip()}\n\n{EXIT_CODES}" if epilog else EXIT_CODES
     p = Parser(description=description, epilog=epilog, formatter_class=HelpFormatter)
-    p.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: the current directory)")
+    p.add_argument("--workspace", default=".", metavar="DIR",
+                   help="the workspace folder (default: the current directory)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
     return p
 
@@ -84,7 +85,8 @@ def add_culture(p: argparse.ArgumentParser, help: str) -> None:
     """The culture, accepted both ways: `SCRIPT korean ...` and `SCRIPT --culture korean ...`
     (call take_culture after parsing)."""
     p.add_argument("culture", nargs="?", metavar="CULTURE", help=f"{help} (or --culture CULTURE)")
-    p.add_argument("--culture", dest="culture_flag", metavar="CULTURE", help=f"{help} (the same as the positional CULTURE)")
+    p.add_argument("--culture", dest="culture_flag", metavar="CULTURE",
+                   help=f"{help} (the same as the positional CULTURE)")
 
 
 def take_culture(p: argparse.ArgumentParser, args: argparse.Namespace, rest: tuple[str, ...] = (),

@@ -154,7 +154,8 @@ class Policy:
         script = absolute(words[1], cwd)
         if script not in self.scripts or os.path.realpath(script) not in self.real_scripts:
             names = ", ".join(sorted({os.path.basename(s) for s in self.scripts}))
-            raise Denied(f"{words[1]}: not one of the skill's scripts this round may run ({names}, by the skill's path)")
+            raise Denied(f"{words[1]}: not one of the skill's scripts this round may run "
+                         f"({names}, by the skill's path)")
         args = words[2:]
         for i, arg in enumerate(args):
             name, eq, value = arg.partition("=")

@@ -103,7 +103,8 @@ def installed_skills(ws: Workspace) -> list[Path]:
         if not root.is_dir():
             continue
         for skill in sorted(root.iterdir()):
-            if (skill.name == ORCHESTRATOR or skill.name.endswith("-batch-generator")) and (skill / "SKILL.md").is_file():
+            if ((skill.name == ORCHESTRATOR or skill.name.endswith("-batch-generator"))
+                    and (skill / "SKILL.md").is_file()):
                 found.append(Path(os.path.abspath(skill)))
     return found
 
@@ -116,15 +117,17 @@ def skill_paths(skills: list[Path]) -> list[Path]:
 
 def allowed_scripts(skills: list[Path]) -> list[Path]:
     """The round's scripts in those skills (ROUND_SCRIPTS, as far as a skill has them), by absolute path."""
-    return [d / "scripts" / name for d in skill_paths(skills) for name in ROUND_SCRIPTS if (d / "scripts" / name).is_file()]
+    return [d / "scripts" / name for d in skill_paths(skills) for name in ROUND_SCRIPTS
+            if (d / "scripts" / name).is_file()]
 
 
 # A round may read at most this many image folders outside the workspace, one rule each: never more
 # by merging folders into their parents (that widens what a session may read beyond the images).
 MAX_READ_FOLDERS = 100
-SYSTEM_FOLDERS = tuple(Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/boot", "/var", "/usr", "/bin", "/sbin", "/lib",
-                                         "/lib32", "/lib64", "/libx32", "/run", "/snap", "/private/etc", "/private/var",
-                                         "/System", "/Library"))  # macOS: /etc and /var are links into /private
+# macOS: /etc and /var are links into /private
+SYSTEM_FOLDERS = tuple(Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/boot", "/var", "/usr", "/bin", "/sbin",
+                                         "/lib", "/lib32", "/lib64", "/libx32", "/run", "/snap", "/private/etc",
+                                         "/private/var", "/System", "/Library"))
 # folders that hold credentials and settings wherever they are (and any hidden folder in a home folder)
 SECRET_NAMES = frozenset((".ssh", ".aws", ".config", ".gnupg", ".kube", ".docker", ".claude", ".azure", ".gcloud",
                           ".password-store", ".local", ".npm", ".pki", ".git"))
@@ -201,9 +204,10 @@ def image_folders(ws: Workspace, cultures: list[str]) -> ImageFolders:
             readable.add(Path(folder))
     folders = _outermost(readable)
     if len(folders) > MAX_READ_FOLDERS:
-        raise InputError(f"the candidate images outside the workspace are in {len(folders)} folders (such as {folders[0]}); a round "
-                         f"may read at most {MAX_READ_FOLDERS}: move the images under fewer folders, or into the workspace, "
-                         "and correct their filepaths (add_candidates.py)", where="candidates")
+        raise InputError(f"the candidate images outside the workspace are in {len(folders)} folders "
+                         f"(such as {folders[0]}); a round may read at most {MAX_READ_FOLDERS}: move the images under "
+                         "fewer folders, or into the workspace, and correct their filepaths (add_candidates.py)",
+                         where="candidates")
     return ImageFolders(folders, refused)
 
 
@@ -260,8 +264,8 @@ def sandbox_available() -> bool:
 # Claude Code's Bash sandbox, where it runs: the skill's scripts write only in the workspace (and the
 # session's temporary folder) and reach no network; a round whose sandbox cannot start fails rather
 # than run without it; a sandboxed command is still subject to the rules and the hook.
-SANDBOX = {"enabled": True, "failIfUnavailable": True, "autoAllowBashIfSandboxed": False, "allowUnsandboxedCommands": False,
-           "network": {"allowedDomains": []}}
+SANDBOX = {"enabled": True, "failIfUnavailable": True, "autoAllowBashIfSandboxed": False,
+           "allowUnsandboxedCommands": False, "network": {"allowedDomains": []}}
 
 
 class Permissions:
@@ -298,8 +302,10 @@ class Permissions:
                     *bash,
                     "Read(./**)",  # images, batch inputs, instructions in the workspace
                     *(f"Read(/{d.as_posix()}/**)" for d in self.skill_folders()),  # the installed skills' instructions
-                    *(f"Read(/{folder.as_posix()}/**)" for folder in self.images.readable),  # images outside the workspace
-                    "Edit(checkpoints/*_batch_*_output.json)",  # the subagents' output files (the hook: of batches in flight)
+                    # images outside the workspace
+                    *(f"Read(/{folder.as_posix()}/**)" for folder in self.images.readable),
+                    # the subagents' output files (the hook: of batches in flight)
+                    "Edit(checkpoints/*_batch_*_output.json)",
                 ],
             },
             "hooks": {"PreToolUse": [{"matcher": "Bash|Write|Edit|MultiEdit|NotebookEdit",
@@ -313,20 +319,23 @@ class Permissions:
     def summary(self) -> str:
         """What --show-permissions prints: the rules in words."""
         lines = [f"A round's Claude Code in {self.ws.root} (permission mode dontAsk: anything not listed is denied):",
-                 "  Bash: python3 or python, then one of these scripts by its path, then plain arguments (no interpreter",
+                 "  Bash: python3 or python, then one of these scripts by its path, then plain arguments "
+                 "(no interpreter",
                  "  options, no shell syntax, paths only inside the workspace; checked by a PreToolUse hook):"]
         lines += [f"    {s}" for s in self.scripts]
         lines += ["  Write/Edit: checkpoints/<culture>_batch_<NNN>_output.json of a batch in flight in this workspace",
                   "  Skill, Agent/Task: the skills and their subagents",
                   "  Read: the workspace" + (", the installed skills:" if self.skill_folders() else "")]
         lines += [f"    {s}" for s in self.skill_folders()]
-        lines += ["  Read, images outside the workspace:" if self.images.readable else "  Read: no image folder outside the workspace"]
+        lines += ["  Read, images outside the workspace:" if self.images.readable
+                  else "  Read: no image folder outside the workspace"]
         lines += [f"    {f}" for f in self.images.readable]
         for folder, why, n in self.images.refused:
             lines.append(f"  never readable: {folder} ({why}): {plural(n, 'candidate image')} there stay unread")
-        lines.append("  Bash sandbox: on (the scripts write only in the workspace and reach no network)" if self.sandbox else
-                     "  Bash sandbox: off (" + ("--no-sandbox" if sandbox_available() else
-                                                 "Linux needs bubblewrap and socat: apt-get install bubblewrap socat") + ")")
+        lines.append("  Bash sandbox: on (the scripts write only in the workspace and reach no network)" if self.sandbox
+                     else "  Bash sandbox: off ("
+                     + ("--no-sandbox" if sandbox_available()
+                        else "Linux needs bubblewrap and socat: apt-get install bubblewrap socat") + ")")
         return "\n".join(lines)
 
 
@@ -335,17 +344,18 @@ def permissions(ws: Workspace, cultures: list[str], sandbox: bool = True) -> Per
     skills = installed_skills(ws)
     if not any(s.name == ORCHESTRATOR for s in skills):
         raise InputError(f"the {ORCHESTRATOR} skill is not installed for Claude Code here (looked in .claude/skills of "
-                                f"{ws.root} and the folders above it, {claude_dir() / 'skills'} and the installed plugins): "
-                                "install it (README: Install), then run again", where="skill")
-    return Permissions(ws, skills, allowed_scripts(skills), image_folders(ws, cultures), sandbox and sandbox_available())
+                         f"{ws.root} and the folders above it, {claude_dir() / 'skills'} and the installed plugins): "
+                         "install it (README: Install), then run again", where="skill")
+    return Permissions(ws, skills, allowed_scripts(skills), image_folders(ws, cultures),
+                       sandbox and sandbox_available())
 
 
 def find_claude(given: str | None) -> str:
     """The claude binary: --claude PATH, else `claude` on PATH; checked by running `claude --version`."""
     path = given or shutil.which("claude")
     if not path:
-        raise ClaudeNotFound("claude (Claude Code) is not on PATH: install it (npm install -g @anthropic-ai/claude-code) "
-                             "or give its path with --claude PATH")
+        raise ClaudeNotFound("claude (Claude Code) is not on PATH: install it "
+                             "(npm install -g @anthropic-ai/claude-code) or give its path with --claude PATH")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise ClaudeNotFound(f"--claude: {path}: not an executable file")
     try:
@@ -371,7 +381,8 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
     """What a round's session is asked: the user's words a person would type, then the unattended
     rules, and, when earlier rounds of this run left claims behind, the take-over with the answer the
     skill would ask a person for (--yes: no other session works here)."""
-    what = f"continue the {culture.capitalize()} expansion" if culture else "continue the expansion in the priority order"
+    what = (f"continue the {culture.capitalize()} expansion" if culture
+            else "continue the expansion in the priority order")
     lines = [
         f"{what}, {plural(batches, 'batch')}",
         "",
@@ -379,11 +390,13 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
         "questions. Use the batch-orchestrator skill: its session start, its loop for at most "
         f"{plural(batches, 'batch')} in all, then its session end (collect, status). Skip every merge "
         "(sync_to_lancedb.py) and the quality report: the runner merges after the round, and this round may run only "
-        "the skill's status, claim, check, instructions and search scripts. Stop when claiming says nothing is claimable.",
+        "the skill's status, claim, check, instructions and search scripts. "
+        "Stop when claiming says nothing is claimable.",
     ]
     if dead:
         named = ", ".join(f"{c} {batch_tag(bid)}" for c, bid in dead)
-        lines += ["", f"In flight from an earlier round of this run, which has ended (its subagents are gone): {named}. "
+        lines += ["", "In flight from an earlier round of this run, which has ended (its subagents are gone): "
+                      f"{named}. "
                       "Take them over at the session start with the skill's run_next_batch.py --take-over command, "
                       + ("with `--take-over --yes`: no other session works in this workspace. " if confirm else
                          "without --yes: another session has recent claims here. ")
@@ -406,9 +419,10 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         mine = [r for r in rows.values() if r["configured"] and r["target"]]
         if mine and all(r["gap"] == 0 for r in mine):
             left = [r for r in mine if r["pending"]]
-            return "every target reached" + (f" ({left[0]['culture']} has {plural(left[0]['pending'], 'image')} pending: "
-                                             f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)"
-                                             if left else "")
+            return "every target reached" + (
+                f" ({left[0]['culture']} has {plural(left[0]['pending'], 'image')} pending: "
+                f"{target_command(left[0]['culture'], '+' + str(left[0]['pending']))} raises its target)"
+                if left else "")
         if not any(r["priority"] for r in rows.values()):
             return "no work left (nothing pending or in flight)"
         return None
@@ -418,7 +432,8 @@ def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str 
         if m is not None and m["reached"]:
             return f"{goal.culture}: milestone {goal.milestone} reached ({m['done']}/{m['images']} new images)"
     elif r["gap"] == 0:
-        left = (f"; {plural(r['pending'], 'image')} still pending: {target_command(goal.culture, '+' + str(r['pending']))} raises the target"
+        left = (f"; {plural(r['pending'], 'image')} still pending: "
+                f"{target_command(goal.culture, '+' + str(r['pending']))} raises the target"
                 if r["pending"] else "")
         return f"{goal.culture}: target reached ({r['reached']}/{r['target']}){left}"
     if r["pending"] == 0 and r["in_flight"] == 0:
@@ -443,7 +458,8 @@ def read_log(path: Path) -> list[dict]:
     out = []
     for n, line in jsonl_lines(decode_text(data, path)):
         entry = parse_jsonl_object(line, path, f"line {n}")
-        raise_schema_errors([(f"line {n}: {where}", what) for where, what in schema_errors(entry, "unattended_log")], path)
+        raise_schema_errors([(f"line {n}: {where}", what) for where, what in schema_errors(entry, "unattended_log")],
+                            path)
         out.append(entry)
     return out
 
@@ -469,7 +485,8 @@ def log_line(entry: dict) -> str:
             f"{entry['parked']} parked, {entry['failed']} failed, {entry['merged']} merged{taken}; "
             f"{entry['completed']} completed ({entry['seconds']:.0f} s, claude exit {entry['claude_exit']}{cost})")
     if entry.get("denied"):
-        text += f"\n  {plural(entry['denied'], 'tool call')} denied by the round's permissions (run_unattended.py --show-permissions)"
+        text += (f"\n  {plural(entry['denied'], 'tool call')} denied by the round's permissions "
+                 "(run_unattended.py --show-permissions)")
     if entry.get("error"):
         text += f"\n  problem: {one_line(entry['error'])}"  # a session's own words: one line
     if entry["stop"]:
@@ -501,8 +518,8 @@ class Stop:
         self.signum = self.signum or signum
         self.count += 1
         if self.count == 1:  # os.write: print() is not safe inside a signal handler
-            os.write(2, f"run_unattended.py: {signal.Signals(signum).name}: stopping this round's claude, then collecting "
-                        "and logging the round (again to skip the collection)\n".encode())
+            os.write(2, f"run_unattended.py: {signal.Signals(signum).name}: stopping this round's claude, "
+                        "then collecting and logging the round (again to skip the collection)\n".encode())
 
     @property
     def requested(self) -> bool:
@@ -515,12 +532,13 @@ class Stop:
 
 # --- the runner ------------------------------------------------------------------------------------
 class Options:
-    __slots__ = ("workspace", "culture", "batches", "rounds", "budget_s", "round_s", "until", "claude", "log", "model", "round_usd",
-                 "sandbox")
+    __slots__ = ("workspace", "culture", "batches", "rounds", "budget_s", "round_s", "until", "claude", "log", "model",
+                 "round_usd", "sandbox")
 
-    def __init__(self, workspace: Path, culture: str | None = None, batches: int = 4, rounds: int = 10, budget_s: float | None = None,
-                 round_s: float = 3600.0, until: str = "target", claude: str | None = None, log: Path | None = None,
-                 model: str | None = None, round_usd: float | None = None, sandbox: bool = True):
+    def __init__(self, workspace: Path, culture: str | None = None, batches: int = 4, rounds: int = 10,
+                 budget_s: float | None = None, round_s: float = 3600.0, until: str = "target",
+                 claude: str | None = None, log: Path | None = None, model: str | None = None,
+                 round_usd: float | None = None, sandbox: bool = True):
         self.workspace = workspace
         self.culture = culture
         self.batches = batches
@@ -583,8 +601,9 @@ class Runner:
             filelocks.make_folder(locks)
             release = filelocks.acquire(locks / LOCK_NAME, 0)  # the lock the workspace's scripts use (no wait)
         except filelocks.LockTimeout:
-            raise RunnerBusy(f"another run_unattended.py is running in this workspace ({self.ws.display(locks / LOCK_NAME)} is "
-                             "held); wait for it to stop, or stop it (Ctrl-C or SIGTERM stops it after its round's collection)") from None
+            raise RunnerBusy(f"another run_unattended.py is running in this workspace "
+                             f"({self.ws.display(locks / LOCK_NAME)} is held); wait for it to stop, or stop it "
+                             "(Ctrl-C or SIGTERM stops it after its round's collection)") from None
         except OSError as exc:
             raise environment_failure(f"cannot create the runner's lock in {locks}", exc) from None
         try:
@@ -614,12 +633,14 @@ class Runner:
             if stop.requested:
                 code, why = 128 + stop.signum, f"stopped by {signal.Signals(stop.signum).name}"
             elif self.refused:
-                code, why = EXIT_ENVIRONMENT, f"the system refused a write ({self.refused}); fix it (disk space, permissions), then run again"
+                code, why = EXIT_ENVIRONMENT, (f"the system refused a write ({self.refused}); "
+                                               "fix it (disk space, permissions), then run again")
             elif (reached := goal_reached(goal, rows, self._detail(goal))):
                 why = reached
             elif no_progress(accepted_per_round):
-                code, why = EXIT_NO_PROGRESS, f"no progress in {NO_PROGRESS_ROUNDS} rounds (no record accepted); see batch_status.py" + (
-                    f" --culture {o.culture} --verbose" if o.culture else "")
+                code, why = EXIT_NO_PROGRESS, (f"no progress in {NO_PROGRESS_ROUNDS} rounds (no record accepted); "
+                                               "see batch_status.py"
+                                               + (f" --culture {o.culture} --verbose" if o.culture else ""))
             elif round_no == o.rounds:
                 why = f"{plural(o.rounds, 'round')} done"
             elif deadline is not None and time.monotonic() >= deadline:
@@ -642,8 +663,8 @@ class Runner:
         if o.culture:
             cfg = self.ws.culture(o.culture)
             if not cfg.expanded:
-                raise InputError(f"the plan gives {o.culture} no target, so it is not expanded; {target_command(o.culture)} "
-                                 "sets one", where="culture")
+                raise InputError(f"the plan gives {o.culture} no target, so it is not expanded; "
+                                 f"{target_command(o.culture)} sets one", where="culture")
             if o.until == "next-milestone":
                 d = self._detail(goal)
                 nxt = d["next_milestone"]
@@ -653,7 +674,8 @@ class Runner:
             elif o.until != "target":
                 names = [name for name, _ in cfg.milestones]
                 if o.until not in names:
-                    raise InputError(f"{o.culture} has no milestone {o.until!r} (it has: {', '.join(names)})", where="--until")
+                    raise InputError(f"{o.culture} has no milestone {o.until!r} (it has: {', '.join(names)})",
+                                     where="--until")
                 goal.milestone = o.until
         elif o.until != "target":
             raise InputError("a milestone belongs to one culture: give the culture too", where="--until")
@@ -672,11 +694,13 @@ class Runner:
         self.sessions.add(session)
         prompt = round_prompt(o.culture, o.batches, round_no, dead, confirm=not foreign_live)
         limit = t0 + o.round_s if deadline is None else min(t0 + o.round_s, deadline)
-        settings = permissions(self.ws, self.cultures(), o.sandbox).settings()  # again each round: candidates may have grown
+        # again each round: candidates may have grown
+        settings = permissions(self.ws, self.cultures(), o.sandbox).settings()
         claude_exit, result, error = self.run_claude(claude_command(claude, prompt, session, settings, model=o.model,
                                                                     round_usd=o.round_usd), stop, limit)
         problems = [error] if error else []
-        # the session end, whatever the round did: collect, merge (the round may not), so that the next round (or a person) starts clean
+        # the session end, whatever the round did: collect, merge (the round may not), so that the next round
+        # (or a person) starts clean
         for name, args in (("run_next_batch.py", ("--count", "0")), ("sync_to_lancedb.py", ("--force",))):
             if stop.hard:
                 problems.append(f"{name} skipped (stopped twice)")
@@ -686,7 +710,8 @@ class Runner:
             code, err = self.script(name, *args)
             if code != 0:
                 problems.append(f"{name} {' '.join(args)} exited {code}: {err.splitlines()[-1] if err else ''}")
-                if code == EXIT_ENVIRONMENT:  # a full or read-only disk does not heal by itself: more rounds waste sessions
+                # a full or read-only disk does not heal by itself: more rounds waste sessions
+                if code == EXIT_ENVIRONMENT:
                     self.refused = problems[-1]
         after = self.rows()
         counts = self.round_counts(results_before)
@@ -748,7 +773,8 @@ class Runner:
 
     def taken_over(self, dead: list[tuple[str, int]], session: str, results_before: dict[str, set[int]]) -> int:
         """How many of the dead claims the round took over: collected in it, or in flight under its session."""
-        flying = {c: {b["batch_id"]: b["session"] for b in self.detail(c).get("in_flight_batches", [])} for c in {c for c, _ in dead}}
+        flying = {c: {b["batch_id"]: b["session"] for b in self.detail(c).get("in_flight_batches", [])}
+                  for c in {c for c, _ in dead}}
         now_ids = self.result_ids()
         return sum(1 for c, bid in dead if flying[c].get(bid) == session
                    or bid in now_ids.get(c, set()) - results_before.get(c, set()))
@@ -794,7 +820,8 @@ class Runner:
         error = why
         if error is None and (code != 0 or not result or result.get("is_error")):
             detail = (result or {}).get("result") or stderr.strip() or stdout.strip()
-            error = f"claude exited {code}" + (f": {detail.strip().splitlines()[-1][:200]}" if detail and detail.strip() else "")
+            error = f"claude exited {code}" + (f": {detail.strip().splitlines()[-1][:200]}"
+                                               if detail and detail.strip() else "")
         return code, result, error
 
 

@@ -2,8 +2,8 @@
 """Schema-checked JSON reads and atomic JSON writes.
 
 Every state file goes through `read_json` (parse + JSON Schema check, errors name the file and the
-JSON path) and `write_json` (through `atomic_write`: temp file in a .tmp/ folder beside it, fsync, rename: a crash leaves the
-old file or the new one, never a torn one).
+JSON path) and `write_json` (through `atomic_write`: temp file in a .tmp/ folder beside it, fsync, rename: a crash
+leaves the old file or the new one, never a torn one).
 
 Schema checks are remembered by content digest in a `.valid/` folder next to the file, so a file
 that has not changed since it last passed is not re-checked: this keeps status and claim fast on
@@ -51,8 +51,8 @@ SCHEMA_DIRS = (
 SCHEMA_BASE = "https://critique-batch.local/schemas/"
 MAX_ERRORS = 5
 TMP_DIR = ".tmp"
-BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue", "sync_state", "workspace_id",
-                                      "removed_candidates"})
+BUILT_FROM_CHECKED_INPUT = frozenset({"progress", "batch_input", "batch_result", "missing_images", "requeue",
+                                      "sync_state", "workspace_id", "removed_candidates"})
 CHECK_WRITES_ENV = "CRITIQUE_BATCH_CHECK_WRITES"
 MAX_NESTING = 64  # levels of arrays and objects a JSON text may nest: records need 3, Python's parser fails near 1,000
 # what a passed check covers beyond the schema: a marker written before these checks existed is stale
@@ -213,7 +213,8 @@ def raise_schema_errors(errors: list[tuple[str, str]], file: Path | str) -> None
     if not errors:
         return
     where, message = errors[0]
-    more = f" (and {len(errors) - 1} more problem(s): " + "; ".join(f"{w}: {m}" for w, m in errors[1:]) + ")" if len(errors) > 1 else ""
+    more = (f" (and {len(errors) - 1} more problem(s): " + "; ".join(f"{w}: {m}" for w, m in errors[1:]) + ")"
+            if len(errors) > 1 else "")
     raise InputError(message + more, file=file, where=where)
 
 
@@ -299,14 +300,16 @@ def nested_too_deeply(text: str) -> bool:
 def parse_json_text(text: str, file: Path | str, where: str = "", *, values_checked: bool = True) -> Any:
     """Parse JSON text (`where`: the line of a JSONL file), refusing what the module's note lists."""
     if nested_too_deeply(text):
-        raise InputError(f"not valid here: arrays and objects nested more than {MAX_NESTING} levels deep", file=file, where=where or None)
+        raise InputError(f"not valid here: arrays and objects nested more than {MAX_NESTING} levels deep", file=file,
+                         where=where or None)
     watch = _Watch()
     try:
         obj = json.loads(text, object_pairs_hook=watch.pairs, parse_constant=watch.constant, parse_float=watch.number)
     except json.JSONDecodeError as exc:
         if where:
             raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, where=where) from None
-        raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"line {exc.lineno} column {exc.colno}") from None
+        raise InputError(f"not valid JSON: {exc.msg}", file=file,
+                         where=f"line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # nesting under the limit, but the stack was short: still a clear error
         raise InputError("not valid here: nested too deeply", file=file, where=where or None) from None
     if values_checked and (watch.seen or "\\ud" in text or "\\uD" in text):
@@ -340,7 +343,8 @@ def value_problem(value: Any) -> tuple[str, str] | None:
                 return json_path(path), f"expected a finite number, got {got} (strict JSON has neither)"
         elif kind is dict or kind is RepeatedKeys:
             if kind is RepeatedKeys:
-                return json_path(path + (v.key,)), f"the key {short_json(v.key)} is written twice in one object; keep one"
+                return (json_path(path + (v.key,)),
+                        f"the key {short_json(v.key)} is written twice in one object; keep one")
             for key in v:
                 if _pattern("lone_surrogate").search(key):
                     return json_path(path + (key,)), _surrogate(key) + " (in a key)"
@@ -366,8 +370,8 @@ def _digest(data: bytes, schema: str) -> str:
     return h.hexdigest()
 
 
-def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None, cache: bool = True,
-              check: Callable[[Any], None] | None = None) -> Any:
+def read_json(path: Path, schema: str | None, *, missing_ok: bool = False, marker: Path | None = None,
+              cache: bool = True, check: Callable[[Any], None] | None = None) -> Any:
     """Read, parse and schema-check one JSON file. Returns None if missing and missing_ok.
     `marker`: where to remember a passed check (default: .valid/ beside the file); cache=False:
     always check, remember nothing. `check`: more checks of the parsed document (raising

@@ -187,7 +187,8 @@ def near_copy_reasons(ws, cfg, records: list[dict]) -> dict[str, str]:
         if hit:
             field, sim, other, where = hit
             reasons[rec["filepath"]] = (
-                f"{field}: near copy (similarity {sim:.2f}) of {other}, {where}; write an original critique of this image"
+                f"{field}: near copy (similarity {sim:.2f}) of {other}, {where}; "
+                "write an original critique of this image"
             )
         else:
             add(rec["filepath"], "earlier in this batch", rec)

@@ -197,9 +197,11 @@ def _quality(rec: dict, culture: Culture, plan: Plan, check: RecordCheck) -> Non
             )
         valid = len(set(dims) & known)
         if valid < q.min_dimensions:
-            check.problems.append(f"covered_dimensions: {valid} valid {culture.prefix} dimensions, need >= {q.min_dimensions}")
+            check.problems.append(f"covered_dimensions: {valid} valid {culture.prefix} dimensions, "
+                                  f"need >= {q.min_dimensions}")
     score = rec.get("quality_score")
-    if isinstance(score, (int, float)) and not isinstance(score, bool) and score < q.min_quality_score and 0 <= score <= 100:
+    if (isinstance(score, (int, float)) and not isinstance(score, bool) and score < q.min_quality_score
+            and 0 <= score <= 100):
         check.problems.append(f"quality_score: {score} is below this culture's minimum {q.min_quality_score}")
     if "culture" in rec and rec["culture"] != culture.name:
         check.problems.append(f"culture: expected {culture.name!r}, got {rec['culture']!r}")

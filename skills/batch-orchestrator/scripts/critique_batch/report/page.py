@@ -80,8 +80,8 @@ def _hist(ax, new: list, base: list | None, rule: float | None, title: str, xlab
     if new:
         ax.hist(new, bins=bins, range=rng, color=NEW, alpha=0.75, label=f"new ({len(new)})", weights=share(new))
     if base:
-        ax.hist(base, bins=bins, range=rng, color=PUBLISHED, alpha=0.5, label=f"published ({len(base)})", weights=share(base),
-                histtype="stepfilled")
+        ax.hist(base, bins=bins, range=rng, color=PUBLISHED, alpha=0.5, label=f"published ({len(base)})",
+                weights=share(base), histtype="stepfilled")
     if rule is not None:
         ax.axvline(rule, color="crimson", linestyle="--", linewidth=1.5, label=f"rule: >= {rule:g}")
     ax.set_title(title, fontsize=10)
@@ -96,9 +96,10 @@ def chart_lengths(section: dict) -> str:
     rules = section["rules"] or {}
     base = section["baseline"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-    _hist(axes[0], section["new"]["zh_chars"], base and base["zh_chars"], rules.get("min_zh_chars"), "critique_zh length",
-          "characters (non-space)")
-    _hist(axes[1], section["new"]["en_words"], base and base["en_words"], rules.get("min_en_words"), "critique_en length", "words")
+    _hist(axes[0], section["new"]["zh_chars"], base and base["zh_chars"], rules.get("min_zh_chars"),
+          "critique_zh length", "characters (non-space)")
+    _hist(axes[1], section["new"]["en_words"], base and base["en_words"], rules.get("min_en_words"),
+          "critique_en length", "words")
     return _png(fig)
 
 
@@ -114,11 +115,13 @@ def _layer_legend(ax, layers: set[str], with_base: bool) -> None:
     """The legend of a chart whose new bars are coloured by layer: one entry a layer, and the published bars."""
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=LAYER_COLOURS[layer], label=f"new, {layer}") for layer in sorted(layers) if layer in LAYER_COLOURS]
+    handles = [Patch(color=LAYER_COLOURS[layer], label=f"new, {layer}") for layer in sorted(layers)
+               if layer in LAYER_COLOURS]
     if with_base:
         handles.append(Patch(facecolor=PUBLISHED_BAR, hatch="//", edgecolor="white", label="published"))
     # above the bars (which reach 1.0), under the title
-    ax.legend(handles=handles, fontsize=7, ncol=len(handles), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.legend(handles=handles, fontsize=7, ncol=len(handles), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)
 
 
 def chart_dimensions(section: dict) -> str:
@@ -136,7 +139,8 @@ def chart_dimensions(section: dict) -> str:
         width = 0.4 if base_shares else 0.8
         ax.bar([i - (width / 2 if base_shares else 0) for i in x], shares, width=width, color=colours)
         if base_shares:
-            ax.bar([i + width / 2 for i in x], base_shares, width=width, color=PUBLISHED_BAR, hatch="//", edgecolor="white")
+            ax.bar([i + width / 2 for i in x], base_shares, width=width, color=PUBLISHED_BAR, hatch="//",
+                   edgecolor="white")
         _layer_legend(ax, {d.split("_")[1] for d in ids}, bool(base_shares))
         for i, d in enumerate(ids):
             if not new["dimension_claims"][d]:
@@ -149,11 +153,11 @@ def chart_dimensions(section: dict) -> str:
         layers = list(LAYERS)
         fig, ax = plt.subplots(figsize=(6, 3.2))
         width = 0.4 if base else 0.8
-        ax.bar([i - (width / 2 if base else 0) for i in range(5)], [new["layer_share"][layer] for layer in layers], width=width,
-               color=[LAYER_COLOURS[layer] for layer in layers])
+        ax.bar([i - (width / 2 if base else 0) for i in range(5)], [new["layer_share"][layer] for layer in layers],
+               width=width, color=[LAYER_COLOURS[layer] for layer in layers])
         if base:
-            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][layer] for layer in layers], width=width, color=PUBLISHED_BAR,
-                   hatch="//", edgecolor="white")
+            ax.bar([i + width / 2 for i in range(5)], [base["layer_share"][layer] for layer in layers], width=width,
+                   color=PUBLISHED_BAR, hatch="//", edgecolor="white")
         _layer_legend(ax, set(layers), bool(base))
         ax.set_xticks(range(5))
         ax.set_xticklabels(layers)
@@ -169,7 +173,8 @@ def chart_reasons(section: dict) -> str | None:
         return None
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 2.4))
-    for ax, key, title in ((axes[0], "returns", "returned items by reason"), (axes[1], "parks", "parked items by reason")):
+    for ax, key, title in ((axes[0], "returns", "returned items by reason"),
+                           (axes[1], "parks", "parked items by reason")):
         counts = section[key]
         if counts:
             labels = list(counts)[:10][::-1]
@@ -246,13 +251,15 @@ def _compare_table(section: dict) -> str:
 
     rows = []
     for label, key in (("critique_zh characters", "zh_chars_stats"), ("critique_en words", "en_words_stats"),
-                       ("quality_score", "quality_score_stats"), ("dimensions per record", "dimensions_per_record_stats")):
+                       ("quality_score", "quality_score_stats"),
+                       ("dimensions per record", "dimensions_per_record_stats")):
         row = [label, cell(new, key, "median"), cell(new, key, "min")]
         if base is not None:
             row += [cell(base, key, "median"), cell(base, key, "min")]
         rows.append(row)
     rows.append(["records", new["records"], ""] + ([base["records"], ""] if base is not None else []))
-    rows.append(["distinct artists", new["artists"]["distinct"], ""] + ([base["artists"]["distinct"], ""] if base is not None else []))
+    rows.append(["distinct artists", new["artists"]["distinct"], ""]
+                + ([base["artists"]["distinct"], ""] if base is not None else []))
     headers = ["", "new: median", "new: min"] + (["published: median", "published: min"] if base is not None else [])
     return _table(headers, rows, "compare")
 
@@ -279,11 +286,15 @@ def _section(key: str, section: dict, baseline_set: bool) -> str:
     base = section["baseline"]
     parts.append('<div class="cols">')
     parts.append(_counts_table("artist", new["artists"]["top"] and [(a, n) for a, n, _ in new["artists"]["top"]],
-                               base and [(a, n) for a, n, _ in base["artists"]["top"]], new["records"], base["records"] if base else 0))
-    parts.append(_counts_table("art_form", new["art_form"], base and base["art_form"], new["records"], base["records"] if base else 0))
-    parts.append(_counts_table("art_genre", new["art_genre"], base and base["art_genre"], new["records"], base["records"] if base else 0))
+                               base and [(a, n) for a, n, _ in base["artists"]["top"]], new["records"],
+                               base["records"] if base else 0))
+    parts.append(_counts_table("art_form", new["art_form"], base and base["art_form"], new["records"],
+                               base["records"] if base else 0))
+    parts.append(_counts_table("art_genre", new["art_genre"], base and base["art_genre"], new["records"],
+                               base["records"] if base else 0))
     parts.append("</div>")
-    parts.append(f'<p>Near-duplicate pairs: {section["near_duplicates"]}; records with thin layer claims: {section["thin_claims"]}.</p>')
+    parts.append(f'<p>Near-duplicate pairs: {section["near_duplicates"]}; '
+                 f'records with thin layer claims: {section["thin_claims"]}.</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -325,10 +336,12 @@ def render(summary: dict, generated_at: str) -> str:
                  f'{d["similarity"]:.2f}'] for d in dups[:MAX_LISTED]]
     thin = summary["thin_claims"]
     thin_rows = [[html.escape(t["filepath"]), t["culture"],
-                  "; ".join(f"{k}: {len(v)} term(s){' (' + html.escape(', '.join(v)) + ')' if v else ''}" for k, v in t["layers"].items())]
+                  "; ".join(f"{k}: {len(v)} term(s){' (' + html.escape(', '.join(v)) + ')' if v else ''}"
+                            for k, v in t["layers"].items())]
                  for t in thin[:MAX_LISTED]]
     body = [
-        f"<h1>Critique quality report</h1><p>{html.escape(summary['workspace'])} &middot; generated {html.escape(generated_at)}"
+        f"<h1>Critique quality report</h1><p>{html.escape(summary['workspace'])} "
+        f"&middot; generated {html.escape(generated_at)}"
         f" &middot; {'baseline set' if summary['baseline_set'] else 'no baseline set'}</p>",
         '<p id="chart-check" data-charts="?" data-rendered="?">charts not checked (scripts off)</p>',
         f"<nav>{nav} <a href=\"#near-duplicates\">near duplicates</a> <a href=\"#thin-claims\">thin claims</a></nav>",
@@ -336,13 +349,16 @@ def render(summary: dict, generated_at: str) -> str:
     ]
     body += [_section(k, s, summary["baseline_set"]) for k, s in sections]
     body.append(f'<section id="near-duplicates"><h2>Near-duplicate critiques ({len(dups)})</h2>'
-                "<p>Pairs whose critique_zh (3-character shingles) or critique_en (3-word shingles) has a Jaccard similarity at or"
-                " above the threshold; b is the later record, or the published one a nearly copies.</p>"
+                "<p>Pairs whose critique_zh (3-character shingles) or critique_en (3-word shingles) has a Jaccard "
+                "similarity at or above the threshold; b is the later record, or the published one a nearly copies.</p>"
                 + (_table(["a", "b", "field", "similarity"], dup_rows) if dups else "<p>None.</p>")
-                + (f"<p>(first {MAX_LISTED} shown; --json lists all)</p>" if len(dups) > MAX_LISTED else "") + "</section>")
+                + (f"<p>(first {MAX_LISTED} shown; --json lists all)</p>" if len(dups) > MAX_LISTED else "")
+                + "</section>")
     body.append(f'<section id="thin-claims"><h2>Claimed layers with thin evidence ({len(thin)})</h2>'
                 "<p>Records claiming a layer whose terms the text barely uses.</p>"
                 + (_table(["filepath", "culture", "thin layers (terms found)"], thin_rows) if thin else "<p>None.</p>")
-                + (f"<p>(first {MAX_LISTED} shown; --json lists all)</p>" if len(thin) > MAX_LISTED else "") + "</section>")
+                + (f"<p>(first {MAX_LISTED} shown; --json lists all)</p>" if len(thin) > MAX_LISTED else "")
+                + "</section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Critique quality report</title>"
-            f"<style>{STYLE}</style><script>{CHECK_SCRIPT}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{STYLE}</style><script>{CHECK_SCRIPT}</script></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")

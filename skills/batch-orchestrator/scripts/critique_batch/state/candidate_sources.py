@@ -1,6 +1,6 @@
 # GENERATED from scripts/critique_batch/state/candidate_sources.py by tools/generate.py; edit the source, not this copy
-"""Where candidates come from: creating or extending a culture's candidates file from a folder of images or a manifest (CSV or
-JSONL/JSON with filepath, artist, title and any extra columns), including the published VULCA-Bench
+"""Where candidates come from: creating or extending a culture's candidates file from a folder of images or a
+manifest (CSV or JSONL/JSON with filepath, artist, title and any extra columns), including the published VULCA-Bench
 files as they are (image_path is the filepath). Existing entries are never reordered or removed:
 new images are appended, which is what claims rely on.
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..base.errors import InputError
 from ..base.jsonfiles import parse_json_bytes, read_json, read_text_file, write_json
-from ..files.published import (DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, PairIdOwners, check_dimensions_field, image_path_of,
-                               jsonl_lines, normalise_filepath, pair_number, parse_jsonl_object)
+from ..files.published import (DIMS_TEXT_FIELD, GENERATOR_FIELDS, KEYS_FIELD, PairIdOwners, check_dimensions_field,
+                               image_path_of, jsonl_lines, normalise_filepath, pair_number, parse_jsonl_object)
 from ..base.text import control_character
 from ..files.workspace import IMAGE_SUFFIXES, Workspace
 
@@ -27,7 +27,8 @@ class Manifest:
     """What a source holds for one culture: its images (normalised, first of repeats) and what was
     left out, and why."""
 
-    __slots__ = ("images", "raw_spelling", "other_cultures", "repeated", "spellings_merged", "symlinks_followed", "symlinks_skipped")
+    __slots__ = ("images", "raw_spelling", "other_cultures", "repeated", "spellings_merged", "symlinks_followed",
+                 "symlinks_skipped")
 
     def __init__(self):
         self.images: list[dict] = []
@@ -40,13 +41,14 @@ class Manifest:
 
 
 class ImportReport:
-    __slots__ = ("culture", "source", "found", "added", "duplicates", "done", "published", "other_cultures", "spellings_merged",
-                 "repeated", "symlinks_followed", "symlinks_skipped", "total", "examples", "missing_files", "missing_examples",
-                 "unknown_artists")  # in as_dict()'s order
+    # in as_dict()'s order
+    __slots__ = ("culture", "source", "found", "added", "duplicates", "done", "published", "other_cultures",
+                 "spellings_merged", "repeated", "symlinks_followed", "symlinks_skipped", "total", "examples",
+                 "missing_files", "missing_examples", "unknown_artists")
 
-    def __init__(self, culture: str, source: str, *, found: int = 0, duplicates: int = 0, other_cultures: dict | None = None,
-                 spellings_merged: int = 0, repeated: list | None = None, symlinks_followed: list | None = None,
-                 symlinks_skipped: list | None = None):
+    def __init__(self, culture: str, source: str, *, found: int = 0, duplicates: int = 0,
+                 other_cultures: dict | None = None, spellings_merged: int = 0, repeated: list | None = None,
+                 symlinks_followed: list | None = None, symlinks_skipped: list | None = None):
         self.culture = culture
         self.source = source
         self.found = found
@@ -98,7 +100,8 @@ def scan_folder(ws: Workspace, folder: Path) -> Manifest:
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
             out.symlinks_skipped.append({"path": _workspace_relative(ws, here),
-                                         "reason": f"the same folder as {_workspace_relative(ws, seen_dirs[key])}, already scanned"})
+                                         "reason": f"the same folder as {_workspace_relative(ws, seen_dirs[key])}, "
+                                                   "already scanned"})
             dirnames[:] = []
             continue
         seen_dirs[key] = here
@@ -110,7 +113,8 @@ def scan_folder(ws: Workspace, folder: Path) -> Manifest:
                 try:
                     sst = sub.stat()
                 except OSError as exc:
-                    out.symlinks_skipped.append({"path": _workspace_relative(ws, sub), "reason": f"a broken link ({exc.strerror})"})
+                    out.symlinks_skipped.append({"path": _workspace_relative(ws, sub),
+                                                 "reason": f"a broken link ({exc.strerror})"})
                     continue
                 if (sst.st_dev, sst.st_ino) in seen_dirs:  # an ancestor or a folder already scanned: a loop
                     target = _workspace_relative(ws, seen_dirs[(sst.st_dev, sst.st_ino)])
@@ -154,7 +158,8 @@ def _rows(path: Path) -> list[tuple[str, object]]:
         # the csv module reads the text itself: a quoted field may hold a newline, kept as written
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or not ({"filepath", "image_path"} & set(reader.fieldnames)):
-            raise InputError(f"expected a header row with a 'filepath' (or 'image_path') column, got {reader.fieldnames}", file=path, where="line 1")
+            raise InputError("expected a header row with a 'filepath' (or 'image_path') column, "
+                             f"got {reader.fieldnames}", file=path, where="line 1")
         start = reader.line_num + 1
         for row in reader:
             where = f"line {start}"
@@ -163,7 +168,8 @@ def _rows(path: Path) -> list[tuple[str, object]]:
                 raise InputError("more fields than the header has", file=path, where=where)
             # key columns are trimmed; other cells are kept as written (a quoted newline included),
             # and an empty cell of a generator field is no value at all
-            rows.append((where, {k: (v or "").strip() if k in ("filepath", "image_path", "artist", "title") else (v or "")
+            rows.append((where, {k: (v or "").strip() if k in ("filepath", "image_path", "artist", "title")
+                                 else (v or "")
                                  for k, v in row.items() if not (k in GENERATOR_FIELDS and not v)}))
     elif suffix in (".jsonl", ".ndjson"):
         rows = [(f"line {n}", parse_jsonl_object(line, path, f"line {n}")) for n, line in jsonl_lines(text)]
@@ -196,7 +202,8 @@ def load_manifest(path: Path, culture: str | None) -> Manifest:
             pair_number(row["pair_id"], path, where)
             owners.claim(row["pair_id"], fp, f"{fp!r} ({where})", path, where)
         if "culture" in row and not isinstance(row["culture"], str):
-            raise InputError(f"expected a culture name, got {_json(row['culture'])}", file=path, where=f"{where}.culture")
+            raise InputError(f"expected a culture name, got {_json(row['culture'])}", file=path,
+                             where=f"{where}.culture")
         checked.append((where, row, raw, fp))
     first_where: dict[str, str] = {}
     for where, row, raw, fp in checked:
@@ -211,7 +218,8 @@ def load_manifest(path: Path, culture: str | None) -> Manifest:
             pid = f" ({row['pair_id']})" if "pair_id" in row else ""
             out.repeated.append({
                 "where": where, "filepath": fp, "first": first,
-                "reason": (f"another spelling of the image of {first}" if merged else f"same image as {first}") + f"{pid}; kept {first}",
+                "reason": (f"another spelling of the image of {first}" if merged else f"same image as {first}")
+                + f"{pid}; kept {first}",
             })
             continue
         first_where[fp] = where
@@ -273,8 +281,9 @@ def add_candidates(ws: Workspace, culture: str, source: Path, *, done: set[str],
     published = baseline.pair_ids(culture) if baseline is not None else {}
     report = ImportReport(
         culture=culture, source=str(source), found=len(images) + len(manifest.repeated),
-        duplicates=len(manifest.repeated), other_cultures=manifest.other_cultures, spellings_merged=manifest.spellings_merged,
-        repeated=manifest.repeated, symlinks_followed=manifest.symlinks_followed, symlinks_skipped=manifest.symlinks_skipped,
+        duplicates=len(manifest.repeated), other_cultures=manifest.other_cultures,
+        spellings_merged=manifest.spellings_merged, repeated=manifest.repeated,
+        symlinks_followed=manifest.symlinks_followed, symlinks_skipped=manifest.symlinks_skipped,
     )
     path = ws.candidates_path(culture)
 

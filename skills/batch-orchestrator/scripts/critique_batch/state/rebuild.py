@@ -25,7 +25,8 @@ def fold(ws: Workspace, culture: str, cands: Candidates, old: prog.Progress | No
         p.apply_claim(read_batch(ws, culture, bid, "input"), cands.index_of, cands.images)
     missing = read_json(ws.missing_images_path(culture), "missing_images", missing_ok=True) or {"events": []}
     # results and images parked at claim time, in collection order
-    for _, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in missing["events"]], key=lambda t: t[:2]):
+    for _, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in missing["events"]],
+                               key=lambda t: t[:2]):
         if kind == 0:
             p.apply_result(doc)  # also ends the batch's claim
         else:

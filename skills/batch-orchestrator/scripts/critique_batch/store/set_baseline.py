@@ -48,7 +48,8 @@ def set_baseline(ws: Workspace, paths: list[Path], *, dry_run: bool = False) -> 
 
     ws.checkpoints.mkdir(parents=True, exist_ok=True)
     # the sync lock: no sync numbers records, and no --baseline merge reads the baseline, while it changes
-    with sync_lock(ws), ws.named_lock("baseline.lock", LOCK_TIMEOUT_S, "set_baseline.py: another process has held the baseline lock"):
+    with sync_lock(ws), ws.named_lock("baseline.lock", LOCK_TIMEOUT_S,
+                                      "set_baseline.py: another process has held the baseline lock"):
         _refuse_given_pair_ids(ws, result)
         # the image list first: a summary always has its images file (set_at ties them)
         write_json(ws.checkpoints / IMAGES, {"set_at": stamp, "cultures": images}, "baseline_images")

@@ -55,11 +55,12 @@ from . import pair_ids
 from ..files import published
 from ..base.words import bar
 from ..base.clock import now as clock_now, parse_time
-from .database import (KEY_CHUNK, KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors, ensure_indices,
-                       merge_on_filepath, open_table, remove_duplicates, require_lancedb, resolve_target, retrying, rows_table, sql_text,
-                       table_to_write)
+from .database import (KEY_CHUNK, KNOWN_FIELDS, NEWER, STRING_COLUMNS, TABLE, Target, TableRepairs, connect, db_errors,
+                       ensure_indices, merge_on_filepath, open_table, remove_duplicates, require_lancedb,
+                       resolve_target, retrying, rows_table, sql_text, table_to_write)
 from ..base.errors import NOTHING_HALF_WRITTEN, WorkFailed, interrupted_state
-from .sync_state import UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock, unmerged_batches, workspace_id
+from .sync_state import (UnmergedBatches, mark_merged, reconcile, record_version, recorded_version, sync_lock,
+                         unmerged_batches, workspace_id)
 from .versions import create_tag, maintain, syncs_since_optimize
 from ..files.workspace import Workspace, setting
 
@@ -128,7 +129,8 @@ class ProgressBar:
             sys.stderr.flush()
 
 
-def _read_rows(ws: Workspace, unmerged: list[UnmergedBatches], merged_at: datetime, stamp: dict | None = None) -> tuple[list[dict], dict[str, int]]:
+def _read_rows(ws: Workspace, unmerged: list[UnmergedBatches], merged_at: datetime,
+               stamp: dict | None = None) -> tuple[list[dict], dict[str, int]]:
     from ..checks.batches import read_batch
 
     total_batches = sum(len(u.batches) for u in unmerged)
@@ -156,10 +158,11 @@ def merge_rows(table, data, target: Target):
 class SyncReport:
     """What a sync did (or, in a dry run, would do). as_json() is sync_to_lancedb.py's --json object."""
 
-    __slots__ = ("db", "table", "dry_run", "force", "merged", "version", "table_version", "tag", "records", "inserted", "updated",
-                 "unchanged", "duplicates", "duplicates_removed", "merge_attempts", "pair_ids_given", "pair_ids_repaired", "batches",
-                 "rows", "reconciled", "optimized", "columns_added", "primary_key_added", "indices_created", "workspace_id", "cultures",
-                 "would_merge")  # in as_json()'s order
+    # in as_json()'s order
+    __slots__ = ("db", "table", "dry_run", "force", "merged", "version", "table_version", "tag", "records", "inserted",
+                 "updated", "unchanged", "duplicates", "duplicates_removed", "merge_attempts", "pair_ids_given",
+                 "pair_ids_repaired", "batches", "rows", "reconciled", "optimized", "columns_added",
+                 "primary_key_added", "indices_created", "workspace_id", "cultures", "would_merge")
 
     def __init__(self, *, db: str, dry_run: bool = False, force: bool = False):
         self.db = db  # the database as messages show it
@@ -200,7 +203,8 @@ class SyncReport:
 class _Sync:
     """What one sync's steps hand on to each other."""
 
-    __slots__ = ("ws", "target", "report", "stage", "conn", "table", "recorded", "chosen", "progress", "merged_at", "version_before")
+    __slots__ = ("ws", "target", "report", "stage", "conn", "table", "recorded", "chosen", "progress", "merged_at",
+                 "version_before")
 
     def __init__(self, ws: Workspace, target: Target, report: SyncReport, stage: Callable[[str], None]):
         self.ws = ws
@@ -266,7 +270,8 @@ def _merge_chosen(run: _Sync) -> None:
         return
     report = run.report
     run.merged_at = clock_now()
-    rows, per_culture = _read_rows(run.ws, run.chosen, run.merged_at, {"workspace_id": report.workspace_id, "sync_id": uuid.uuid4().hex})
+    rows, per_culture = _read_rows(run.ws, run.chosen, run.merged_at,
+                                   {"workspace_id": report.workspace_id, "sync_id": uuid.uuid4().hex})
     rows, report.duplicates = _newest_per_filepath(rows)
     report.records = len(rows)
     for c in report.cultures:
@@ -291,8 +296,8 @@ def _write_rows(run: _Sync, rows: list[dict]) -> None:
     run.version_before = table.version
     run.stage("merging")
     res = merge_rows(table, rows_table(rows), target)
-    interrupted_state(f"the merge into {target.shown} is committed (table version {table.version}); its indices, tag or "
-                      "merged_batches may not be: run sync_to_lancedb.py again, it completes them")
+    interrupted_state(f"the merge into {target.shown} is committed (table version {table.version}); "
+                      "its indices, tag or merged_batches may not be: run sync_to_lancedb.py again, it completes them")
     run.stage("committed")
     report.merged, report.inserted, report.updated = True, res.num_inserted_rows, res.num_updated_rows
     report.merge_attempts = getattr(res, "num_attempts", 1)
@@ -313,7 +318,8 @@ def _newer_than_the_table(table, target: Target, rows: list[dict]) -> tuple[int,
     with db_errors(target, "cannot read the critiques table"):
         for i in range(0, len(fps), KEY_CHUNK):
             where = "filepath IN (" + ", ".join(sql_text(fp) for fp in fps[i:i + KEY_CHUNK]) + ")"
-            for t in table.search().where(where).select(["filepath", "accepted_at", "batch_id", "workspace_id"]).to_arrow().to_pylist():
+            for t in (table.search().where(where).select(["filepath", "accepted_at", "batch_id", "workspace_id"])
+                      .to_arrow().to_pylist()):
                 held[t["filepath"]] = (t["accepted_at"], t["batch_id"], t["workspace_id"])
     newer = [r for r in rows if r["filepath"] not in held or _newer(r, held[r["filepath"]])]
     return len(rows) - len(newer), newer
@@ -340,7 +346,8 @@ def _index(run: _Sync) -> None:
 
 
 def _tag_new_version(run: _Sync) -> None:
-    if run.report.merged and run.table.version > run.version_before:  # the tag names the version readers see (indices included)
+    # the tag names the version readers see (indices included)
+    if run.report.merged and run.table.version > run.version_before:
         run.report.tag = create_tag(run.table, "sync", run.table.version, run.merged_at, run.target)
     run.stage("tagged")
 
@@ -391,7 +398,8 @@ def sync(
 
     `hook(stage)` is called at each stage ("locked", "merging", "committed", "deduped", "tagged",
     "marked <culture>", "optimized", "recorded"): tests use it to stop a sync at a chosen point. Each
-    stage is also the fault point `sync.<stage>` (faults.py; a space becomes a dot), where a fault test kills a sync process.
+    stage is also the fault point `sync.<stage>` (faults.py; a space becomes a dot), where a fault test kills a
+    sync process.
     """
     target = resolve_target(ws, db)
     names = ws.culture_names(culture)
@@ -437,8 +445,9 @@ def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
 class BaselineMergeReport:
     """What merging the published baseline did. as_json() is `sync_to_lancedb.py --baseline --json`."""
 
-    __slots__ = ("db", "table", "baseline", "dry_run", "records", "inserted", "already", "version", "tag", "rows", "indices_created",
-                 "repairs")  # in as_json()'s order
+    # in as_json()'s order
+    __slots__ = ("db", "table", "baseline", "dry_run", "records", "inserted", "already", "version", "tag", "rows",
+                 "indices_created", "repairs")
 
     def __init__(self, *, db: str, baseline: int, dry_run: bool = False):
         self.db = db
@@ -474,10 +483,12 @@ def _baseline_rows(scan, existing: dict, merged_at: datetime, report: BaselineMe
             continue
         columns, extra = published.baseline_row(fp, json.loads(line), order)
         score = columns["quality_score"]
-        columns["quality_score"] = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+        columns["quality_score"] = (float(score) if isinstance(score, (int, float)) and not isinstance(score, bool)
+                                    else None)
         if published.line_for(columns, extra) != line:  # a form the columns do not keep (spacing, an int score, ...)
             extra[published.LINE_FIELD] = line
-        columns.update(batch_id=None, accepted_at=None, merged_at=merged_at, extra=json.dumps(extra, ensure_ascii=False, sort_keys=True))
+        columns.update(batch_id=None, accepted_at=None, merged_at=merged_at,
+                       extra=json.dumps(extra, ensure_ascii=False, sort_keys=True))
         rows.append(columns)
     return rows
 
@@ -524,10 +535,12 @@ def merge_baseline(ws: Workspace, db: str | None = None, *, dry_run: bool = Fals
             table, report.repairs = table_to_write(conn, table, target)
             data = rows_table(rows)
             faults.point("baseline.merging")
-            res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None, insert=True)
+            res = merge_on_filepath(table, data, target, "merge into the critiques table failed", update=None,
+                                    insert=True)
             report.inserted = res.num_inserted_rows
-            interrupted_state(f"the published records are in {target.shown} (table version {table.version}); its indices or "
-                              "tag may not be: run sync_to_lancedb.py --baseline again, it completes them")
+            interrupted_state(f"the published records are in {target.shown} (table version {table.version}); "
+                              "its indices or tag may not be: run sync_to_lancedb.py --baseline again, "
+                              "it completes them")
             faults.point("baseline.committed")
         if table is not None:
             with db_errors(target, "cannot count rows"):

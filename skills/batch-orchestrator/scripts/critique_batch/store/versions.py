@@ -127,10 +127,11 @@ def rollback(ws: Workspace, to: str, *, db: str | None = None) -> dict:
         ensure_primary_key(table, target)
         indices = ensure_indices(table, target) if rows else []
         new_version = table.version
-        new_tag = create_tag(table, "rollback", new_version, now, target) if restored_version != before_version else None
+        new_tag = (create_tag(table, "rollback", new_version, now, target) if restored_version != before_version
+                   else None)
         changes = reconcile(ws, table, target, workspace_id(ws))
         record_version(ws, target, new_version)
     return {"db": target.shown, "table": TABLE, "restored": version, "restored_tag": tag, "version": new_version,
-            "tag": new_tag, "rows_before": before_rows, "rows": rows, "previous_version": before_version, "reconciled": changes,
-            "indices_created": indices}
+            "tag": new_tag, "rows_before": before_rows, "rows": rows, "previous_version": before_version,
+            "reconciled": changes, "indices_created": indices}
 

@@ -40,7 +40,8 @@ def check_batch(ws: Workspace, culture: str, batch_id: int, path: Path) -> Batch
     cfg = ws.culture(culture)
     input_path = ws.batch_path(culture, batch_id, "input")
     if not input_path.exists():
-        raise InputError(f"no batch {culture} {batch_tag(batch_id)}: its input file does not exist", file=ws.display(input_path))
+        raise InputError(f"no batch {culture} {batch_tag(batch_id)}: its input file does not exist",
+                         file=ws.display(input_path))
     batch = read_batch(ws, culture, batch_id, "input")
     items = [img["filepath"] for img in batch["images"]]
     try:

@@ -10,7 +10,8 @@ from ..files.plan import check_culture_name
 from ..base.text import cjk_character
 from ..files.workspace import Workspace
 
-RESULT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score", "batch_id"]
+RESULT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions",
+                  "quality_score", "batch_id"]
 
 
 def search(ws: Workspace, query: str, *, culture: str | None = None, limit: int = 5, lang: str = "auto",
@@ -35,7 +36,8 @@ def search(ws: Workspace, query: str, *, culture: str | None = None, limit: int 
     with db_errors(target, "search failed"):
         indexed = any(column in ix.columns and str(ix.index_type).upper() == "FTS" for ix in table.list_indices())
         if not indexed:
-            raise WorkFailed(f"the critiques table in {target.shown} has no full-text index on {column}; run sync_to_lancedb.py --optimize")
+            raise WorkFailed(f"the critiques table in {target.shown} has no full-text index on {column}; "
+                             "run sync_to_lancedb.py --optimize")
         q = table.search(query, query_type="fts", fts_columns=column).select(RESULT_COLUMNS + ["_score"]).limit(limit)
         if where:
             q = q.where(" AND ".join(where), prefilter=True)

@@ -36,7 +36,8 @@ def setting(name: str, default: float, kind=int):
     try:
         value = kind(raw)
     except ValueError:
-        raise InputError(f"expected {'a whole number' if kind is int else 'a number'}, got {raw!r}", where=f"${var}") from None
+        raise InputError(f"expected {'a whole number' if kind is int else 'a number'}, got {raw!r}",
+                         where=f"${var}") from None
     if not value >= 0:  # NaN too
         raise InputError(f"expected a number >= 0, got {value}", where=f"${var}")
     return value
@@ -46,7 +47,8 @@ LOCK_TIMEOUT_S = float(os.environ.get("CRITIQUE_BATCH_LOCK_TIMEOUT", "60"))
 # fullmatch, and ASCII digits: a name ending in a newline, or spelled with other digits, is no batch file
 # the files taken for images: by a folder import, and for the folders an unattended round may read
 IMAGE_SUFFIXES = frozenset((".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"))
-BATCH_FILE = re.compile(r"(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>[0-9]{3,})_(?P<kind>input|output|result)\.json")
+BATCH_FILE = re.compile(r"(?P<culture>[a-z][a-z0-9_]{0,31})_batch_(?P<num>[0-9]{3,})"
+                        r"_(?P<kind>input|output|result)\.json")
 
 
 def batch_tag(batch_id: int) -> str:
@@ -145,8 +147,9 @@ class Workspace:
         m = BATCH_FILE.fullmatch(name)
         if m:
             return m["culture"] == culture
-        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json", f"{culture}_requeued.json",
-                        f"{culture}_missing_images.json", f"{culture}_removed_candidates.json")
+        return name in (f"{culture}_expansion_candidates.json", f"{culture}_expansion_progress.json",
+                        f"{culture}_requeued.json", f"{culture}_missing_images.json",
+                        f"{culture}_removed_candidates.json")
 
     def remove_stale_temp_files(self, culture: str) -> None:
         """Remove temporary files of this culture left by a killed process. Call with the lock
@@ -187,7 +190,8 @@ class Workspace:
             own = self.own_plan_path
             raise self.plan.unknown_culture(
                 name, f"write {own} with only what differs from the bundled plan ({DEFAULT_PLAN}), merged over it: "
-                f"{{\"cultures\": {{\"{name}\": {{\"prefix\": ..., \"current\": 0, \"target\": ..., \"dimensions\": [...]}}}}}}", own)
+                f"{{\"cultures\": {{\"{name}\": {{\"prefix\": ..., \"current\": 0, \"target\": ..., "
+                "\"dimensions\": [...]}}}", own)
         return self.plan.culture(name)
 
     def configured_cultures(self) -> list[str]:

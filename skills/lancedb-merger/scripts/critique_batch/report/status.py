@@ -76,7 +76,8 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
     return row
 
 
-def overview(ws: Workspace, only: str | None = None, saved: dict | None = None, broken: dict | None = None) -> list[CultureRow]:
+def overview(ws: Workspace, only: str | None = None, saved: dict | None = None,
+             broken: dict | None = None) -> list[CultureRow]:
     """Every culture's row (or only one's), ranked. `saved`: progress files the caller has read, by
     culture (the others are read here). `broken`: given (a claim by priority), a culture whose files
     cannot be read is left out and its error put there, by culture, instead of stopping the rest."""
@@ -137,8 +138,8 @@ def detail(ws: Workspace, row: CultureRow, cfg: Culture, now) -> dict:
     could_add = row["pending"] + row["in_flight_items"]
     # a milestone beyond the culture's target (a baseline or a lowered target moved it there) is not one
     d["milestones"] = [
-        {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n), "reached": row["new"] >= n,
-         "reachable": row["new"] + could_add >= n}
+        {"name": name, "images": n, "dataset": row["current"] + n, "done": min(row["new"], n),
+         "reached": row["new"] >= n, "reachable": row["new"] + could_add >= n}
         for name, n in cfg.milestones if not row["target"] or row["current"] + n <= row["target"]
     ]
     d["next_milestone"] = next((m for m in d["milestones"] if not m["reached"]), None)
@@ -151,7 +152,8 @@ def detail(ws: Workspace, row: CultureRow, cfg: Culture, now) -> dict:
     ]
     d["failed_batches"] = p.failed_batches[-5:]
     d["stuck"] = [
-        {"filepath": fp, "attempts": prog.attempts(f), "skipped": f["skips"] > f["forgiven_skips"], "reason": f["reason"], "batch_id": f["batch_id"]}
+        {"filepath": fp, "attempts": prog.attempts(f), "skipped": f["skips"] > f["forgiven_skips"],
+         "reason": f["reason"], "batch_id": f["batch_id"]}
         for fp, f in row.parked.items()
     ]
     d["merged_batches"] = len(p.merged_batches)
@@ -189,10 +191,12 @@ def render_overview(rows: list[dict]) -> str:
         frac = r["reached"] / r["target"]
         lines.append(
             f"{r['culture']:<9} {_now_target(r)}  {bar(frac)} {min(frac, 9.99) * 100:>3.0f}% "
-            f"{r['completed']:>5}/{r['total']:<5} {r['in_flight']:>4} {r['failed']:>6} {r['parked']:>6} {r['unmerged']:>8}"
+            f"{r['completed']:>5}/{r['total']:<5} {r['in_flight']:>4} {r['failed']:>6} {r['parked']:>6} "
+            f"{r['unmerged']:>8}"
         )
     if any(r["current_from"] == "baseline" for r in rows):
-        lines.append("now = published (baseline) + new accepted; published images critiqued again are not counted twice")
+        lines.append("now = published (baseline) + new accepted; "
+                     "published images critiqued again are not counted twice")
     lines.append("priority: " + (" > ".join(order) if order else "nothing left to claim"))
     if not any(r["configured"] for r in rows):
         lines.append("next: add candidates first: add_candidates.py CULTURE FOLDER_OR_MANIFEST (see --help)")
@@ -201,12 +205,14 @@ def render_overview(rows: list[dict]) -> str:
     if order:
         hints.append("claim: run_next_batch.py --count N")
     if waiting:
-        hints.append("sync due: sync_to_lancedb.py (" + ", ".join(f"{r['culture']} {r['unmerged']}" for r in waiting) + ")")
+        hints.append("sync due: sync_to_lancedb.py ("
+                     + ", ".join(f"{r['culture']} {r['unmerged']}" for r in waiting) + ")")
     if any(r["parked"] for r in rows):
         hints.append("parked items: batch_status.py --culture C")
     full = [r for r in rows if r["configured"] and r["target"] and r["gap"] == 0 and (r["pending"] or r["in_flight"])]
     if full:
-        hints.append("target reached with images left (" + ", ".join(f"{r['culture']} {r['reached']}/{r['target']}" for r in full)
+        hints.append("target reached with images left ("
+                     + ", ".join(f"{r['culture']} {r['reached']}/{r['target']}" for r in full)
                      + "): raise it with " + target_command(full[0]["culture"], f"+{full[0]['pending'] or 100}"))
     idle = [r["culture"] for r in rows if r["configured"] and not r["target"]]
     if idle:
@@ -233,22 +239,28 @@ def render_detail(d: dict, verbose: bool = False) -> str:
     frac = d["completed"] / d["total"] if d["total"] else 0.0
     was = f"{d['current']} published" if d["current_from"] == "baseline" else f"{d['current']}"
     regen = f"; {d['regenerated']} of them published images critiqued again" if d["regenerated"] else ""
-    dataset = (f"{d['reached']}/{d['target']} = {d['reached'] / d['target'] * 100:.0f}% of the target (was {was}, gap {d['gap']})" if d["target"]
+    dataset = (f"{d['reached']}/{d['target']} = {d['reached'] / d['target'] * 100:.0f}% of the target "
+               f"(was {was}, gap {d['gap']})" if d["target"]
                else f"{d['reached']} (was {was}); no target in the plan: not expanded ({target_command(c)} expands it)")
     lines = [
         f"{c} expansion (generator: {d['generator'] or 'none: generator_instructions.py'})",
-        f"  candidates   {plural(d['total'], 'image')}; accepted {d['completed']}{regen} {bar(frac)} {frac * 100:.1f}% of the candidates",
+        f"  candidates   {plural(d['total'], 'image')}; accepted {d['completed']}{regen} {bar(frac)} "
+        f"{frac * 100:.1f}% of the candidates",
         f"  dataset      {dataset}",
-        f"  next batch   {batch_tag(d['next_batch'])}; pending {plural(d['pending'], 'image')}, {d['retrying']} of them retries",
+        f"  next batch   {batch_tag(d['next_batch'])}; pending {plural(d['pending'], 'image')}, "
+        f"{d['retrying']} of them retries",
     ]
     if d["target"] and d["gap"] == 0 and d["pending"]:
-        lines.append(f"  target       reached with {plural(d['pending'], 'image')} pending: {target_command(c, '+' + str(d['pending']))} raises it")
+        lines.append(f"  target       reached with {plural(d['pending'], 'image')} pending: "
+                     f"{target_command(c, '+' + str(d['pending']))} raises it")
     if d["rebuild_needed"]:
-        lines.append(f"  candidates   edited other than by appending: claims wait for batch_status.py --rebuild --culture {c}")
+        lines.append("  candidates   edited other than by appending: claims wait for batch_status.py --rebuild "
+                     f"--culture {c}")
     if d["last_artist"]:
         la = d["last_artist"]
         lines.append(f"  last artist  {one_line(la['artist'])} ({la['completed']}/{la['total']})")
-    eta = (f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch x {d['max_parallel']} parallel"
+    eta = (f", ~{fmt_duration(d['eta_seconds'])} at {fmt_duration(d['median_batch_seconds'])}/batch "
+           f"x {d['max_parallel']} parallel"
            if d["eta_seconds"] is not None else "")
     if d["remaining_batches"]:
         flying = f" ({d['in_flight']} in flight)" if d["in_flight"] else ""
@@ -260,15 +272,18 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         lines.append("  milestone    none: the plan gives no target")
     elif m:
         reach = "" if m["reachable"] else "; not reachable with the images not yet accepted: add candidates"
-        lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images (dataset {m['dataset']}){reach}")
+        lines.append(f"  milestone    {m['name']}: {m['done']}/{m['images']} new images "
+                     f"(dataset {m['dataset']}){reach}")
     elif d["milestones"]:
         lines.append("  milestone    all reached")
     if d["in_flight_batches"]:
         flights = ", ".join(f"{batch_tag(b['batch_id'])} ({_lease(b)})" for b in d["in_flight_batches"])
         lines.append(f"  in flight    {flights}")
-    lines.append(f"  merged       {plural(d['merged_batches'], 'batch')}; {plural(d['unmerged'], 'record')} waiting (sync at {d['sync_threshold']})")
+    lines.append(f"  merged       {plural(d['merged_batches'], 'batch')}; {plural(d['unmerged'], 'record')} waiting "
+                 f"(sync at {d['sync_threshold']})")
     if d["failed"]:
-        last = "; ".join(f"{batch_tag(f['batch_id'])}: {cut(one_line(f['error']), 80)}" for f in d["failed_batches"][-2:])
+        last = "; ".join(f"{batch_tag(f['batch_id'])}: {cut(one_line(f['error']), 80)}"
+                         for f in d["failed_batches"][-2:])
         lines.append(f"  failed       {plural(d['failed'], 'batch')}, last: " + last)
     if d["stuck"]:
         shown = d["stuck"] if verbose else d["stuck"][:5]
@@ -280,5 +295,6 @@ def render_detail(d: dict, verbose: bool = False) -> str:
         if len(shown) < len(d["stuck"]):
             lines.append(f"    ... {len(d['stuck']) - len(shown)} more (--verbose)")
         if any(s["reason"].startswith(prog.MISSING_REASON) for s in d["stuck"]):
-            lines.append(f"    a mistyped filepath: remove_candidates.py {c} --fix OLD NEW corrects it (or removes it: PATH ...)")
+            lines.append(f"    a mistyped filepath: remove_candidates.py {c} --fix OLD NEW corrects it "
+                         "(or removes it: PATH ...)")
     return "\n".join(lines)

@@ -17,8 +17,8 @@ from .versions import resolve_version
 from ..files.workspace import Workspace
 
 EXPORT_FIELDS = published.PUBLISHED_KEYS
-EXPORT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions", "quality_score",
-                  "accepted_at", "batch_id", "pair_id", "ulid", "origin", "extra"] + list(META_COLUMNS)
+EXPORT_COLUMNS = ["filepath", "culture", "artist", "title", "critique_zh", "critique_en", "covered_dimensions",
+                  "quality_score", "accepted_at", "batch_id", "pair_id", "ulid", "origin", "extra"] + list(META_COLUMNS)
 
 
 def _export_order(r: dict, extra: dict) -> tuple:
@@ -35,13 +35,14 @@ def _refuse_shared_pair_ids(table, target) -> None:
 
     shared = shared_pair_ids(table, target)
     if shared:
-        raise WorkFailed(f"the critiques table in {target.shown} gives {shared_text(shared)}; nothing exported: roll the "
-                         "table back to before the rows that took them (sync_to_lancedb.py --list, --rollback), or remove "
-                         "those rows, then sync and export again")
+        raise WorkFailed(f"the critiques table in {target.shown} gives {shared_text(shared)}; nothing exported: "
+                         "roll the table back to before the rows that took them (sync_to_lancedb.py --list, "
+                         "--rollback), or remove those rows, then sync and export again")
 
 
 def export(ws: Workspace, *, culture: str | None = None, output: str | None = None, db: str | None = None,
-           version: str | None = None, new_only: bool = False, dims_as_text: bool = False, whole_dataset: bool = False) -> dict:
+           version: str | None = None, new_only: bool = False, dims_as_text: bool = False,
+           whole_dataset: bool = False) -> dict:
     """Write the table as JSONL in the published VULCA-Bench shape (see published.py).
 
     Every row has the pair_id and ulid it was given at its first merge; the published baseline's
@@ -83,10 +84,10 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
         rows = [r for r in rows if r.get("pair_id") not in published_ids]
     elif republished and not whole_dataset:
         shown = ", ".join(sorted(r["pair_id"] for r in republished)[:3]) + (", ..." if len(republished) > 3 else "")
-        raise InputError(f"this export would hold {len(republished)} record(s) whose pair_id is already in the published "
-                         f"baseline ({shown}): appended to the published files they would repeat. --new writes only the new "
-                         "records (the lines to append); --whole-dataset writes the whole dataset, published and new (to replace "
-                         "the published files, never to append)")
+        raise InputError(f"this export would hold {len(republished)} record(s) whose pair_id is already in the "
+                         f"published baseline ({shown}): appended to the published files they would repeat. "
+                         "--new writes only the new records (the lines to append); --whole-dataset writes the whole "
+                         "dataset, published and new (to replace the published files, never to append)")
     extras = [json.loads(r["extra"]) if r.get("extra") else {} for r in rows]
     order = sorted(range(len(rows)), key=lambda i: _export_order(rows[i], extras[i]))
     shapes: dict[str, dict | None] = {}
@@ -99,7 +100,8 @@ def export(ws: Workspace, *, culture: str | None = None, output: str | None = No
         sys.stdout.writelines(lines)
         dest = None
     else:
-        dest = Path(output).expanduser() if output else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl"
+        dest = (Path(output).expanduser() if output
+                else ws.root / "exports" / f"critiques{'_' + culture if culture else ''}.jsonl")
         dest = dest.resolve()
         atomic_write(dest, (line.encode("utf-8") for line in lines))
     first = rows[order[0]]["pair_id"] if order else None

@@ -89,7 +89,8 @@ class UnmergedBatches:
 
     __slots__ = ("culture", "waiting", "threshold", "due", "batches", "merged")
 
-    def __init__(self, culture: str, waiting: int, threshold: int, due: bool, batches: list[int], merged: list[int] | None = None):
+    def __init__(self, culture: str, waiting: int, threshold: int, due: bool, batches: list[int],
+                 merged: list[int] | None = None):
         self.culture = culture
         self.waiting = waiting  # accepted records not merged
         self.threshold = threshold
@@ -188,7 +189,8 @@ def reconcile(ws: Workspace, table, target: Target, wid: str) -> list[dict]:
 
         old, new = run_session(ws, name, fn)
         if old != new:
-            changes.append({"culture": name, "now_unmerged": sorted(set(old) - set(new)), "now_merged": sorted(set(new) - set(old))})
+            changes.append({"culture": name, "now_unmerged": sorted(set(old) - set(new)),
+                            "now_merged": sorted(set(new) - set(old))})
     return changes
 
 
@@ -201,7 +203,8 @@ def _superseded(table, target: Target, batches: dict[int, list[dict]], wid: str)
             best[r["filepath"]] = key
     out = []
     for b, recs in batches.items():
-        keys = [(rec["filepath"], row_key({"accepted_at": parse_time(rec["accepted_at"]), "batch_id": b, "workspace_id": wid, "sync_id": None}))
+        keys = [(rec["filepath"], row_key({"accepted_at": parse_time(rec["accepted_at"]), "batch_id": b,
+                                           "workspace_id": wid, "sync_id": None}))
                 for rec in recs]
         if all(fp in best and best[fp] >= key for fp, key in keys):
             out.append(b)

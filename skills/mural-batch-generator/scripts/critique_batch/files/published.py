@@ -84,7 +84,8 @@ def pair_number(value: Any, file, where: str) -> int:
     """The number of a `PAIR_<digits>` id; anything else is bad input."""
     m = PAIR_ID.fullmatch(value) if isinstance(value, str) else None
     if not m:
-        raise InputError(f"expected PAIR_<digits>, got {json.dumps(value, ensure_ascii=False)}", file=file, where=f"{where}.pair_id")
+        raise InputError(f"expected PAIR_<digits>, got {json.dumps(value, ensure_ascii=False)}", file=file,
+                         where=f"{where}.pair_id")
     return int(m.group(1))
 
 
@@ -109,15 +110,16 @@ def check_dimensions_field(value: Any, file, where: str) -> bool:
         try:
             decoded = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise InputError(f"expected a JSON array of dimension IDs (or a JSON string of one), got a string that is not JSON ({exc.msg})",
-                             file=file, where=f"{where}.covered_dimensions") from None
+            raise InputError("expected a JSON array of dimension IDs (or a JSON string of one), got a string that is "
+                             f"not JSON ({exc.msg})", file=file, where=f"{where}.covered_dimensions") from None
         if not isinstance(decoded, list) or not all(isinstance(d, str) for d in decoded):
             raise InputError("expected a JSON array of dimension IDs (or a JSON string of one), got a string holding "
                              f"{short_json(decoded)}", file=file, where=f"{where}.covered_dimensions")
         return True
     if isinstance(value, list) and all(isinstance(d, str) for d in value):
         return False
-    raise InputError(f"expected a JSON array of dimension IDs, got {short_json(value)}", file=file, where=f"{where}.covered_dimensions")
+    raise InputError(f"expected a JSON array of dimension IDs, got {short_json(value)}", file=file,
+                     where=f"{where}.covered_dimensions")
 
 
 def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
@@ -128,7 +130,8 @@ def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
     if not isinstance(raw, str) or not raw.strip():
         if has_image_path or "filepath" in row:
             field = "image_path" if has_image_path else "filepath"
-            raise InputError(f"expected the image's path as a non-empty string, got {short_json(raw)}", file=file, where=f"{where}.{field}")
+            raise InputError(f"expected the image's path as a non-empty string, got {short_json(raw)}", file=file,
+                             where=f"{where}.{field}")
         raise InputError("no image_path (the published field) and no filepath: expected one of them, naming the image",
                          file=file, where=f"{where}.image_path")
     field = "image_path" if has_image_path else "filepath"
@@ -140,8 +143,8 @@ def image_path_of(row: dict, file, where: str) -> tuple[str, str]:
     if not fp:
         raise InputError(f"expected the path of an image, got {short_json(raw)}", file=file, where=f"{where}.{field}")
     if has_image_path and isinstance(row.get("filepath"), str) and normalise_filepath(row["filepath"]) != fp:
-        raise InputError(f"image_path {short_json(raw)} and filepath {short_json(row['filepath'])} name different images; keep one",
-                         file=file, where=f"{where}.filepath")
+        raise InputError(f"image_path {short_json(raw)} and filepath {short_json(row['filepath'])} name different "
+                         "images; keep one", file=file, where=f"{where}.filepath")
     return raw, fp
 
 
@@ -203,7 +206,8 @@ def assign_ids(rows: list[dict], existing: dict[str, tuple[str | None, str | Non
         else:
             fresh.append(r)
     never = datetime.min.replace(tzinfo=timezone.utc)
-    fresh.sort(key=lambda r: (r.get("accepted_at") or never, r.get("culture") or "", r.get("batch_id") or 0, r["filepath"]))
+    fresh.sort(key=lambda r: (r.get("accepted_at") or never, r.get("culture") or "", r.get("batch_id") or 0,
+                              r["filepath"]))
     for r in fresh:
         top += 1
         r["pair_id"] = format_pair_id(top)
@@ -340,7 +344,8 @@ def shape_difference(record: dict, shape: dict) -> str | None:
     for k, v in record.items():
         want, got = shape["types"].get(k), json_type(v)
         if got != "null" and want and got != want and {got, want} != {"integer", "float"}:
-            return f"{k} is a{'n' if got[0] in 'aeiou' else ''} {got}, the culture's lines hold a{'n' if want[0] in 'aeiou' else ''} {want}"
+            return (f"{k} is a{'n' if got[0] in 'aeiou' else ''} {got}, "
+                    f"the culture's lines hold a{'n' if want[0] in 'aeiou' else ''} {want}")
     return None
 
 

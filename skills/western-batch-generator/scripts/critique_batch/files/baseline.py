@@ -21,7 +21,8 @@ from pathlib import Path
 from ..base.digests import content_digest
 from ..base.errors import InputError
 from ..base.jsonfiles import read_json, read_text_file
-from .published import PairIdOwners, ShapeTally, check_dimensions_field, dataset_shape, image_path_of, jsonl_lines, pair_number, parse_jsonl_object
+from .published import (PairIdOwners, ShapeTally, check_dimensions_field, dataset_shape, image_path_of, jsonl_lines,
+                        pair_number, parse_jsonl_object)
 from .workspace import Workspace
 
 TYPE_CHECKING = False  # typing is not imported at run time: status reads the baseline
@@ -80,10 +81,11 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
             _, fp = image_path_of(row, path, where)
             culture = row.get("culture")
             if not isinstance(culture, str) or not culture:
-                raise InputError(f"expected the culture's name, got {json.dumps(culture, ensure_ascii=False)}", file=path, where=f"{where}.culture")
+                raise InputError(f"expected the culture's name, got {json.dumps(culture, ensure_ascii=False)}",
+                                 file=path, where=f"{where}.culture")
             if cultures is not None and culture not in cultures:
-                raise InputError(f"culture {culture!r} is not in the plan (it has: {', '.join(sorted(cultures))}); add it to "
-                                 "checkpoints/expansion_plan.json first", file=path, where=f"{where}.culture")
+                raise InputError(f"culture {culture!r} is not in the plan (it has: {', '.join(sorted(cultures))}); "
+                                 "add it to checkpoints/expansion_plan.json first", file=path, where=f"{where}.culture")
             number = pair_number(row.get("pair_id"), path, where)
             pid = row["pair_id"]
             out.max_pair_id = max(out.max_pair_id, number)
@@ -102,7 +104,8 @@ def scan(paths: list[Path], cultures: set[str] | None) -> Scan:
                 continue
             first[(culture, fp)] = rec
             out.kept.append(rec)
-        out.sources.append({"path": str(path.resolve()), "bytes": len(data), "digest": content_digest(data), "lines": lines})
+        out.sources.append({"path": str(path.resolve()), "bytes": len(data), "digest": content_digest(data),
+                            "lines": lines})
     return out
 
 
@@ -153,7 +156,8 @@ class Baseline:
             path = self.ws.checkpoints / IMAGES
             doc = read_json(path, "baseline_images")
             if doc["set_at"] != self.doc["set_at"]:
-                raise InputError(f"does not belong to {SUMMARY} (set at {self.doc['set_at']}); run set_baseline.py again", file=path, where="set_at")
+                raise InputError(f"does not belong to {SUMMARY} (set at {self.doc['set_at']}); "
+                                 "run set_baseline.py again", file=path, where="set_at")
             self._images = doc["cultures"]
         return self._images.get(culture, {})
 
@@ -169,7 +173,8 @@ class Baseline:
                 data = path.read_bytes()
             except FileNotFoundError:
                 raise InputError("the published file of the baseline is gone (moved or deleted); put it back, or run "
-                                 "set_baseline.py with its new path", file=path, where=f"{SUMMARY}: sources[{i}]") from None
+                                 "set_baseline.py with its new path", file=path,
+                                 where=f"{SUMMARY}: sources[{i}]") from None
             if len(data) != src["bytes"] or content_digest(data) != src["digest"]:
                 raise InputError("the published file changed since set_baseline.py read it; run set_baseline.py again",
                                  file=path, where=f"{SUMMARY}: sources[{i}]")
