@@ -140,7 +140,13 @@ class Claims:
             conn = lancedb.connect(self.target.uri, storage_options=self.target.storage_options,
                                    read_consistency_interval=timedelta(0))
         with database.db_errors(self.target, f"cannot open the {self.name} table"):
-            table = conn.create_table(self.name, schema=self.schema(self.require_key), exist_ok=True)
+            try:
+                table = conn.open_table(self.name)
+            except ValueError as exc:
+                if "not found" not in str(exc).lower():
+                    raise
+                # exist_ok: another workspace may create it first (then its schema must be this one)
+                table = conn.create_table(self.name, schema=self.schema(self.require_key), exist_ok=True)
         missing = [c for c in COLUMNS if c not in table.schema.names]
         if missing:
             raise InputError(f"table {self.name} is no claims table (no column {', '.join(missing)}); point the claims setting "
@@ -296,23 +302,19 @@ class Claims:
 
     def release(self, claim_id: str, keys) -> int:
         """Returned, or never used: the images become free for any workspace (their rows go).
-        Only rows still carrying this claim id, unfinished, are removed."""
-        from .database import db_errors
-
-        keys = list(keys)
-        if not keys:
+        Only rows still carrying this claim id, unfinished, are removed. Returns how many went."""
+        keys = set(keys)
+        held = {r["key"] for r in self.of_claim(claim_id) if r["key"] in keys and r["state"] == CLAIMED}
+        if not held:
             return 0
         before = self._version()
-        for where in _keys_in(keys):
+        for where in _keys_in(held):
             pred = f"claim_id = {_sql(claim_id)} AND state = '{CLAIMED}' AND {where}"
-            with db_errors(self.target, f"cannot release claims in the {self.name} table"):
-                had = self.table.count_rows(pred)
-            if had:
-                self._retrying(f"cannot release claims in the {self.name} table", lambda pred=pred: self.table.delete(pred))
+            self._retrying(f"cannot release claims in the {self.name} table", lambda pred=pred: self.table.delete(pred))
         faults.point("shared.released")
         left = {r["key"] for r in self.of_claim(claim_id)}
         self._after_write(before)
-        return len([k for k in set(keys) if k not in left])
+        return len(held - left)
 
     def release_parked(self, keys) -> int:
         """Parked images forgiven (requeued): free again, whoever parked them."""

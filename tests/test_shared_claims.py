@@ -1,0 +1,247 @@
+"""Claims shared through one Lance table by workspaces on different machines (shared_claims.py):
+processes (spawned: lancedb is not fork-safe) racing on one table in a folder and on S3 (moto on
+loopback) win each key once; the same race without the key metadata commits duplicates (so the
+check can fail); take-over and renewal races have at most one winner; a claimer killed at a fault
+point leaves no duplicate and nothing its workspace cannot find again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import store_support as sup
+from critique_batch import shared_claims as sc
+from critique_batch.errors import EnvironmentFailure, InputError
+from critique_batch.workspace import Workspace
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+WORKER = Path(__file__).resolve().parent / "claims_worker.py"
+
+
+@pytest.fixture(params=["local", "s3"])
+def claims_uri(request, tmp_path, monkeypatch):
+    """(a claims URI outside every workspace, env for the worker processes)."""
+    if request.param == "local":
+        return str(tmp_path / "claims-db"), {}
+    server = request.getfixturevalue("s3")
+    for k, v in server.env.items():
+        monkeypatch.setenv(k, v)
+    return server.bucket("c" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:20]), server.env
+
+
+def workers(tmp_path: Path, uri: str, env: dict, specs: list[dict], *, faults: dict[int, str] | None = None) -> list[dict | None]:
+    """Run one worker process per spec, released together once every one has its table open.
+    faults: {index: $CRITIQUE_BATCH_FAULT} for the workers to kill at a point. Returns each
+    worker's output (None for a killed one)."""
+    go = tmp_path / f"go-{time.monotonic_ns()}"
+    procs = []
+    for i, spec in enumerate(specs):
+        ready = tmp_path / f"ready-{go.name}-{i}"
+        full = {**os.environ, **env}
+        full.pop("CRITIQUE_BATCH_FAULT", None)
+        if faults and i in faults:
+            full["CRITIQUE_BATCH_FAULT"] = faults[i]
+            full["CRITIQUE_BATCH_FAULT_LOG"] = str(tmp_path / "faults.log")
+        args = {"uri": uri, "workspace": str(tmp_path), "ready": str(ready), "go": str(go), "seed": i, **spec}
+        procs.append((ready, subprocess.Popen([sys.executable, str(WORKER), json.dumps(args)], stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True, env=full)))
+    deadline = time.monotonic() + 60
+    while not all(r.exists() or p.poll() is not None for r, p in procs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.write_text("go")
+    outs = []
+    for i, (_, p) in enumerate(procs):
+        out, err = p.communicate(timeout=120)
+        if faults and i in faults:
+            assert p.returncode == -9, f"worker {i} was not killed: {p.returncode}\n{err}"
+            outs.append(None)
+            continue
+        assert p.returncode == 0 and "Traceback" not in err, f"worker {i}: exit {p.returncode}\n{err}"
+        outs.append(json.loads(out))
+    return outs
+
+
+def claims_of(tmp_path: Path, uri: str, workspace_id: str = "test", **kw) -> sc.Claims:
+    return sc.Claims(Workspace(tmp_path), "korean", workspace_id, {"uri": uri}, **kw)
+
+
+def duplicates(rows: list[dict]) -> dict[str, int]:
+    """Keys with more than one row: what the primary key must prevent."""
+    return {k: n for k, n in Counter(r["key"] for r in rows).items() if n > 1}
+
+
+def keys(n: int, tag: str = "") -> list[str]:
+    return [f"images/korean/{tag}painting_{i:04d}.jpg" for i in range(n)]
+
+
+def test_race_each_key_won_once(tmp_path, claims_uri):
+    """Workspaces claiming overlapping chunks of the same keys in different orders: one row per
+    key, every key won by exactly one workspace, and what each was told it won is what the table says."""
+    uri, env = claims_uri
+    n, procs = (60, 4) if not env else (24, 3)
+    all_keys = keys(n)
+    outs = workers(tmp_path, uri, env, [{"workspace_id": f"w{i}", "keys": all_keys, "chunk": 8 if not env else 12}
+                                        for i in range(procs)])
+    rows = claims_of(tmp_path, uri).rows()
+    assert duplicates(rows) == {}
+    assert sorted(r["key"] for r in rows) == sorted(all_keys)
+    won = Counter(k for o in outs for k in o["won"])
+    assert set(won) == set(all_keys) and set(won.values()) == {1}
+    by_row = {r["key"]: r["workspace_id"] for r in rows}
+    for i, o in enumerate(outs):
+        assert all(by_row[k] == f"w{i}" for k in o["won"])
+
+
+def test_race_without_the_key_metadata_commits_duplicates(tmp_path):
+    """The same race on a table whose key lacks the metadata: the check above finds duplicates
+    (so it can fail), and the module refuses to claim in such a table."""
+    uri = str(tmp_path / "claims-db")
+    claims_of(tmp_path, uri, require_key=False).table  # noqa: B018 - created without the metadata
+    found: dict[str, int] = {}
+    for attempt in range(5):  # a race can come out clean by chance: repeat with new keys until it does not
+        ks = keys(40, f"r{attempt}-")
+        workers(tmp_path, uri, {}, [{"workspace_id": f"w{i}", "keys": ks, "mode": "claim_all", "with_key": False} for i in range(4)])
+        found = duplicates(claims_of(tmp_path, uri, require_key=False).rows(ks))
+        if found:
+            break
+    assert found, "4 racing claims without the key metadata never committed a duplicate"
+    with pytest.raises(InputError) as err:
+        claims_of(tmp_path, uri).table  # noqa: B018
+    assert err.value.exit_code == 2 and sc.PK_METADATA in str(err.value)
+
+
+def test_too_old_lancedb_is_refused(tmp_path, monkeypatch):
+    import lancedb
+
+    monkeypatch.setattr(lancedb, "__version__", "0.30.1")
+    with pytest.raises(EnvironmentFailure) as err:
+        claims_of(tmp_path, str(tmp_path / "claims-db")).table  # noqa: B018
+    assert err.value.exit_code == 74 and "lancedb >= 0.40" in str(err.value)
+    assert not (tmp_path / "claims-db").exists()  # nothing created
+
+
+def test_take_over_races_a_renewal(tmp_path, claims_uri):
+    """An expired claim: its owner renews it while three workspaces take it over. Per key, at most
+    one succeeds, and the row carries the winner's claim id."""
+    uri, env = claims_uri
+    owner = claims_of(tmp_path, uri, "owner")
+    ks = keys(6 if env else 12)
+    now = sc.now_ms()
+    cid, won = owner.claim(ks, now - 1)  # its lease already over
+    assert won == ks
+    seen = {k: cid for k in ks}
+    specs = [{"workspace_id": f"t{i}", "mode": "take_over", "seen": seen, "now": now} for i in range(3)]
+    specs.append({"workspace_id": "owner", "mode": "renew", "seen_claim": {cid: ks}})
+    outs = workers(tmp_path, uri, env, specs)
+    rows = {r["key"]: r for r in owner.rows()}
+    assert duplicates(owner.rows()) == {}
+    winners = Counter(k for o in outs for k in o["won"])
+    assert set(winners) <= set(ks) and set(winners.values()) <= {1}
+    for o in outs:
+        (claim_id, won), = o["claims"]
+        for k in won:
+            assert rows[k]["claim_id"] == claim_id
+    # the race is decided: a late take-over of the expired claim finds no row still carrying cid
+    late_cid, late = claims_of(tmp_path, uri, "late").take_over(seen, now + 600_000, now + 700_000)
+    assert late == [k for k in ks if k not in winners]
+
+
+def test_conditional_changes_need_the_claim_id(tmp_path):
+    """done / park / renew / release act only on rows still carrying the claim id; a released
+    image is free for any workspace; status sees each workspace's share."""
+    uri = str(tmp_path / "claims-db")
+    a, b = claims_of(tmp_path, uri, "A"), claims_of(tmp_path, uri, "B")
+    now = sc.now_ms()
+    ks = keys(6)
+    cid_a, won_a = a.claim(ks[:4], now + 60_000)
+    cid_b, won_b = b.claim(ks, now + 90_000)
+    assert won_a == ks[:4] and won_b == ks[4:]
+    assert a.mark_done("no-such-claim", ks) == []
+    assert a.mark_done(cid_b, ks[:2]) == []  # not b's keys
+    assert a.mark_done(cid_a, ks[:2]) == ks[:2]
+    assert a.renew(cid_a, ks[2:4], now + 120_000) == ks[2:4]
+    assert a.park(cid_a, {ks[2]: "image unreadable"}) == [ks[2]]
+    assert a.release(cid_b, [ks[3]]) == 0  # another claim's id: nothing released
+    assert a.release(cid_a, [ks[3]]) == 1
+    cid_b2, won = b.claim(ks, now + 90_000)
+    assert won == [ks[3]]  # free for any workspace
+    s = a.summary(now)
+    assert (s["done_here"], s["parked"], s["claimed_elsewhere"]) == (2, 1, 3)
+    assert s["elsewhere"] == {"B": {"claimed": 3, "lease_expires_ms": now + 90_000}}
+    assert a.mark_done(cid_a, [ks[0]]) == []  # already done: no second change
+
+
+def test_killed_claimers_leave_no_duplicate_and_nothing_lost(tmp_path, claims_uri):
+    """Three workspaces race; one is killed before its commit, one right after it (before it
+    learns what it won). No duplicate; the killed-before claimer left nothing; the killed-after
+    one's workspace finds its claims by workspace id and releases them; the table keeps working."""
+    uri, env = claims_uri
+    ks = keys(24 if env else 40)
+    # w1 alone on its keys: its commit surely inserts them all (w2 races w0)
+    specs = [{"workspace_id": "w0", "keys": ks[:16], "chunk": 8}, {"workspace_id": "w1", "keys": ks[16:24], "chunk": 8},
+             {"workspace_id": "w2", "keys": ks[:16] + ks[24:], "chunk": 8}]
+    outs = workers(tmp_path, uri, env, specs, faults={0: "shared.claiming", 1: "shared.claimed"})
+    log = (tmp_path / "faults.log").read_text().split()
+    assert sorted(log) == ["shared.claimed", "shared.claiming"]
+    c = claims_of(tmp_path, uri)
+    rows = c.rows()
+    assert duplicates(rows) == {}
+    by_ws = Counter(r["workspace_id"] for r in rows)
+    assert by_ws["w0"] == 0  # killed before its commit: nothing committed
+    assert by_ws["w1"] == 8  # killed after it, before learning what it won
+    assert sorted(outs[2]["won"]) == sorted(r["key"] for r in rows if r["workspace_id"] == "w2")
+    # the killed workspaces' next session: its own claims, by workspace id, released for everyone
+    for wid in ("w0", "w1"):
+        mine = claims_of(tmp_path, uri, wid)
+        left = mine.of_workspace()
+        for cid in {r["claim_id"] for r in left}:
+            mine.release(cid, [r["key"] for r in left if r["claim_id"] == cid])
+        assert mine.of_workspace() == []
+    after = workers(tmp_path, uri, env, [{"workspace_id": "w3", "keys": ks, "chunk": 24}])
+    rows = c.rows()
+    assert duplicates(rows) == {} and sorted(r["key"] for r in rows) == sorted(ks)
+    assert set(after[0]["won"]) == set(ks) - set(outs[2]["won"])
+
+
+@pytest.mark.filterwarnings("ignore:optimize.cleanup_older_than=0")
+def test_housekeeping_compacts_as_the_table_grows(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRITIQUE_BATCH_CLAIMS_OPTIMIZE_EVERY", "10")
+    monkeypatch.setenv("CRITIQUE_BATCH_CLAIMS_KEEP_VERSIONS_S", "0")
+    c = claims_of(tmp_path, str(tmp_path / "claims-db"))
+    ks = keys(60)
+    lease = sc.now_ms() + 60_000
+    for i in range(0, 60, 2):
+        c.claim(ks[i:i + 2], lease)
+    assert c.housekept >= 2
+    assert c.table.stats()["fragment_stats"]["num_fragments"] <= 12  # 30 one-commit fragments, compacted every 10 versions
+    assert len(c.table.list_versions()) <= 12  # old versions removed
+    assert sorted(r["key"] for r in c.rows()) == ks
+
+
+def test_configuration_and_lean_import(tmp_path, monkeypatch):
+    """Off by default; the plan's "claims" or $CRITIQUE_BATCH_CLAIMS turn it on; importing the
+    module (as a claim does) imports no lancedb, pyarrow or dataclasses."""
+    root = sup.make_ws(tmp_path / "ws", {"korean": 2})
+    monkeypatch.delenv(sc.ENV, raising=False)
+    assert sc.configured(Workspace(root)) is None
+    monkeypatch.setenv(sc.ENV, str(tmp_path / "c"))
+    assert sc.configured(Workspace(root))["uri"] == str(tmp_path / "c")
+    monkeypatch.delenv(sc.ENV)
+    plan = json.loads((root / "checkpoints" / "expansion_plan.json").read_text())
+    plan["claims"] = {"uri": "s3://bucket/claims", "storage_options": {"allow_http": True}}
+    (root / "checkpoints" / "expansion_plan.json").write_text(json.dumps(plan))
+    conf = sc.configured(Workspace(root))
+    assert conf["uri"] == "s3://bucket/claims"
+    assert sc.Claims(Workspace(root), "korean", "w", conf).target.storage_options == {"allow_http": "true"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import critique_batch.shared_claims"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(sup.SCRIPTS)})
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "critique_batch" in imported and not imported & {"lancedb", "pyarrow", "dataclasses", "typing"}, sorted(imported)
