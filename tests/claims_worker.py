@@ -1,6 +1,6 @@
 """One workspace's claimer, run as its own process (lancedb is not fork-safe) by test_shared_claims.py
 and bench_shared_claims.py. Argument: a JSON object:
-  uri, workspace_id, culture, keys, chunk, mode ("claim" | "claim_all" | "take_over" | "renew"),
+  uri, workspace_id, culture, keys, chunk, mode ("claim" | "claim_all" | "claim_free" | "take_over" | "renew"),
   with_key (False: the table without the key metadata), ready/go (barrier files: written once the
   table is open / waited for before racing), seen ({key: claim id}, take_over and renew), lease_ms,
   now (take_over's clock), seed.
@@ -46,6 +46,18 @@ def main() -> None:
             out["latencies"].append(time.perf_counter() - t)
             out["claims"].append([cid, won])
             out["won"] += won
+    elif mode == "claim_free":
+        # as a workspace claims: `chunk` images at random among those not known taken, until none is left
+        rng = random.Random(args.get("seed", 0))
+        known: set[str] = set()
+        while len(known) < len(keys):
+            pick = rng.sample([k for k in keys if k not in known], min(args.get("chunk", 10), len(keys) - len(known)))
+            t = time.perf_counter()
+            cid, won = claims.claim(pick, lease)
+            out["latencies"].append(time.perf_counter() - t)
+            out["claims"].append([cid, won])
+            out["won"] += won
+            known.update(pick)
     elif mode == "take_over":
         cid, won = claims.take_over(args["seen"], lease, args.get("now"))
         out["claims"].append([cid, won])
