@@ -245,3 +245,93 @@ def test_configuration_and_lean_import(tmp_path, monkeypatch):
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(sup.SCRIPTS)})
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "critique_batch" in imported and not imported & {"lancedb", "pyarrow", "dataclasses", "typing"}, sorted(imported)
+
+
+# --- the loop: workspaces running the real scripts on one shared expansion -----------------------
+
+def loop_round(root: Path, env: dict, *, count: int = 2, extra: dict | None = None) -> list[int]:
+    """One round of a workspace as the orchestrator runs it: run_next_batch.py (collect, claim), then
+    a valid output for each batch claimed (a subagent's work). Returns the batch ids claimed."""
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", count, "--json", ws=root, env={**env, **(extra or {})})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode in (0, 1), f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    got = json.loads(proc.stdout)["batches"]
+    for b in got:
+        doc = json.loads((root / "checkpoints" / f"korean_batch_{b['batch_id']:03d}_input.json").read_text())
+        recs = [sup.record("korean", img["filepath"]) for img in doc["images"]]
+        (root / "checkpoints" / f"korean_batch_{b['batch_id']:03d}_output.json").write_text(json.dumps(recs, ensure_ascii=False))
+    return [b["batch_id"] for b in got]
+
+
+def run_until_done(roots: list[Path], env: dict, rounds: int = 12) -> None:
+    """Every workspace in its own thread, round after round, until none claims anything (then a last collection)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(root: Path) -> None:
+        for _ in range(rounds):
+            if not loop_round(root, env):
+                break
+        sup.run("run_next_batch.py", "--culture", "korean", "--count", 0, ws=root, env=env)
+
+    with ThreadPoolExecutor(len(roots)) as pool:
+        list(pool.map(work, roots))
+
+
+def accepted_once(roots: list[Path], n: int) -> dict[str, int]:
+    """Every candidate accepted in exactly one workspace; returns accepted images per workspace."""
+    where: dict[str, list[str]] = {}
+    for root in roots:
+        for fp in sup.accepted(root, "korean"):
+            where.setdefault(fp, []).append(root.name)
+    assert {fp: w for fp, w in where.items() if len(w) > 1} == {}
+    assert sorted(where) == sorted(sup.image("korean", i)["filepath"] for i in range(n))
+    return Counter(w[0] for w in where.values())
+
+
+@pytest.fixture
+def shared_env(tmp_path, claims_uri):
+    uri, env = claims_uri
+    return {**env, sc.ENV: uri}
+
+
+def test_workspaces_share_one_expansion(tmp_path, shared_env):
+    """Three workspaces with the same candidates run the real scripts at the same time: every image
+    is accepted exactly once across them, each did a share, and status shows the shared expansion."""
+    n = 20 if "AWS_ENDPOINT_URL" in shared_env else 30
+    roots = [sup.make_ws(tmp_path / f"ws{i}", {"korean": n}, batch_size=5) for i in range(3)]
+    run_until_done(roots, shared_env)
+    per_ws = accepted_once(roots, n)
+    assert len(per_ws) >= 2, per_ws  # the work was shared
+    st = sup.run_json("batch_status.py", ws=roots[0], env=shared_env)["cultures"][0]["shared"]
+    assert st["done_here"] == per_ws[roots[0].name] and st["done_here"] + st["done_elsewhere"] == n
+    assert st["claimed_here"] == st["claimed_elsewhere"] == 0
+    text = sup.run("batch_status.py", ws=roots[0], env=shared_env).stdout
+    assert f"{st['done_elsewhere']} done elsewhere" in text
+
+
+def test_crash_between_shared_commit_and_input_file(tmp_path, monkeypatch):
+    """A claim killed after winning images in the shared table, before writing its input file: the
+    next claim of that workspace releases them (nothing lost); an expired claim of a workspace that
+    went away is taken over by another; every image ends accepted exactly once."""
+    env = {sc.ENV: str(tmp_path / "claims-db")}
+    n = 20
+    a, b, c = (sup.make_ws(tmp_path / name, {"korean": n}, batch_size=5) for name in ("a", "b", "c"))
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 2, ws=a,
+                   env={**env, "CRITIQUE_BATCH_FAULT": "shared.claimed"})
+    assert proc.returncode == -9
+    assert not list((a / "checkpoints").glob("korean_batch_*_input.json"))
+    orphans = claims_of(tmp_path, env[sc.ENV], "x").rows()
+    a_wid = json.loads((a / "checkpoints" / "workspace_id.json").read_text())["workspace_id"]
+    assert len(orphans) == 5 and {r["workspace_id"] for r in orphans} == {a_wid}
+    # c claims a batch and goes away (no output, ever)
+    assert loop_round(c, env, count=1, extra={}) == [1]
+    (c / "checkpoints" / "korean_batch_001_output.json").unlink()
+    c_wid = json.loads((c / "checkpoints" / "workspace_id.json").read_text())["workspace_id"]
+    # two hours later (past c's 60-minute lease) a and b run until done
+    later = {**env, "CRITIQUE_BATCH_NOW": "2099-01-01T00:00:00Z"}
+    run_until_done([a, b], later)
+    per_ws = accepted_once([a, b], n)
+    assert sum(per_ws.values()) == n
+    rows = claims_of(tmp_path, env[sc.ENV], "x").rows()
+    assert len(rows) == n and {r["state"] for r in rows} == {"done"} and c_wid not in {r["workspace_id"] for r in rows}
+    assert any(r["prev_claim_id"] for r in rows)  # c's images were taken over

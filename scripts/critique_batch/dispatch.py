@@ -65,9 +65,9 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
             continue
         try:
             with _culture_alone(out, None if culture else name):
-                got, missing, held, p = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
-                                                                                 take_over=take_over, confirmed=confirmed),
-                                                                         s.parked_missing, s.held_back, s.progress))
+                got, missing, held, p, elsewhere = run_session(
+                    ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session, take_over=take_over, confirmed=confirmed),
+                                         s.parked_missing, s.held_back, s.progress, s.shared.skipped if s.shared is not None else 0))
         except BatchError as exc:
             if not out.batches:
                 raise
@@ -81,7 +81,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
         out.parked_missing += [{"culture": name, **m} for m in missing]
         out.held_back += held
         if not got:
-            out.why_none.append(_why(status.culture_row(ws, cfg), cfg))  # as the claim left it (it may have parked images)
+            why = _why(status.culture_row(ws, cfg), cfg)  # as the claim left it (it may have parked images)
+            out.why_none.append(why + (f"; {plural(elsewhere, 'image')} claimed or done by other workspaces (shared claims)" if elsewhere else ""))
     if not order and not out.broken:
         out.why_none.append("no culture has images left to claim")
     return out

@@ -377,3 +377,206 @@ class Claims:
         faults.point("shared.housekept")
         self.housekept += 1
         return True
+
+
+# --- the expansion loop's side (engine.Session calls these when claims are shared) ----------------
+
+TOP_UPS = 3  # rounds of a claim picking again for the images other workspaces won meanwhile
+
+
+def workspace_id(ws) -> str:
+    """This workspace's id (checkpoints/workspace_id.json, as the database sync uses), made under
+    the sync lock if it does not exist yet: two processes must never make two ids."""
+    from . import sync_state
+    from .jsonfiles import read_json
+
+    doc = read_json(ws.checkpoints / sync_state.WORKSPACE_ID_FILE, "workspace_id", missing_ok=True)
+    if doc is not None:
+        return doc["workspace_id"]
+    with sync_state.sync_lock(ws, 60):
+        return sync_state.workspace_id(ws)
+
+
+def _ms(t) -> int:
+    return int(t.timestamp() * 1000)
+
+
+class SharedExpansion:
+    """One Session's view of the shared claims (the culture's lock is held: no other process of this
+    workspace changes its claims meanwhile)."""
+
+    def __init__(self, session):
+        self.s = session
+        self.claims = Claims(session.ws, session.name, workspace_id(session.ws))
+        self.wid = self.claims.workspace_id
+        self._rows: dict[str, dict] | None = None
+        self.skipped = 0  # images a pick passed over: claimed or done by other workspaces
+
+    def rows(self) -> dict[str, dict]:
+        if self._rows is None:
+            self._rows = {r["key"]: r for r in self.claims.rows()}
+        return self._rows
+
+    def _refresh(self, keys) -> dict[str, dict]:
+        fresh = {r["key"]: r for r in self.claims.rows(keys)}
+        rows = self.rows()
+        for k in keys:
+            if k in fresh:
+                rows[k] = fresh[k]
+            else:
+                rows.pop(k, None)
+        return fresh
+
+    def _available(self, row: dict | None, now: int) -> bool:
+        """Free, or a claim of another workspace whose lease has ended (taken over)."""
+        return row is None or (row["state"] == CLAIMED and row["lease_expires_ms"] < now and row["workspace_id"] != self.wid)
+
+    def reconcile(self) -> int:
+        """Before a claim: release this workspace's shared claims that no local batch in flight holds
+        (a claim killed between the shared commit and its input file). Returns how many."""
+        mine = [r for r in self.rows().values() if r["workspace_id"] == self.wid and r["state"] == CLAIMED]
+        held = self.s.progress.in_flight_items()
+        orphans: dict[str, list[str]] = {}
+        for r in mine:
+            if r["key"] not in held:
+                orphans.setdefault(r["claim_id"], []).append(r["key"])
+        released = 0
+        for cid, keys in orphans.items():
+            released += self.claims.release(cid, keys)
+            for k in keys:
+                self.rows().pop(k, None)
+        return released
+
+    def skip(self) -> set[str]:
+        """Images a pick passes over: done or parked anywhere, claimed elsewhere under a live lease."""
+        now = _ms(self.s.now)
+        return {k for k, r in self.rows().items()
+                if r["state"] != CLAIMED or (r["workspace_id"] != self.wid and not self._available(r, now))}
+
+    def pick(self, size: int, batch_id: int, lease_end) -> list[dict]:
+        """A new batch's images: picked as the engine picks them, less those taken elsewhere, won in
+        the shared table; what others won meanwhile is made up by picking again (TOP_UPS rounds)."""
+        s = self.s
+        taken = self.skip()
+        s.skip |= taken
+        won: list[dict] = []
+        for _ in range(TOP_UPS):
+            got = s._pick_present(size - len(won))
+            if not got:
+                break
+            s.skip.update(img["filepath"] for img in got)
+            keys = self.win([img["filepath"] for img in got], batch_id, _ms(lease_end))
+            won += [img for img in got if img["filepath"] in keys]
+            if len(won) >= size:
+                break
+        self.skipped = len(taken)
+        return won
+
+    def win(self, keys: list[str], batch_id: int, lease_end_ms: int) -> set[str]:
+        """Claim the free keys and take over the expired ones; returns those this workspace now holds."""
+        now = _ms(self.s.now)
+        rows = self.rows()
+        free = [k for k in keys if rows.get(k) is None]
+        expired = {k: rows[k]["claim_id"] for k in keys if k in rows and self._available(rows[k], now)}
+        batch_of = {k: batch_id for k in keys}
+        won: set[str] = set()
+        if free:
+            won.update(self.claims.claim(free, lease_end_ms, batch_of)[1])
+        if expired:
+            won.update(self.claims.take_over(expired, lease_end_ms, now, batch_of)[1])
+        self._refresh(keys)
+        return won
+
+    def renew(self, batch: dict) -> None:
+        """A batch offered again (expired lease, take-over): its shared claims get the new lease; an
+        image whose claim went meanwhile is claimed again if free. One taken by another workspace
+        stays in the batch: its collection returns it (settle)."""
+        keys = [img["filepath"] for img in batch["images"]]
+        lease_ms = _ms(parse_time_of(batch["lease_expires_at"]))
+        rows = self._refresh(keys)
+        by_claim: dict[str, list[str]] = {}
+        for k in keys:
+            r = rows.get(k)
+            if r is not None and r["workspace_id"] == self.wid and r["state"] == CLAIMED:
+                by_claim.setdefault(r["claim_id"], []).append(k)
+        for cid, ks in by_claim.items():
+            self.claims.renew(cid, ks, lease_ms)
+        rest = [k for k in keys if not any(k in ks for ks in by_claim.values())]
+        if rest:
+            self.win(rest, batch["batch_id"], lease_ms)
+
+    def settle(self, batch: dict, verdicts: list[dict], records: list[dict]) -> tuple[list[dict], list[dict]]:
+        """At collection, before the result file: accepted images are marked done in the shared table
+        (an image this workspace no longer holds, taken over after its lease ended, is returned
+        instead: the other workspace critiques it); returned and skipped ones are released for any
+        workspace. A crash after this and before the result file: the next collection finds the
+        images done by this workspace and accepts them again."""
+        keys = [img["filepath"] for img in batch["images"]]
+        rows = self._refresh(keys)
+        accepted = [v["filepath"] for v in verdicts if v["verdict"] == "accepted"]
+        done, to_mark, lost = set(), {}, {}
+        for k in accepted:
+            r = rows.get(k)
+            if r is not None and r["workspace_id"] == self.wid and r["state"] == DONE:
+                done.add(k)
+            elif r is not None and r["workspace_id"] == self.wid and r["state"] == CLAIMED:
+                to_mark.setdefault(r["claim_id"], []).append(k)
+            elif r is None:  # released meanwhile (a hand edit, a reset table): win it back first
+                if self.win([k], batch["batch_id"], _ms(self.s.now) + 600_000):
+                    to_mark.setdefault(self.rows()[k]["claim_id"], []).append(k)
+                else:
+                    lost[k] = self.rows().get(k)
+            else:
+                lost[k] = r
+        for cid, ks in to_mark.items():
+            marked = set(self.claims.mark_done(cid, ks))
+            done |= marked
+            for k in set(ks) - marked:
+                lost[k] = self._refresh([k]).get(k)
+        returned: dict[str, list[str]] = {}
+        for v in verdicts:
+            r = rows.get(v["filepath"])
+            if v["verdict"] != "accepted" and r is not None and r["workspace_id"] == self.wid and r["state"] == CLAIMED:
+                returned.setdefault(r["claim_id"], []).append(v["filepath"])
+        for cid, ks in returned.items():
+            self.claims.release(cid, ks)
+        if not lost:
+            return verdicts, records
+        out = []
+        for v in verdicts:
+            if v["filepath"] in lost and v["filepath"] not in done:
+                r = lost[v["filepath"]]
+                who = f"workspace {r['workspace_id'][:12]}" if r else "another workspace"
+                v = {"filepath": v["filepath"], "verdict": "rejected",
+                     "reason": f"shared claims: {who} holds this image now (this claim's lease had ended); not accepted twice"}
+            out.append(v)
+        return out, [rec for rec in records if rec["filepath"] not in lost or rec["filepath"] in done]
+
+
+def parse_time_of(text: str):
+    from .clock import parse_time
+
+    return parse_time(text)
+
+
+def summaries(ws, cultures: list[str]) -> dict[str, dict]:
+    """The shared expansion of each culture (Claims.summary), or {} when claims are not shared (no lancedb imported)."""
+    if not configured(ws) or not cultures:
+        return {}
+    wid = workspace_id(ws)
+    return {c: Claims(ws, c, wid).summary() for c in cultures}
+
+
+def render_summary(culture: str, s: dict) -> str:
+    """One culture's shared expansion in a line or two (batch_status.py)."""
+    from datetime import datetime, timezone
+
+    from .clock import iso
+
+    line = (f"{culture} shared with other workspaces ({s['uri']}): {s['done_here']} done here, {s['done_elsewhere']} done elsewhere, "
+            f"{s['claimed_here']} claimed here, {s['claimed_elsewhere']} claimed elsewhere"
+            + (f", {s['parked']} parked" if s["parked"] else "") + (f", {s['expired']} with an ended lease" if s["expired"] else ""))
+    for wid, w in sorted(s["elsewhere"].items()):
+        end = iso(datetime.fromtimestamp(w["lease_expires_ms"] / 1000, timezone.utc))
+        line += f"\n  workspace {wid[:12]}: {w['claimed']} claimed, lease until {end}"
+    return line

@@ -56,6 +56,8 @@ class Session:
         self.held_back: list[dict] = []  # claims of another session a take-over left alone: too recent, not confirmed
         self._temp_files_checked = False
         self._lease_ends: list[dict] = []  # adopted claims whose input file must say their lease ended
+        self.skip: set[str] = set()  # images a pick passes over (shared claims: taken by other workspaces)
+        self._shared = _UNREAD  # shared_claims.SharedExpansion when claims are shared, else None
         p = load_progress(ws, culture)
         if p is None:
             # never saved, or deleted by hand: the fold of every batch file on disk. Its input files
@@ -188,6 +190,15 @@ class Session:
         self.progress.apply_claim(batch, self.cands.index_of, self.cands.images)
         self._dirty = True
 
+    @property
+    def shared(self):
+        """This expansion's claims shared with other workspaces (shared_claims.py), or None (the default)."""
+        if self._shared is _UNREAD:
+            from . import shared_claims  # light: lancedb is imported only when claims are shared
+
+            self._shared = shared_claims.SharedExpansion(self) if shared_claims.configured(self.ws) else None
+        return self._shared
+
     def save(self) -> None:
         start = time.monotonic()
         self.begin()
@@ -243,6 +254,8 @@ class Session:
         if check.error and live and self.now.timestamp() - mtime < WRITE_GRACE_S:
             return None  # maybe still being written: leave it alone for now
         verdicts, records = self._verdicts(check, batch, items)
+        if self.shared is not None:  # accepted: done for every workspace (or returned: another holds it now)
+            verdicts, records = self.shared.settle(batch, verdicts, records)
         accepted = sum(1 for v in verdicts if v["verdict"] == "accepted")
         failed = check.error is not None or (accepted == 0 and any(v["verdict"] in ("rejected", "missing") for v in verdicts))
         error = None
@@ -316,6 +329,9 @@ class Session:
         lease = timedelta(minutes=self.cfg.lease_minutes)
         check_brief_paths(self.ws)  # before any claim is written: its brief could not be printed
         claimed = []
+        shared = self.shared
+        if shared is not None:
+            shared.reconcile()  # shared claims of a claim killed before its input file: released
         if not self.ws.progress_path(self.name).exists():
             # progress before the first input file: an input file without progress is then always a
             # lost progress file (leases kept), never a claim that died before printing its brief
@@ -342,13 +358,16 @@ class Session:
             batch.pop("session", None)
             if session:
                 batch["session"] = session
+            if shared is not None:
+                shared.renew(batch)
             claimed.append(self._write_claim(batch, resumed=True, taken_over=not expired))
         # 2. new batches, retry pool first, then fresh images in candidates order
         while len(claimed) < count and len(self.progress.in_flight) < self.cfg.max_parallel:
-            picked = self._pick_present(size)
+            bid = self.progress.next_batch
+            # shared: won in the shared table before the input file is written
+            picked = self._pick_present(size) if shared is None else shared.pick(size, bid, self.now + lease)
             if not picked:
                 break
-            bid = self.progress.next_batch
             batch = {
                 "culture": self.name,
                 "batch_id": bid,
@@ -373,6 +392,8 @@ class Session:
         missing: list[tuple[dict, Path]] = []
         for img in self._offered():
             fp = img["filepath"]
+            if fp in self.skip:
+                continue
             path = None if fp in self._present else self.ws.image_missing(fp)
             if path is None:
                 self._present.add(fp)
