@@ -26,11 +26,20 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WORKER = Path(__file__).resolve().parent / "claims_worker.py"
 
 
-@pytest.fixture(params=["local", "s3"])
+REAL_S3 = "CRITIQUE_BATCH_TEST_REAL_S3"  # e.g. s3://my-bucket/claims-tests: the races also run there (AWS_* credentials)
+
+
+@pytest.fixture(params=["local", "s3", "real-s3"])
 def claims_uri(request, tmp_path, monkeypatch):
-    """(a claims URI outside every workspace, env for the worker processes)."""
+    """(a claims URI outside every workspace, env for the worker processes). real-s3 runs only with
+    $CRITIQUE_BATCH_TEST_REAL_S3 set: moto cannot prove that S3's conditional writes are atomic."""
     if request.param == "local":
         return str(tmp_path / "claims-db"), {}
+    if request.param == "real-s3":
+        base = os.environ.get(REAL_S3)
+        if not base:
+            pytest.skip(f"set ${REAL_S3} to an s3:// prefix (and AWS_* credentials) to run against real S3")
+        return f"{base.rstrip('/')}/{hashlib.sha1(str(tmp_path).encode()).hexdigest()[:16]}", {}
     server = request.getfixturevalue("s3")
     for k, v in server.env.items():
         monkeypatch.setenv(k, v)
@@ -144,14 +153,13 @@ def test_take_over_races_a_renewal(tmp_path, claims_uri):
     rows = {r["key"]: r for r in owner.rows()}
     assert duplicates(owner.rows()) == {}
     winners = Counter(k for o in outs for k in o["won"])
-    assert set(winners) <= set(ks) and set(winners.values()) <= {1}
+    assert set(winners) == set(ks) and set(winners.values()) == {1}  # each key: one winner
     for o in outs:
         (claim_id, won), = o["claims"]
         for k in won:
             assert rows[k]["claim_id"] == claim_id
-    # the race is decided: a late take-over of the expired claim finds no row still carrying cid
-    late_cid, late = claims_of(tmp_path, uri, "late").take_over(seen, now + 600_000, now + 700_000)
-    assert late == [k for k in ks if k not in winners]
+    # the race is decided: a late take-over of what it saw finds each row renewed or carrying another claim id
+    assert claims_of(tmp_path, uri, "late").take_over(seen, now + 600_000, now)[1] == []
 
 
 def test_conditional_changes_need_the_claim_id(tmp_path):
@@ -295,10 +303,11 @@ def shared_env(tmp_path, claims_uri):
 
 
 def test_workspaces_share_one_expansion(tmp_path, shared_env):
-    """Three workspaces with the same candidates run the real scripts at the same time: every image
+    """Three workspaces (two on S3) with the same candidates run the real scripts at the same time: every image
     is accepted exactly once across them, each did a share, and status shows the shared expansion."""
-    n = 20 if "AWS_ENDPOINT_URL" in shared_env else 30
-    roots = [sup.make_ws(tmp_path / f"ws{i}", {"korean": n}, batch_size=5) for i in range(3)]
+    s3 = "AWS_ENDPOINT_URL" in shared_env
+    n = 12 if s3 else 24
+    roots = [sup.make_ws(tmp_path / f"ws{i}", {"korean": n}, batch_size=4) for i in range(2 if s3 else 3)]
     run_until_done(roots, shared_env)
     per_ws = accepted_once(roots, n)
     assert len(per_ws) >= 2, per_ws  # the work was shared
@@ -314,15 +323,15 @@ def test_crash_between_shared_commit_and_input_file(tmp_path, monkeypatch):
     next claim of that workspace releases them (nothing lost); an expired claim of a workspace that
     went away is taken over by another; every image ends accepted exactly once."""
     env = {sc.ENV: str(tmp_path / "claims-db")}
-    n = 20
-    a, b, c = (sup.make_ws(tmp_path / name, {"korean": n}, batch_size=5) for name in ("a", "b", "c"))
+    n = 16
+    a, b, c = (sup.make_ws(tmp_path / name, {"korean": n}, batch_size=4) for name in ("a", "b", "c"))
     proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 2, ws=a,
                    env={**env, "CRITIQUE_BATCH_FAULT": "shared.claimed"})
     assert proc.returncode == -9
     assert not list((a / "checkpoints").glob("korean_batch_*_input.json"))
     orphans = claims_of(tmp_path, env[sc.ENV], "x").rows()
     a_wid = json.loads((a / "checkpoints" / "workspace_id.json").read_text())["workspace_id"]
-    assert len(orphans) == 5 and {r["workspace_id"] for r in orphans} == {a_wid}
+    assert len(orphans) == 4 and {r["workspace_id"] for r in orphans} == {a_wid}
     # c claims a batch and goes away (no output, ever)
     assert loop_round(c, env, count=1, extra={}) == [1]
     (c / "checkpoints" / "korean_batch_001_output.json").unlink()
