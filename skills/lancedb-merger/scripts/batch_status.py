@@ -10,7 +10,9 @@
 A rebuild is a fold over every file: an image not accepted, in flight or parked is pending again
 (after a deleted input file, or images inserted above handed-out ones), and claims keep the
 leases their input files carry. Status reads the plan and the progress files (the batch files
-only when a progress file is missing); never imports lancedb.
+only when a progress file is missing); never imports lancedb, unless claims are shared with other
+workspaces ($CRITIQUE_BATCH_CLAIMS or the plan's "claims"): then it also shows the shared expansion
+(done here, done elsewhere, claimed elsewhere: by which workspace, until when).
 """
 
 import os
