@@ -344,3 +344,15 @@ def test_crash_between_shared_commit_and_input_file(tmp_path, monkeypatch):
     rows = claims_of(tmp_path, env[sc.ENV], "x").rows()
     assert len(rows) == n and {r["state"] for r in rows} == {"done"} and c_wid not in {r["workspace_id"] for r in rows}
     assert any(r["prev_claim_id"] for r in rows)  # c's images were taken over
+
+
+def test_a_claim_refuses_a_claims_table_without_the_key_metadata(tmp_path):
+    """The scripts say it in one line (exit 2) and write no input file: such a table could hand one
+    image to two workspaces."""
+    uri = str(tmp_path / "claims-db")
+    claims_of(tmp_path, uri, require_key=False).table  # noqa: B018 - made without the metadata
+    root = sup.make_ws(tmp_path / "ws", {"korean": 4})
+    proc = sup.run("run_next_batch.py", "--culture", "korean", ws=root, env={sc.ENV: uri})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert sc.PK_METADATA in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not list((root / "checkpoints").glob("korean_batch_*_input.json"))
