@@ -96,6 +96,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=10, help="images per claim (a batch)")
     ap.add_argument("--latency-claims", type=int, default=1000)
     ap.add_argument("--latency-claims-s3", type=int, default=300)
+    ap.add_argument("--storage", choices=("folder", "s3"), action="append", help="only this storage (repeatable; default both)")
+    ap.add_argument("--only", choices=("throughput", "latency"), help="only this measure")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     import store_support
@@ -106,14 +108,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            for where in ("folder", "s3"):
-                for w in (1, 2, 4):
+            for where in a.storage or ("folder", "s3"):
+                for w in (1, 2, 4) if a.only != "latency" else ():
                     uri = str(tmp / f"t{w}") if where == "folder" else server.bucket(f"bench-t{w}")
                     r = throughput(tmp, uri, server.env if where == "s3" else {}, w, a.keys if where == "folder" else a.keys_s3, a.chunk)
                     report["throughput"].append({"storage": where, **r})
                     if not a.json:
                         print(json.dumps(report["throughput"][-1]), flush=True)
-                for every in (0, sc.OPTIMIZE_EVERY):
+                for every in (0, sc.OPTIMIZE_EVERY) if a.only != "throughput" else ():
                     uri = str(tmp / f"l{every}") if where == "folder" else server.bucket(f"bench-l{every}")
                     n = a.latency_claims if where == "folder" else a.latency_claims_s3
                     r = latency(tmp, uri, n, a.chunk, every)

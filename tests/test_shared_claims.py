@@ -356,3 +356,20 @@ def test_a_claim_refuses_a_claims_table_without_the_key_metadata(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert sc.PK_METADATA in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not list((root / "checkpoints").glob("korean_batch_*_input.json"))
+
+
+def test_crash_between_shared_done_and_result_file(tmp_path):
+    """A collection killed after marking its images done in the shared table, before its result
+    file: the next collection accepts them (done by this workspace); another workspace finds
+    nothing left to claim and says why."""
+    env = {sc.ENV: str(tmp_path / "claims-db")}
+    a, b = (sup.make_ws(tmp_path / name, {"korean": 4}, batch_size=4) for name in ("a", "b"))
+    assert loop_round(a, env, count=1) == [1]
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 0, ws=a, env={**env, "CRITIQUE_BATCH_FAULT": "shared.done"})
+    assert proc.returncode == -9 and not (a / "checkpoints" / "korean_batch_001_result.json").exists()
+    assert {r["state"] for r in claims_of(tmp_path, env[sc.ENV]).rows()} == {"done"}
+    out = sup.run_json("run_next_batch.py", "--culture", "korean", "--count", 0, ws=a, env=env)
+    assert [c["accepted"] for c in out["collected"]] == [4]
+    assert len(sup.accepted(a, "korean")) == 4
+    proc = sup.run("run_next_batch.py", "--culture", "korean", ws=b, env=env)
+    assert proc.returncode == 1 and "4 images claimed or done by other workspaces" in proc.stdout, proc.stdout
