@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Precision, recall and time of the near-duplicate search (critique_batch.similarity) on synthetic
+"""Precision, recall and time of the near-duplicate search (critique_batch.checks.similarity) on synthetic
 critiques.
 
   python benchmarks/bench_near_duplicates.py                  100,000 records, 1% planted near copies
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from critique_batch import similarity  # noqa: E402
+from critique_batch.checks import similarity  # noqa: E402
 
 CJK_COMMON = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你"
               "对生能而子那得于着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实"

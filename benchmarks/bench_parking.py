@@ -38,7 +38,7 @@ def build(ws: Path, missing: int, scripts: Path = SCRIPTS) -> None:
         (ws / img["filepath"]).parent.mkdir(parents=True, exist_ok=True)
         (ws / img["filepath"]).touch()
     sys.path.insert(0, str(scripts))
-    from critique_batch.jsonfiles import write_json
+    from critique_batch.base.jsonfiles import write_json
 
     write_json(cp / "korean_expansion_candidates.json", {"culture": "korean", "images": images + present}, "candidates")
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from critique_batch import shared_claims as sc  # noqa: E402
-from critique_batch.workspace import Workspace  # noqa: E402
+from critique_batch.store import shared_claims as sc  # noqa: E402
+from critique_batch.files.workspace import Workspace  # noqa: E402
 
 WORKER = ROOT / "tests" / "claims_worker.py"
 

@@ -40,8 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from critique_batch import database, engine, published, sync_state, versions  # noqa: E402
-from critique_batch.workspace import Workspace  # noqa: E402
+from critique_batch.store import database, sync_state, versions  # noqa: E402
+from critique_batch.files import published  # noqa: E402
+from critique_batch.state.session import run_session  # noqa: E402
+from critique_batch.files.workspace import Workspace  # noqa: E402
 
 CULTURE, PREFIX = "western", "WE"
 HANZI = ("山水画笔墨意境留白构图设色线条皴法气韵生动文人画宫廷院体花鸟人物题跋印章绢本纸本水墨淡彩青绿"
@@ -123,14 +125,14 @@ def collect(root: Path, batches: int, size: int, texts: Texts) -> None:
     ws = Workspace(root)
     done = 0
     while done < batches:
-        claimed = engine.run_session(ws, CULTURE, lambda s: s.claim(min(64, batches - done), size))  # noqa: B023 - called at once
+        claimed = run_session(ws, CULTURE, lambda s: s.claim(min(64, batches - done), size))  # noqa: B023 - called at once
         for b in claimed:
             items = json.loads((root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_input.json").read_text(encoding="utf-8"))["images"]
             recs = [{"filepath": img["filepath"], "critique_zh": texts.zh(), "critique_en": texts.en(), "covered_dimensions": texts.dims(),
                      "quality_score": float(texts.rng.randint(60, 99))} for img in items]
             out = root / "checkpoints" / f"{CULTURE}_batch_{b['batch_id']:03d}_output.json"
             out.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
-        engine.run_session(ws, CULTURE, lambda s: s.collect())
+        run_session(ws, CULTURE, lambda s: s.collect())
         done += len(claimed)
 
 

@@ -45,9 +45,9 @@ sys.path.insert(0, str(SCRIPTS))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_sync  # noqa: E402
-from critique_batch import progress as prog  # noqa: E402
-from critique_batch.jsonfiles import write_json  # noqa: E402
-from critique_batch.plan import DEFAULT_PLAN, load_plan  # noqa: E402
+from critique_batch.state import progress as prog  # noqa: E402
+from critique_batch.base.jsonfiles import write_json  # noqa: E402
+from critique_batch.files.plan import DEFAULT_PLAN, load_plan  # noqa: E402
 
 CULTURES = ["korean", "indian", "mural", "chinese", "western"]
 ZH = "这幅作品以留白营造空灵意境笔墨浓淡相宜构图疏密有致山石树木层次分明体现了文人画传统与自然观照的深刻融合"

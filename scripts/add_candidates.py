@@ -36,8 +36,8 @@ SHOWN = 3
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.candidate_sources import add_candidates, read_done_list
-    from critique_batch.workspace import Workspace
+    from critique_batch.state.candidate_sources import add_candidates, read_done_list
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     done = read_done_list(Path(args.done)) if args.done else set()

@@ -22,9 +22,11 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import engine, shared_claims, status
-    from critique_batch.clock import now
-    from critique_batch.workspace import Workspace
+    from critique_batch.report import status
+    from critique_batch.store import shared_claims
+    from critique_batch.state.rebuild import rebuild_progress
+    from critique_batch.base.clock import now
+    from critique_batch.files.workspace import Workspace
 
     if args.check and not args.rebuild:
         raise cli.InputError("--check compares a rebuild with the kept progress: use it with --rebuild (batch_status.py --rebuild --check)",
@@ -32,7 +34,7 @@ def run(args) -> int:
     ws = Workspace(args.workspace)
     if args.rebuild:
         names = ws.culture_names(args.culture)
-        report = engine.rebuild_progress(ws, names, write=not args.check)
+        report = rebuild_progress(ws, names, write=not args.check)
         if args.json:
             cli.emit_json({"rebuilt": [r.as_dict() for r in report], "checked_only": args.check})
         else:
@@ -69,7 +71,7 @@ def run(args) -> int:
 
 
 def _print_shared(shared: dict) -> None:
-    from critique_batch import shared_claims
+    from critique_batch.store import shared_claims
 
     for culture, s in shared.items():
         print(shared_claims.render_summary(culture, s))

@@ -28,8 +28,8 @@ SHOWN = 3
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.dataset_check import check_files
-    from critique_batch.workspace import Workspace
+    from critique_batch.checks.dataset_check import check_files
+    from critique_batch.files.workspace import Workspace
 
     out = check_files(Workspace(args.workspace), [Path(f) for f in args.files])
     if args.json:

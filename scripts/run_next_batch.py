@@ -41,9 +41,9 @@ SHOWN = 3
 
 
 def run(args) -> int:
-    from critique_batch import status
-    from critique_batch.dispatch import next_round
-    from critique_batch.workspace import Workspace, batch_tag
+    from critique_batch.report import status
+    from critique_batch.agent.dispatch import next_round
+    from critique_batch.files.workspace import Workspace, batch_tag
 
     if args.count < 0:
         raise cli.InputError(f"expected a number >= 0, got {args.count}", where="--count")

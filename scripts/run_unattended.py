@@ -48,15 +48,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from critique_batch import cli  # noqa: E402
-from critique_batch.unattended import MORE_EXIT_CODES  # noqa: E402
+from critique_batch.agent.unattended import MORE_EXIT_CODES  # noqa: E402
 
 
 def run(args) -> int:
     import json
     from pathlib import Path
 
-    from critique_batch import unattended
-    from critique_batch.workspace import Workspace
+    from critique_batch.agent import unattended
+    from critique_batch.files.workspace import Workspace
 
     if args.show_permissions:
         ws = Workspace(Path(args.workspace))

@@ -32,9 +32,10 @@ SHOWN = 3
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.baseline import coverage, set_baseline
-    from critique_batch.plan import target_command
-    from critique_batch.workspace import Workspace
+    from critique_batch.files.baseline import coverage
+    from critique_batch.store.set_baseline import set_baseline
+    from critique_batch.files.plan import target_command
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     summary = set_baseline(ws, [Path(f) for f in args.files], dry_run=args.dry_run)

@@ -20,10 +20,15 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch.targets import set_target
-    from critique_batch.workspace import Workspace
+    from critique_batch.files.baseline import load_baseline
+    from critique_batch.report.status import culture_row
+    from critique_batch.files.targets import parse_target, set_target
+    from critique_batch.files.workspace import Workspace
 
-    out = set_target(Workspace(args.workspace), args.culture, args.target, dry_run=args.dry_run)
+    parse_target(args.target)  # a bad TARGET is named first, before the culture is read
+    ws = Workspace(args.workspace)
+    row = culture_row(ws, ws.culture(args.culture), load_baseline(ws))  # what the culture holds now
+    out = set_target(ws, args.culture, args.target, row, dry_run=args.dry_run)
     if args.json:
         cli.emit_json(out)
         return 0

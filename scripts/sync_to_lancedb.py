@@ -47,8 +47,8 @@ def reconciled_lines(changes) -> list[str]:
 
 def baseline_hint(ws, args) -> str:
     """Where a workspace has a published baseline and surely no table yet, the command that merges it."""
-    from critique_batch import baseline
-    from critique_batch.database import resolve_target
+    from critique_batch.files import baseline
+    from critique_batch.store.database import resolve_target
 
     if baseline.is_set(ws) and resolve_target(ws, args.db).surely_without_table():
         return "\nthe published baseline is not in the table yet: sync_to_lancedb.py --baseline merges it (search and export then find it)"
@@ -61,8 +61,8 @@ def force_hint(args) -> str:
 
 
 def run(args) -> int:
-    from critique_batch import sync, versions
-    from critique_batch.workspace import Workspace
+    from critique_batch.store import sync, versions
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     modes = [m for m in ("rollback", "list", "baseline") if getattr(args, m)]

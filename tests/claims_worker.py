@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from critique_batch import shared_claims as sc  # noqa: E402
-from critique_batch.workspace import Workspace  # noqa: E402
+from critique_batch.store import shared_claims as sc  # noqa: E402
+from critique_batch.files.workspace import Workspace  # noqa: E402
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ fail_from = int(sys.argv[2])
 script = sys.argv[3]
 sys.argv = sys.argv[3:]
 sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-from critique_batch import jsonfiles  # noqa: E402 - the package of the script run
+from critique_batch.base import jsonfiles  # noqa: E402 - the package of the script run
 
 calls = {"n": 0}
 real_temp_file = jsonfiles.temp_file

@@ -18,8 +18,8 @@ SCRIPTS = ROOT / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-from critique_batch import engine  # noqa: E402
-from critique_batch.workspace import Workspace  # noqa: E402
+from critique_batch.state.session import run_session  # noqa: E402
+from critique_batch.files.workspace import Workspace  # noqa: E402
 
 PREFIX = {"korean": "KR", "chinese": "CN", "western": "WE"}
 ZH_PHRASES = [
@@ -86,7 +86,7 @@ def produce(root: Path, culture: str, batches: int, *, size: int | None = None, 
     ws = Workspace(root)
     done: list[int] = []
     while len(done) < batches:
-        claimed = engine.run_session(ws, culture, lambda s: s.claim(min(batches - len(done), 64), size))
+        claimed = run_session(ws, culture, lambda s: s.claim(min(batches - len(done), 64), size))
         if not claimed:
             break
         for b in claimed:
@@ -100,7 +100,7 @@ def produce(root: Path, culture: str, batches: int, *, size: int | None = None, 
             out = root / "checkpoints" / f"{culture}_batch_{b['batch_id']:03d}_output.json"
             out.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
             done.append(b["batch_id"])
-        engine.run_session(ws, culture, lambda s: s.collect())
+        run_session(ws, culture, lambda s: s.collect())
     return done
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from critique_batch.plan import DEFAULT_PLAN, load_plan  # noqa: E402
+from critique_batch.files.plan import DEFAULT_PLAN, load_plan  # noqa: E402
 
 ZH = "这幅作品以留白营造空灵意境笔墨浓淡相宜构图疏密有致山石树木层次分明体现了文人画传统与自然观照的深刻融合"
 EN_WORDS = "the painting balances empty space and dense brushwork so that mountains trees and water read as one breathing whole".split()

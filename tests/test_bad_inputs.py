@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import support
-from critique_batch import engine
-from critique_batch.workspace import Workspace
+from critique_batch.state.session import run_session
+from critique_batch.files.workspace import Workspace
 
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.json").is_file())
@@ -32,7 +32,7 @@ def set_up(ws: Path, case_dir: Path, meta: dict, monkeypatch) -> None:
     assert meta["setup"] == "claimed"
     support.write_candidates(ws, "korean", 40)
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", T0)
-    engine.run_session(Workspace(ws), "korean", lambda s: s.claim(1, 10))
+    run_session(Workspace(ws), "korean", lambda s: s.claim(1, 10))
     files = case_dir / "files"
     if files.is_dir():
         shutil.copytree(files, ws, dirs_exist_ok=True)

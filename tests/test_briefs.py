@@ -93,8 +93,8 @@ def test_workspace_elsewhere(tmp_path):
 
 def test_brief_takes_a_note(tmp_path, monkeypatch):
     """A caller's short clause goes in front and the whole still fits."""
-    from critique_batch import instructions
-    from critique_batch.workspace import Workspace
+    from critique_batch.agent import instructions
+    from critique_batch.files.workspace import Workspace
 
     support.write_candidates(tmp_path, "korean", 5)
     monkeypatch.chdir(tmp_path)

@@ -148,8 +148,8 @@ def test_the_generator_check_tables_examples_fail_their_rules():
     """Each example line in a generator's "The check says" table is a real failure of that culture's rule."""
     import re
 
-    from critique_batch.plan import load_plan
-    from critique_batch.workspace import DEFAULT_PLAN
+    from critique_batch.files.plan import load_plan
+    from critique_batch.files.workspace import DEFAULT_PLAN
 
     plan = load_plan(DEFAULT_PLAN)
     for skill in sorted((support.ROOT / "skills").glob("*-batch-generator")):

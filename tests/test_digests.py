@@ -10,9 +10,9 @@ import sys
 from hypothesis import given, strategies as st
 
 import support
-from critique_batch import digests
-from critique_batch.batches import output_digest
-from critique_batch.progress import prefix_digest
+from critique_batch.base import digests
+from critique_batch.checks.batches import output_digest
+from critique_batch.state.progress import prefix_digest
 
 
 @given(st.binary(max_size=4096), st.sampled_from([10, 12, 20, 32]))
@@ -33,7 +33,7 @@ def test_stored_digests_keep_their_definitions():
 def test_without_cpythons_blake2_module_hashlib_serves():
     # an interpreter whose hashlib has blake2b but not from a module named _blake2
     code = ("import sys, hashlib; sys.modules['_blake2'] = None; sys.path.insert(0, sys.argv[1])\n"
-            "from critique_batch import digests\n"
+            "from critique_batch.base import digests\n"
             "assert digests.blake2b is hashlib.blake2b, digests.blake2b\n"
             "print(digests.content_digest(b'x'))")
     proc = subprocess.run([sys.executable, "-c", code, str(support.SCRIPTS)], capture_output=True, text=True, check=True)

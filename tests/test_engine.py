@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import support
-from critique_batch import engine
-from critique_batch import progress as prog
-from critique_batch.errors import InputError
-from critique_batch.workspace import Workspace
+from critique_batch.state.rebuild import rebuild
+from critique_batch.state.session import run_session
+from critique_batch.state import progress as prog
+from critique_batch.base.errors import InputError
+from critique_batch.files.workspace import Workspace
 
 T0 = "2026-11-01T10:00:00Z"
 
@@ -33,16 +34,16 @@ def at(monkeypatch, t: str):
 
 
 def claim(ws, culture="korean", count=1, size=None):
-    return engine.run_session(Workspace(ws), culture, lambda s: s.claim(count, size))
+    return run_session(Workspace(ws), culture, lambda s: s.claim(count, size))
 
 
 def collect(ws, culture="korean"):
-    return engine.run_session(Workspace(ws), culture, lambda s: s.collect())
+    return run_session(Workspace(ws), culture, lambda s: s.collect())
 
 
 def rebuilt_equals_kept(ws, culture="korean"):
     kept = support.progress(ws, culture)
-    fresh = engine.rebuild(Workspace(ws), culture)
+    fresh = rebuild(Workspace(ws), culture)
     assert fresh.comparable() == prog.Progress.from_json(kept).comparable()
 
 
@@ -108,7 +109,7 @@ def test_parked_after_three_failures_then_requeued(korean_ws, monkeypatch):
     assert prog.attempts(p["failures"][fp]) == 3 and prog.is_parked(p["failures"][fp], 3)
     claim(korean_ws, size=1)
     assert support.batch_items(korean_ws, "korean", 4) != [fp]
-    assert engine.run_session(Workspace(korean_ws), "korean", lambda s: s.requeue(None)) == [fp]
+    assert run_session(Workspace(korean_ws), "korean", lambda s: s.requeue(None)) == [fp]
     claim(korean_ws, size=1)
     assert support.batch_items(korean_ws, "korean", 5) == [fp]
     rebuilt_equals_kept(korean_ws)
@@ -134,7 +135,7 @@ def test_expired_claim_with_output_is_collected_not_reoffered(korean_ws, monkeyp
     fps = support.batch_items(korean_ws, "korean", 1)
     support.write_output(korean_ws, "korean", 1, [support.good_record("korean", f) for f in fps])
     at(monkeypatch, "2026-11-01T12:00:00Z")
-    engine.run_session(Workspace(korean_ws), "korean", lambda s: s.collect())
+    run_session(Workspace(korean_ws), "korean", lambda s: s.collect())
     [b] = claim(korean_ws, size=2)
     assert b["batch_id"] == 2
     assert support.progress(korean_ws, "korean")["completed"] == 2
@@ -143,7 +144,7 @@ def test_expired_claim_with_output_is_collected_not_reoffered(korean_ws, monkeyp
 def test_malformed_output_left_alone_while_being_written(korean_ws, monkeypatch):
     from datetime import datetime, timezone
 
-    from critique_batch.clock import iso
+    from critique_batch.base.clock import iso
     monkeypatch.delenv("CRITIQUE_BATCH_NOW")
     claim(korean_ws, size=2)
     path = support.write_output(korean_ws, "korean", 1, "[{\"filepath\": ")
@@ -222,7 +223,7 @@ def test_rebuild_heals_deleted_progress(korean_ws):
     collect(korean_ws)
     kept = support.progress(korean_ws, "korean")
     (korean_ws / "checkpoints" / "korean_expansion_progress.json").unlink()
-    fresh = engine.rebuild(Workspace(korean_ws), "korean")
+    fresh = rebuild(Workspace(korean_ws), "korean")
     assert fresh.comparable() | {"merged_batches": []} == prog.Progress.from_json(kept).comparable() | {"merged_batches": []}
 
 
@@ -244,7 +245,7 @@ class ExpansionMachine(RuleBasedStateMachine):
 
     def _tick(self, minutes: int):
         from datetime import datetime, timedelta, timezone
-        from critique_batch.clock import iso
+        from critique_batch.base.clock import iso
         self.minute += minutes
         os.environ["CRITIQUE_BATCH_NOW"] = iso(datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=self.minute))
 
@@ -293,7 +294,7 @@ class ExpansionMachine(RuleBasedStateMachine):
     @rule()
     def requeue(self):
         if self._progress():
-            engine.run_session(Workspace(self.dir), "korean", lambda s: s.requeue(None))
+            run_session(Workspace(self.dir), "korean", lambda s: s.requeue(None))
 
     @precondition(lambda self: self.n_images < 30)
     @rule(n=st.integers(1, 5))
@@ -328,20 +329,20 @@ class ExpansionMachine(RuleBasedStateMachine):
         if path.exists():
             before = self._progress()
             path.unlink()
-            engine.run_session(Workspace(self.dir), "korean", lambda s: None)  # a session folds the files
+            run_session(Workspace(self.dir), "korean", lambda s: None)  # a session folds the files
             after = self._progress()
             assert after["in_flight"] == before["in_flight"]  # leases kept as they were
 
     def _rebuild(self):
-        from critique_batch.jsonfiles import write_json
-        write_json(self.dir / "checkpoints" / "korean_expansion_progress.json", engine.rebuild(Workspace(self.dir), "korean").to_json(), "progress")
+        from critique_batch.base.jsonfiles import write_json
+        write_json(self.dir / "checkpoints" / "korean_expansion_progress.json", rebuild(Workspace(self.dir), "korean").to_json(), "progress")
 
     @invariant()
     def nothing_disappears(self):
         p = self._progress()
         if p is None:
             return
-        engine.run_session(Workspace(self.dir), "korean", lambda s: None)
+        run_session(Workspace(self.dir), "korean", lambda s: None)
         p = self._progress()
         images = support.image_list(self.dir, "korean")
         everything = {img["filepath"] for img in images}
@@ -360,9 +361,9 @@ class ExpansionMachine(RuleBasedStateMachine):
         if p is None:
             return
         # the kept state is only brought up to date by a session; compare after a no-op one
-        engine.run_session(Workspace(self.dir), "korean", lambda s: None)
+        run_session(Workspace(self.dir), "korean", lambda s: None)
         p = self._progress()
-        fresh = engine.rebuild(Workspace(self.dir), "korean")
+        fresh = rebuild(Workspace(self.dir), "korean")
         assert fresh.comparable() == prog.Progress.from_json(p).comparable()
 
     @invariant()

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 import store_support as sup
 from support import touch_images
-from critique_batch import database, export, pair_ids, published, sync
-from critique_batch.jsonfiles import atomic_write
-from critique_batch.workspace import Workspace
+from critique_batch.store import database, export, pair_ids, sync
+from critique_batch.files import published
+from critique_batch.base.jsonfiles import atomic_write
+from critique_batch.files.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -147,7 +148,7 @@ def test_export_script_new_records_only_and_no_pair_start(tmp_path):
 KILL_WRITER = """
 import os, signal, sys
 sys.path.insert(0, sys.argv[1])
-from critique_batch.jsonfiles import atomic_write
+from critique_batch.base.jsonfiles import atomic_write
 def lines():
     for i in range(1000):
         if i == 500:

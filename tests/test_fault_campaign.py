@@ -30,9 +30,9 @@ from pathlib import Path
 
 
 import support
-from critique_batch import progress as prog
-from critique_batch.jsonfiles import read_json
-from critique_batch.workspace import BATCH_FILE
+from critique_batch.state import progress as prog
+from critique_batch.base.jsonfiles import read_json
+from critique_batch.files.workspace import BATCH_FILE
 
 CULTURES = ["korean", "indian", "mural"]
 SYNC = support.SCRIPTS / "sync_to_lancedb.py"
@@ -329,7 +329,7 @@ def test_two_workspaces_one_database_killed(tmp_path, request):
 
     Short mode: 4 rounds. Long mode: 24 rounds. At least one kill per faulted workspace and round."""
     import store_support as sup
-    from critique_batch import sync_state
+    from critique_batch.store import sync_state
 
     long = long_mode(request.config)
     rounds = 24 if long else 4

@@ -1,4 +1,4 @@
-"""The fault points (critique_batch/faults.py) that fault tests kill processes at: a process dies
+"""The fault points (critique_batch/base/faults.py) that fault tests kill processes at: a process dies
 exactly at the point and occurrence asked for, says where in the log, and runs untouched without
 the setting. Then a claim killed at each of its atomic writes in turn leaves a workspace the next
 claim continues, with nothing lost."""
@@ -11,12 +11,12 @@ import subprocess
 import sys
 
 import support
-from critique_batch.progress import Progress
+from critique_batch.state.progress import Progress
 
 PROGRAM = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from critique_batch import faults
+from critique_batch.base import faults
 for name in ("write.before-rename.a.json", "sync.committed", "write.after-rename.a.json", "write.before-rename.b.json"):
     print(name, flush=True)
     faults.point(name)

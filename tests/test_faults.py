@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import support
-from critique_batch.errors import EXIT_ENVIRONMENT
+from critique_batch.base.errors import EXIT_ENVIRONMENT
 
 FAILING = support.ROOT / "tests" / "failing_io.py"
 

@@ -10,9 +10,9 @@ import time
 import pytest
 
 import support
-from critique_batch import filelocks
-from critique_batch.errors import InputError, WorkFailed
-from critique_batch.workspace import Workspace
+from critique_batch.base import filelocks
+from critique_batch.base.errors import InputError, WorkFailed
+from critique_batch.files.workspace import Workspace
 
 
 def test_a_held_lock_times_out_and_is_free_once_released(tmp_path):
@@ -47,7 +47,7 @@ def locks(ws):
 
 
 def test_a_culture_lock_held_by_a_process_that_ends_is_free(ws):
-    code = ("import os, sys, pathlib; sys.path.insert(0, sys.argv[1]); from critique_batch import filelocks; "
+    code = ("import os, sys, pathlib; sys.path.insert(0, sys.argv[1]); from critique_batch.base import filelocks; "
             "filelocks.acquire(pathlib.Path(sys.argv[2]), 5); os._exit(0)")
     subprocess.run([sys.executable, "-c", code, str(support.SCRIPTS), str(locks(ws) / "korean.lock")], check=True)
     with Workspace(ws).lock("korean"):

@@ -156,8 +156,10 @@ def test_first_claim_killed_before_progress_is_offered_again_at_once(korean_ws):
 
 def test_first_claim_session_saves_progress_before_its_input_file(korean_ws, monkeypatch):
     sys.path.insert(0, str(support.SCRIPTS))
-    from critique_batch import engine, jsonfiles
-    from critique_batch.workspace import Workspace
+    from critique_batch.base import jsonfiles
+    from critique_batch.state import claim, session
+    from critique_batch.state.session import run_session
+    from critique_batch.files.workspace import Workspace
 
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", LIVE["CRITIQUE_BATCH_NOW"])
     order = []
@@ -167,8 +169,9 @@ def test_first_claim_session_saves_progress_before_its_input_file(korean_ws, mon
         order.append(path.name)
         real(path, obj, schema)
 
-    monkeypatch.setattr(engine, "write_json", spy)
-    engine.run_session(Workspace(korean_ws), "korean", lambda s: s.claim(1, None))
+    monkeypatch.setattr(session, "write_json", spy)  # progress
+    monkeypatch.setattr(claim, "write_json", spy)  # the batch's input file
+    run_session(Workspace(korean_ws), "korean", lambda s: s.claim(1, None))
     assert order[0] == "korean_expansion_progress.json" and order[1] == "korean_batch_001_input.json"
 
 
@@ -217,9 +220,9 @@ def test_healed_progress_matches_rebuild_in_last_artist_and_durations(korean_ws)
 
 def test_results_of_several_lost_progress_writes_apply_in_collection_order(korean_ws):
     sys.path.insert(0, str(support.SCRIPTS))
-    from critique_batch import engine
-    from critique_batch import progress as prog
-    from critique_batch.workspace import Workspace
+    from critique_batch.state.rebuild import rebuild
+    from critique_batch.state import progress as prog
+    from critique_batch.files.workspace import Workspace
 
     claim(korean_ws, count=2)
     saved = progress_path(korean_ws).read_bytes()
@@ -232,7 +235,7 @@ def test_results_of_several_lost_progress_writes_apply_in_collection_order(korea
     support.run("run_next_batch.py", "--count", "0", ws=korean_ws, env=at(25), check=True)
     healed = support.progress(korean_ws, "korean")
     assert healed["last_artist"] == kept["last_artist"] and healed["recent_durations"] == kept["recent_durations"]
-    fresh = engine.rebuild(Workspace(korean_ws), "korean")
+    fresh = rebuild(Workspace(korean_ws), "korean")
     assert fresh.comparable() == prog.Progress.from_json(healed).comparable()
 
 

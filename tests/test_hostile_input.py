@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import support
-from critique_batch import jsonfiles
-from critique_batch.errors import InputError
-from critique_batch.text import one_line
+from critique_batch.base import jsonfiles
+from critique_batch.base.errors import InputError
+from critique_batch.base.text import one_line
 from test_claude_code import parse_claim  # the project's own reading of a claim's briefs
 
 CP = "checkpoints"

@@ -187,7 +187,7 @@ def test_a_workspace_plan_holds_only_what_differs(ws):
     plan = ws / "checkpoints" / "expansion_plan.json"
     plan.write_text(json.dumps({"cultures": {"japanese": {"target": 500, "quality": {"min_en_words": 80}}},
                                 "defaults": {"batch_size": 5}}))
-    from critique_batch.workspace import Workspace
+    from critique_batch.files.workspace import Workspace
 
     p = Workspace(ws).plan
     jp, cn = p.culture("japanese"), p.culture("chinese")
@@ -205,9 +205,9 @@ def test_a_workspace_plan_holds_only_what_differs(ws):
 
 
 def test_a_baseline_set_before_shapes_were_kept_reads_them_from_its_files(tmp_path, ws):
-    from critique_batch.baseline import load_baseline
-    from critique_batch.published import line_for
-    from critique_batch.workspace import Workspace
+    from critique_batch.files.baseline import load_baseline
+    from critique_batch.files.published import line_for
+    from critique_batch.files.workspace import Workspace
 
     files = published_copy(tmp_path / "published")
     support.run("set_baseline.py", *files, ws=ws, check=True)

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import support
-from critique_batch import engine
-from critique_batch import progress as prog
-from critique_batch.clock import iso
-from critique_batch.workspace import Workspace
+from critique_batch.state.rebuild import rebuild
+from critique_batch.state.session import run_session
+from critique_batch.state import progress as prog
+from critique_batch.base.clock import iso
+from critique_batch.files.workspace import Workspace
 
 MAX_PARALLEL, MAX_ATTEMPTS, LEASE_MIN = 4, 3, 60
 ITEM_KINDS = st.sampled_from(["good", "good", "bad", "missing", "skip"])
@@ -116,7 +117,7 @@ class LifeCycle(RuleBasedStateMachine):
 
     @rule(count=st.integers(1, 3), size=st.integers(1, 4))
     def claim(self, count, size):
-        got = engine.run_session(self.ws(), "korean", lambda s: s.claim(count, size))
+        got = run_session(self.ws(), "korean", lambda s: s.claim(count, size))
         want = self.model.claim(count, size, self.minute)
         assert [b["batch_id"] for b in got] == want
         for b in got:
@@ -154,7 +155,7 @@ class LifeCycle(RuleBasedStateMachine):
     def collect(self):
         self.minute += 2  # outputs are older than the write grace period when collected
         self._set_clock()
-        engine.run_session(self.ws(), "korean", lambda s: s.collect())
+        run_session(self.ws(), "korean", lambda s: s.collect())
         self.model.collect()
 
     @rule(minutes=st.sampled_from([5, 30, 61]))
@@ -164,13 +165,13 @@ class LifeCycle(RuleBasedStateMachine):
 
     @rule()
     def requeue(self):
-        engine.run_session(self.ws(), "korean", lambda s: s.requeue(None))
+        run_session(self.ws(), "korean", lambda s: s.requeue(None))
         self.model.requeue()
 
     @rule()
     def rebuild(self):
-        engine.run_session(self.ws(), "korean", lambda s: None)
-        fresh = engine.rebuild(self.ws(), "korean")
+        run_session(self.ws(), "korean", lambda s: None)
+        fresh = rebuild(self.ws(), "korean")
         assert fresh.comparable() == prog.Progress.from_json(self.progress()).comparable()
 
     @invariant()

@@ -101,8 +101,8 @@ def test_set_baseline_waits_for_a_running_sync(tmp_path):
     import sys
 
     sys.path.insert(0, str(sup.SCRIPTS))
-    from critique_batch.sync_state import sync_lock
-    from critique_batch.workspace import Workspace
+    from critique_batch.store.sync_state import sync_lock
+    from critique_batch.files.workspace import Workspace
 
     root = sup.make_ws(tmp_path / "ws", {"korean": 0})
     write_published(tmp_path / "pub.jsonl", [published_line("korean", 1, 2)])
@@ -119,10 +119,10 @@ def test_record_keeping_a_published_pair_id_the_table_gave_away_is_refused(tmp_p
     import sys
 
     sys.path.insert(0, str(sup.SCRIPTS))
-    from critique_batch import pair_ids
-    from critique_batch.database import resolve_target
-    from critique_batch.errors import InputError
-    from critique_batch.workspace import Workspace
+    from critique_batch.store import pair_ids
+    from critique_batch.store.database import resolve_target
+    from critique_batch.base.errors import InputError
+    from critique_batch.files.workspace import Workspace
 
     root = sup.make_ws(tmp_path / "ws", {"korean": 0})
     ws = Workspace(root)
@@ -197,9 +197,9 @@ def test_keyboard_interrupt_at_a_sync_stage_names_the_committed_merge(tmp_path, 
     import sys
 
     sys.path.insert(0, str(sup.SCRIPTS))
-    from critique_batch import errors
-    from critique_batch.sync import sync
-    from critique_batch.workspace import Workspace
+    from critique_batch.base import errors
+    from critique_batch.store.sync import sync
+    from critique_batch.files.workspace import Workspace
 
     root = sup.make_ws(tmp_path / "ws", {"korean": 0}, batch_size=3)
     sup.write_candidates(root, "korean", 3)

@@ -9,10 +9,10 @@ import json
 import pytest
 
 import support
-from critique_batch import engine
-from critique_batch import progress as prog
-from critique_batch.jsonfiles import read_json
-from critique_batch.workspace import Workspace
+from critique_batch.state.session import run_session
+from critique_batch.state import progress as prog
+from critique_batch.base.jsonfiles import read_json
+from critique_batch.files.workspace import Workspace
 
 PRESENT = 5
 
@@ -54,7 +54,7 @@ def claim_work(ws, monkeypatch) -> dict:
 
     monkeypatch.setattr(prog, "blake2b", CountingHash)
     monkeypatch.setattr(prog, "is_parked", counting_parked)
-    batches, parked = engine.run_session(Workspace(ws), "korean", lambda s: (s.claim(1, 10), s.parked_missing))
+    batches, parked = run_session(Workspace(ws), "korean", lambda s: (s.claim(1, 10), s.parked_missing))
     monkeypatch.undo()
     counts.update(batches=batches, parked=len(parked))
     return counts
@@ -84,7 +84,7 @@ def test_parking_inside_gaps_is_linear(ws, monkeypatch):
     images = write_missing(ws, n)
     support.touch_images(ws, [images[n - 1]])  # the last of the missing ones is there after all
     w = Workspace(ws)
-    engine.run_session(w, "korean", lambda s: s.progress.set_handed_out(s.cands.images, {images[n - 1]["filepath"]}))
+    run_session(w, "korean", lambda s: s.progress.set_handed_out(s.cands.images, {images[n - 1]["filepath"]}))
     assert support.progress(ws, "korean")["gaps"] == [[0, n - 1]]
     got = claim_work(ws, monkeypatch)
     assert got["parked"] == n - 1 and got["parked_checks"] <= 2 * n and got["hashed"] <= 2 * (n + PRESENT)

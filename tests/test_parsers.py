@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch.candidate_sources import read_manifest
-from critique_batch.errors import InputError
-from critique_batch.jsonfiles import read_json
-from critique_batch.validation import check_output_bytes
+from critique_batch.state.candidate_sources import read_manifest
+from critique_batch.base.errors import InputError
+from critique_batch.base.jsonfiles import read_json
+from critique_batch.checks.validation import check_output_bytes
 
 PLAN = support.plan()
 KR = PLAN.culture("korean")

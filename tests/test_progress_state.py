@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch import engine
-from critique_batch import progress as prog
-from critique_batch.jsonfiles import TMP_DIR, dumps, schema_errors
-from critique_batch.workspace import Workspace
+from critique_batch.state.session import Session, run_session
+from critique_batch.state.rebuild import rebuild_progress
+from critique_batch.state import progress as prog
+from critique_batch.base.jsonfiles import TMP_DIR, dumps, schema_errors
+from critique_batch.files.workspace import Workspace
 
 # the keys of a progress file as every earlier version wrote them (regenerated only once non-zero)
 FILE_KEYS = ["culture", "total", "completed", "next_batch", "last_updated", "completed_batches", "merged_batches",
@@ -95,10 +96,10 @@ def test_constructing_a_session_writes_nothing_until_it_begins(korean_ws, monkey
     left: the Session sees both, and changes the disk only when its work begins (or it saves)."""
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", STAMP)
     ws = Workspace(korean_ws)
-    engine.run_session(ws, "korean", lambda s: s.claim(1, 5))
+    run_session(ws, "korean", lambda s: s.claim(1, 5))
     progress_path = ws.progress_path("korean")
     saved = progress_path.read_bytes()
-    engine.run_session(ws, "korean", lambda s: s.claim(1, 5))
+    run_session(ws, "korean", lambda s: s.claim(1, 5))
     progress_path.write_bytes(saved)  # the second claim's progress write was lost: its process died
     tmp = korean_ws / "checkpoints" / TMP_DIR
     tmp.mkdir(exist_ok=True)
@@ -108,7 +109,7 @@ def test_constructing_a_session_writes_nothing_until_it_begins(korean_ws, monkey
     mtimes = {p.name: p.stat().st_mtime_ns for p in (korean_ws / "checkpoints").iterdir() if p.is_file()}
 
     with ws.lock("korean"):
-        session = engine.Session(ws, "korean")
+        session = Session(ws, "korean")
         assert session.progress.next_batch == 3 and "2" in session.progress.in_flight  # adopted in memory
         assert session.progress.in_flight["2"]["lease_expires_at"] == STAMP  # its lease ended
         assert support.state_hashes(korean_ws) == before and stale.exists()
@@ -125,8 +126,8 @@ def test_constructing_a_session_writes_nothing_until_it_begins(korean_ws, monkey
 def test_a_round_collects_then_claims_by_priority(ws, monkeypatch):
     """dispatch.next_round, the policy run_next_batch.py prints: collection first, then claims from
     the culture furthest from its target, the next culture once one has no room."""
-    from critique_batch import status
-    from critique_batch.dispatch import next_round
+    from critique_batch.report import status
+    from critique_batch.agent.dispatch import next_round
 
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", STAMP)
     support.write_candidates(ws, "korean", 40)
@@ -147,15 +148,15 @@ def test_a_round_collects_then_claims_by_priority(ws, monkeypatch):
 def test_rebuild_check_writes_only_when_asked(korean_ws, monkeypatch):
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", STAMP)
     w = Workspace(korean_ws)
-    engine.run_session(w, "korean", lambda s: s.claim(2, 5))
+    run_session(w, "korean", lambda s: s.claim(2, 5))
     path = w.progress_path("korean")
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["completed"] = 3  # a hand edit
     path.write_text(json.dumps(doc), encoding="utf-8")
     edited = path.read_bytes()
-    [check] = engine.rebuild_progress(w, ["korean"], write=False)
+    [check] = rebuild_progress(w, ["korean"], write=False)
     assert (check.culture, check.matches, check.changed, check.was_broken) == ("korean", False, ["completed"], None)
     assert path.read_bytes() == edited
-    [fixed] = engine.rebuild_progress(w, ["korean"], write=True)
+    [fixed] = rebuild_progress(w, ["korean"], write=True)
     assert fixed.changed == ["completed"] and support.progress(korean_ws, "korean")["completed"] == 0
-    assert engine.rebuild_progress(w, ["korean"], write=False)[0].matches
+    assert rebuild_progress(w, ["korean"], write=False)[0].matches

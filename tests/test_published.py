@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import support
-from critique_batch.baseline import load_baseline, set_baseline
-from critique_batch.candidate_sources import add_candidates, load_manifest, read_done_list
-from critique_batch.errors import InputError
-from critique_batch.published import GENERATOR_FIELDS, jsonl_lines, normalise_filepath
-from critique_batch.text import control_character
-from critique_batch.validation import check_output_bytes
-from critique_batch.workspace import Workspace
+from critique_batch.files.baseline import load_baseline
+from critique_batch.store.set_baseline import set_baseline
+from critique_batch.state.candidate_sources import add_candidates, load_manifest, read_done_list
+from critique_batch.base.errors import InputError
+from critique_batch.files.published import GENERATOR_FIELDS, jsonl_lines, normalise_filepath
+from critique_batch.base.text import control_character
+from critique_batch.checks.validation import check_output_bytes
+from critique_batch.files.workspace import Workspace
 
 PLAN = support.plan()
 KEYS = ["pair_id", "ulid", "culture", "image_path", "artist", "title", "critique_zh", "critique_en",

@@ -13,8 +13,9 @@ import textwrap
 from pathlib import Path
 
 import support
-from critique_batch import evidence, report, similarity
-from critique_batch.workspace import Workspace
+from critique_batch.checks import evidence, similarity
+from critique_batch.report import quality as report
+from critique_batch.files.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -151,7 +152,7 @@ def test_report_with_a_baseline_compares_side_by_side_and_finds_copies_of_publis
     items = support.batch_items(ws, "korean", 1)
     assert (items[0], items[2], "critique_en", False) in pairs and (items[1], "pub/x.jpg", "critique_zh", True) in pairs
     assert k["new"]["quality_score_stats"]["min"] == 40
-    from critique_batch.report_html import render
+    from critique_batch.report.page import render
     page = render(summary, "now")
     assert "published" in page and "No baseline set" not in page and "http" not in page.replace("https://", "")
     plain = report.build(w)  # without a baseline (the page then says so: see the script's test)
@@ -198,8 +199,10 @@ def test_without_matplotlib_the_script_exits_2_with_one_line_and_the_core_does_n
     # the rest of the tool needs neither: every core module imports, and collection with the
     # near-duplicate setting on screens records
     check = block + f"sys.path.insert(0, {str(support.SCRIPTS)!r})\n" + textwrap.dedent("""
-        import critique_batch.engine, critique_batch.status, critique_batch.report, critique_batch.sync, critique_batch.search, critique_batch.export
-        from critique_batch import similarity, plan
+        import critique_batch.state.session, critique_batch.report.status, critique_batch.report.quality
+        import critique_batch.store.sync, critique_batch.store.search, critique_batch.store.export
+        from critique_batch.checks import similarity
+        from critique_batch.files import plan
         cfg = plan.load_plan(plan.DEFAULT_PLAN).culture("korean")
         cfg = cfg._replace(quality=cfg.quality._replace(reject_near_duplicates=True))
         class NoResults:  # a workspace without result files or a baseline

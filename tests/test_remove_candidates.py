@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import support
-from critique_batch import engine
-from critique_batch import progress as prog
-from critique_batch.candidate_edits import counts, edit_candidates
-from critique_batch.candidate_sources import add_candidates
-from critique_batch.errors import InputError
-from critique_batch.workspace import Workspace
+from critique_batch.state.rebuild import progress_view, rebuild
+from critique_batch.state.session import run_session
+from critique_batch.state import progress as prog
+from critique_batch.state.candidate_edits import counts, edit_candidates
+from critique_batch.state.candidate_sources import add_candidates
+from critique_batch.base.errors import InputError
+from critique_batch.files.workspace import Workspace
 
 T0 = "2026-11-01T10:00:00Z"
 TYPO = "images/korean/a/typo.jpg"  # never has a file: parked at its first claim
@@ -195,7 +196,7 @@ class CandidateEditsMachine(RuleBasedStateMachine):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _session(self, fn):
-        return engine.run_session(self.ws, "korean", fn)
+        return run_session(self.ws, "korean", fn)
 
     def _filepaths(self) -> list[str]:
         return [img["filepath"] for img in support.image_list(self.dir, "korean")]
@@ -206,7 +207,7 @@ class CandidateEditsMachine(RuleBasedStateMachine):
 
     @rule(good=st.booleans(), pick=st.integers(0, 5))
     def answer_and_collect(self, good, pick):
-        p = engine.progress_view(self.ws, "korean")
+        p = progress_view(self.ws, "korean")
         if p is None or not p.in_flight:
             return
         bid = sorted(int(b) for b in p.in_flight)[pick % len(p.in_flight)]
@@ -218,7 +219,7 @@ class CandidateEditsMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 50), fix=st.booleans(), with_file=st.booleans(), failed=st.booleans())
     def remove_or_fix(self, pick, fix, with_file, failed):
         fps = self._filepaths()
-        p = engine.progress_view(self.ws, "korean")
+        p = progress_view(self.ws, "korean")
         if failed and p is not None:  # one with a history (failed, parked) more often than chance would pick it
             fps = [fp for fp in fps if fp in p.failures] or fps
         if not fps:
@@ -252,12 +253,12 @@ class CandidateEditsMachine(RuleBasedStateMachine):
 
     @rule()
     def requeue(self):
-        if engine.progress_view(self.ws, "korean") is not None:
+        if progress_view(self.ws, "korean") is not None:
             self._session(lambda s: s.requeue(None))
 
     @invariant()
     def counts_add_up(self):
-        p = engine.progress_view(self.ws, "korean")
+        p = progress_view(self.ws, "korean")
         if p is None:
             return
         c = counts(p, self.ws.culture("korean").max_attempts)
@@ -269,7 +270,7 @@ class CandidateEditsMachine(RuleBasedStateMachine):
             return
         self._session(lambda s: None)  # the kept state is brought up to date by a session
         kept = prog.load_progress(self.ws, "korean")
-        assert engine.rebuild(self.ws, "korean").comparable() == kept.comparable()
+        assert rebuild(self.ws, "korean").comparable() == kept.comparable()
 
 
 TestCandidateEditsMachine = CandidateEditsMachine.TestCase

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 import support
-from critique_batch import engine, jsonfiles
-from critique_batch.errors import InputError, WorkFailed
-from critique_batch.workspace import Workspace
+from critique_batch.base import jsonfiles
+from critique_batch.state.session import run_session
+from critique_batch.base.errors import InputError, WorkFailed
+from critique_batch.files.workspace import Workspace
 
 CP = "checkpoints"
 NOW = "2026-11-01T10:00:00Z"
@@ -182,9 +183,9 @@ def test_writes_are_checked_where_the_input_is_the_users_or_when_asked(tmp_path,
 def test_a_session_in_process_spares_the_check_of_what_it_wrote(korean_ws, monkeypatch):
     monkeypatch.delenv(jsonfiles.CHECK_WRITES_ENV)
     monkeypatch.setenv("CRITIQUE_BATCH_NOW", NOW)
-    engine.run_session(Workspace(korean_ws), "korean", lambda s: s.claim(2, None))
+    run_session(Workspace(korean_ws), "korean", lambda s: s.claim(2, None))
     checked = []
     real = jsonfiles.schema_errors
     monkeypatch.setattr(jsonfiles, "schema_errors", lambda obj, schema: (checked.append(schema), real(obj, schema))[1])
-    engine.run_session(Workspace(korean_ws), "korean", lambda s: s.claim(1, None))
+    run_session(Workspace(korean_ws), "korean", lambda s: s.claim(1, None))
     assert checked == []

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import store_support as sup
-from critique_batch import shared_claims as sc
-from critique_batch.errors import EnvironmentFailure, InputError
-from critique_batch.workspace import Workspace
+from critique_batch.store import shared_claims as sc
+from critique_batch.base.errors import EnvironmentFailure, InputError
+from critique_batch.files.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WORKER = Path(__file__).resolve().parent / "claims_worker.py"
@@ -249,7 +249,7 @@ def test_configuration_and_lean_import(tmp_path, monkeypatch):
     conf = sc.configured(Workspace(root))
     assert conf["uri"] == "s3://bucket/claims"
     assert sc.Claims(Workspace(root), "korean", "w", conf).target.storage_options == {"allow_http": "true"}
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import critique_batch.shared_claims"],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import critique_batch.store.shared_claims"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(sup.SCRIPTS)})
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "critique_batch" in imported and not imported & {"lancedb", "pyarrow", "dataclasses", "typing"}, sorted(imported)

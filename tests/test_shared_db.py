@@ -17,8 +17,8 @@ import pytest
 
 import store_support as sup
 from support import touch_images
-from critique_batch import database, export, search, sync, sync_state, versions
-from critique_batch.workspace import Workspace
+from critique_batch.store import database, export, search, sync, sync_state, versions
+from critique_batch.files.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -240,18 +240,31 @@ def test_each_skill_carries_only_the_modules_its_scripts_import():
             finder.run_script(str(script))
         reached = {m.split(".", 1)[1] for m in finder.modules if m.startswith("critique_batch.")}
         assert not [m for m in finder.badmodules if m.startswith("critique_batch")], skill.name
-        present = {p.stem for p in (scripts / "critique_batch").glob("*.py")} - {"__init__"}
+        present = _package_modules(scripts / "critique_batch")
         assert present == reached, skill.name
         carried[skill.name] = present
     # the point of it: a generator skill does not carry the orchestrator's modules
     for gen in GENERATORS:
-        assert {"status", "report", "report_html"}.isdisjoint(carried[gen]), gen
-    assert carried["batch-orchestrator"] == {p.stem for p in (ROOT / "scripts" / "critique_batch").glob("*.py")} - {"__init__"}
+        assert {"report", "report.status", "report.quality", "report.page"}.isdisjoint(carried[gen]), gen
+    assert carried["batch-orchestrator"] == _package_modules(ROOT / "scripts" / "critique_batch")
+    # nor the merger the agent's: briefs are worded above the state layer
+    assert not {m for m in carried["lancedb-merger"] if m.startswith("agent")}
+
+
+def _package_modules(folder: Path) -> set[str]:
+    """critique_batch's modules and sub-packages in `folder`, dotted as modulefinder names them."""
+    out = set()
+    for p in folder.rglob("*.py"):
+        parts = p.relative_to(folder).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if name:
+            out.add(name)
+    return out
 
 
 def test_skill_copy_drift_is_detected_and_repaired(tmp_path):
     repo = copy_repo(tmp_path / "repo")
-    edited_script = repo / "skills" / "batch-orchestrator" / "scripts" / "critique_batch" / "engine.py"
+    edited_script = repo / "skills" / "batch-orchestrator" / "scripts" / "critique_batch" / "state" / "session.py"
     edited_script.write_text(edited_script.read_text() + "\n# a local fix\n")
     edited_skill = repo / "skills" / "korean-batch-generator" / "SKILL.md"
     edited_skill.write_text(edited_skill.read_text().replace("KR_L3_D2", "KR_L3_D9"))
@@ -274,10 +287,10 @@ def test_skill_copy_drift_is_detected_and_repaired(tmp_path):
     assert generate(repo, "--check").returncode == 0
     assert not stray.exists() and deleted.exists() and "KR_L3_D9" not in edited_skill.read_text()
     # a source edit reaches every copy
-    source = repo / "scripts" / "critique_batch" / "clock.py"
+    source = repo / "scripts" / "critique_batch" / "base" / "clock.py"
     source.write_text(source.read_text() + "\n# edited at the source\n")
     proc = generate(repo, "--check")
-    assert proc.returncode == 1 and proc.stdout.count("critique_batch/clock.py") == len(skill_dirs()), proc.stdout
+    assert proc.returncode == 1 and proc.stdout.count("critique_batch/base/clock.py") == len(skill_dirs()), proc.stdout
 
 
 def test_a_culture_added_to_the_plan_gets_its_generator_skill(tmp_path):

@@ -1,4 +1,4 @@
-"""The LanceDB merger (critique_batch.sync, versions, search, export and the sync/search/export scripts).
+"""The LanceDB merger (critique_batch.store.sync, versions, search, export and the sync/search/export scripts).
 
 Core tests run twice: against a local folder and against S3 (moto's server on 127.0.0.1)."""
 
@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 import store_support as sup
-from critique_batch import database, engine, export, search, sync, sync_state
-from critique_batch import versions as table_versions
-from critique_batch.errors import InputError, WorkFailed
-from critique_batch.workspace import Workspace
+from critique_batch.store import database, export, search, sync, sync_state
+from critique_batch.state.session import run_session
+from critique_batch.store import versions as table_versions
+from critique_batch.base.errors import InputError, WorkFailed
+from critique_batch.files.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -54,8 +55,8 @@ def merged_agrees(root: Path, culture: str, by_fp: dict[str, dict]) -> None:
 
 def test_import_does_not_pull_lancedb():
     code = "import sys; sys.path.insert(0, 'scripts'); " \
-           "import critique_batch, critique_batch.database, critique_batch.sync, critique_batch.versions, " \
-           "critique_batch.search, critique_batch.export, critique_batch.status; " \
+           "import critique_batch, critique_batch.store.database, critique_batch.store.sync, critique_batch.store.versions, " \
+           "critique_batch.store.search, critique_batch.store.export, critique_batch.report.status; " \
            "assert 'lancedb' not in sys.modules and 'pyarrow' not in sys.modules, sorted(m for m in sys.modules if 'arrow' in m)"
     import subprocess
     import sys
@@ -96,7 +97,7 @@ def test_sync_twice_same_rows(tmp_path, backend):
 
     # merged_batches lost (kept state): the re-merge is a no-op on the rows
     for c in ("korean", "chinese"):
-        engine.run_session(ws, c, lambda s: s.set_merged([]))
+        run_session(ws, c, lambda s: s.set_merged([]))
     third = sync.sync(ws, force=True, db=db).as_json()
     assert not third["merged"] and third["inserted"] == 0 and third["updated"] == 0 and third["unchanged"] == 46
     # nothing written: no new version, no tag (a merge_insert that changes nothing would still commit one)
@@ -105,7 +106,7 @@ def test_sync_twice_same_rows(tmp_path, backend):
 
     # lost again, and the state file with it: re-derived from the table, nothing to merge
     for c in ("korean", "chinese"):
-        engine.run_session(ws, c, lambda s: s.set_merged([]))
+        run_session(ws, c, lambda s: s.set_merged([]))
     (root / "checkpoints" / sync_state.STATE_FILE).unlink()
     fourth = sync.sync(ws, db=db, force=True).as_json()
     assert not fourth["merged"] and {r["culture"] for r in fourth["reconciled"]} == {"korean", "chinese"}
@@ -155,7 +156,7 @@ def test_regenerated_critique_replaces_row(tmp_path, backend, monkeypatch):
     assert sum(1 for r in rows.values() if r["critique_zh"].endswith("第1稿")) == 10
     # the first workspace re-merging its (older) batches never rolls the new critiques back
     for_first = Workspace(first)
-    engine.run_session(for_first, "korean", lambda s: s.set_merged([]))
+    run_session(for_first, "korean", lambda s: s.set_merged([]))
     (first / "checkpoints" / sync_state.STATE_FILE).unlink()
     out = sync.sync(for_first, force=True, db=db).as_json()
     assert out["updated"] == 0 and out["inserted"] == 0
@@ -190,7 +191,7 @@ def test_optional_field_added_to_existing_table(tmp_path):
     conn.drop_table("critiques")
     bad = pa.schema([pa.field("filepath", pa.string(), nullable=False), pa.field("quality_score", pa.string())])
     conn.create_table("critiques", data=pa.Table.from_pylist([{"filepath": "x", "quality_score": "high"}], schema=bad))
-    engine.run_session(Workspace(root), "korean", lambda s: s.set_merged([]))
+    run_session(Workspace(root), "korean", lambda s: s.set_merged([]))
     with pytest.raises(WorkFailed, match="quality_score"):
         sync.sync(Workspace(root), force=True)
 
@@ -376,7 +377,8 @@ def test_scripts_end_to_end(tmp_path):
     assert proc.returncode == 1 and "run sync_to_lancedb.py" in proc.stderr and "Traceback" not in proc.stderr
     proc = sup.run("sync_to_lancedb.py", ws=root)
     assert proc.returncode == 0 and "nothing to merge" in proc.stdout and "korean 10 waiting (sync at 100)" in proc.stdout
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from critique_batch import sync; from critique_batch.workspace import Workspace; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from critique_batch.store import sync; "
+            "from critique_batch.files.workspace import Workspace; "
             "out = sync.sync(Workspace(sys.argv[2])).as_json(); assert not out['merged'] and 'lancedb' not in sys.modules, out")
     import subprocess
     import sys

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import store_support as ss
-from critique_batch import database
-from critique_batch.workspace import Workspace
+from critique_batch.store import database
+from critique_batch.files.workspace import Workspace
 
 
 def with_database(root, database: dict):

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 import store_support as sup
-from critique_batch import sync
-from critique_batch.workspace import Workspace
+from critique_batch.store import sync
+from critique_batch.files.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -1,4 +1,4 @@
-"""Unattended runs (run_unattended.py, critique_batch.unattended).
+"""Unattended runs (run_unattended.py, critique_batch.agent.unattended).
 
 Fast tests: the stop rules and log lines as functions, and the runner as a user runs it with a fake
 `claude` (tests/fake_claude.py) on PATH. Then the real, pinned Claude Code CLI against the scripted
@@ -25,10 +25,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import support
-from critique_batch import round_guard
-from critique_batch import unattended
-from critique_batch.errors import InputError
-from critique_batch.workspace import Workspace
+from critique_batch.agent import round_guard
+from critique_batch.agent import unattended
+from critique_batch.base.errors import InputError
+from critique_batch.files.workspace import Workspace
 
 KOREAN_CURRENT = 64  # the bundled plan's korean current
 

@@ -33,7 +33,7 @@ import pytest
 
 import support
 from anthropic_standin import StandIn, texts, tool_results, tool_uses
-from critique_batch import unattended
+from critique_batch.agent import unattended
 from test_claude_code import (PLUGIN, ScriptedModel, claude, claude_env, clone, command, install_plugin_from_git,  # noqa: F401 - fixtures
                               short_home, skill_text, tool)
 from test_unattended import log_entries, small_target_plan

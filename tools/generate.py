@@ -11,7 +11,7 @@ Sources -> generated files:
     + checkpoints/expansion_plan.json                 culture of the plan, and skills/batch-orchestrator/
     + scripts/critique_batch/templates/examples/{culture}.json   references/{generator}.md (the same instructions,
                                                       for subagents when only batch-orchestrator is installed);
-                                                      rendered by critique_batch.instructions
+                                                      rendered by critique_batch.agent.instructions
   scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
                                         skill's folder, and symlinks are not followed. A skill carries its
                                         scripts and only the critique_batch modules they import (followed
@@ -126,45 +126,64 @@ def walk(folder: Path):
             yield path
 
 
-def _imported_modules(source: Path) -> set[str]:
-    """The critique_batch modules a file imports, at the top or inside a function (a lazy import runs
-    too, so it counts): `from critique_batch import x`, `from critique_batch.x import y`,
-    `import critique_batch.x`, and inside the package `from . import x`, `from .x import y`."""
+def _module_files(base: Path, dotted: str, names: list[str]) -> set[Path]:
+    """The package files `from <base>.<dotted> import <names>` loads: the module or sub-package the
+    dotted path names (with each sub-package's __init__.py on the way), and the names that are
+    modules of a sub-package."""
+    out: set[Path] = set()
+    path = base
+    for part in [p for p in dotted.split(".") if p]:
+        if (path / "__init__.py").is_file():
+            out.add(path / "__init__.py")
+        path = path / part
+    if path.with_suffix(".py").is_file():
+        out.add(path.with_suffix(".py"))
+    elif path.is_dir():
+        out.add(path / "__init__.py")
+        out.update(path / f"{n}.py" for n in names if (path / f"{n}.py").is_file())
+    else:
+        raise SourceError(f"an import names critique_batch module {dotted!r} under {base.relative_to(ROOT)}, which does not exist")
+    return out
+
+
+def _imported_modules(source: Path) -> set[Path]:
+    """The critique_batch files a file imports, at the top or inside a function (a lazy import runs
+    too, so it counts): `from critique_batch.x import y`, `from critique_batch.x import module`,
+    `import critique_batch.x.y`, and inside the package `from .x import y`, `from ..x import y`."""
     tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
-    in_package = source.parent == PKG
-    names: set[str] = set()
+    files: set[Path] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(a.name.split(".")[1] for a in node.names if a.name.startswith(PKG.name + "."))
+            for a in node.names:
+                if a.name.startswith(PKG.name + "."):
+                    files |= _module_files(PKG, a.name[len(PKG.name) + 1:], [])
         elif isinstance(node, ast.ImportFrom):
-            relative = node.level == 1 and in_package
-            base = node.module or ""
-            if relative or base == PKG.name or base.startswith(PKG.name + "."):
-                inner = base if relative else base[len(PKG.name) + 1:]
-                if inner:
-                    names.add(inner.split(".")[0])
-                else:  # from . import x / from critique_batch import x: x may be a module
-                    names.update(a.name for a in node.names if (PKG / f"{a.name}.py").is_file())
-    return names
+            names = [a.name for a in node.names]
+            if node.level and PKG in source.parents:
+                base = source.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+                files |= _module_files(base, node.module or "", names)
+            elif node.module == PKG.name or (node.module or "").startswith(PKG.name + "."):
+                files |= _module_files(PKG, node.module[len(PKG.name):].lstrip("."), names)
+    return files
 
 
-# a module's own folder of data files: Path(__file__).resolve().parent / "schemas"
-RESOURCE_DIR = re.compile(r'Path\(__file__\)\.resolve\(\)\.parent\s*/\s*"([^"]+)"')
+# a module's data folder at the package's top: Path(__file__).resolve().parents[1] / "schemas"
+RESOURCE_DIR = re.compile(r'Path\(__file__\)\.resolve\(\)\.parents\[1\]\s*/\s*"([^"]+)"')
 
 
 def package_closure(tops: list[Path]) -> tuple[list[Path], list[str]]:
-    """The package modules the given scripts need (followed through every import, from __init__.py on)
-    and the data folders those modules read next to themselves."""
-    needed = {"__init__"}
+    """The package files the given scripts need (followed through every import, from __init__.py on)
+    and the data folders those modules read at the package's top."""
+    needed = {PKG / "__init__.py"}
     todo = [*tops, PKG / "__init__.py"]
     while todo:
-        for name in _imported_modules(todo.pop()):
-            if name not in needed:
-                if not (PKG / f"{name}.py").is_file():
-                    raise SourceError(f"a script imports critique_batch.{name}, which does not exist")
-                needed.add(name)
-                todo.append(PKG / f"{name}.py")
-    modules = sorted(PKG / f"{name}.py" for name in needed)
+        for path in _imported_modules(todo.pop()):
+            if path not in needed:
+                needed.add(path)
+                todo.append(path)
+    modules = sorted(needed)
     folders = sorted({d for m in modules for d in RESOURCE_DIR.findall(m.read_text(encoding="utf-8"))})
     return modules, folders
 
@@ -201,8 +220,8 @@ def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[P
 
 def load_plan():
     sys.path.insert(0, str(SCRIPTS))
-    from critique_batch.errors import BatchError
-    from critique_batch.plan import load_plan as load
+    from critique_batch.base.errors import BatchError
+    from critique_batch.files.plan import load_plan as load
 
     try:
         return load(PLAN)
@@ -211,15 +230,15 @@ def load_plan():
 
 
 def title_of(culture: str) -> str:
-    from critique_batch.instructions import title_of as title
+    from critique_batch.agent.instructions import title_of as title
 
     return title(culture)
 
 
 def render_generator(plan, cfg, mode: str) -> str:
-    """The generator instructions (critique_batch.instructions) for one culture of the bundled plan."""
-    from critique_batch.errors import BatchError
-    from critique_batch.instructions import render_instructions
+    """The generator instructions (critique_batch.agent.instructions) for one culture of the bundled plan."""
+    from critique_batch.base.errors import BatchError
+    from critique_batch.agent.instructions import render_instructions
 
     try:
         return render_instructions(plan, cfg, mode)

@@ -20,8 +20,8 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch.instructions import SCRIPTS_DIR, check_command, render_instructions
-    from critique_batch.workspace import Workspace, parse_batch_id
+    from critique_batch.agent.instructions import SCRIPTS_DIR, check_command, render_instructions
+    from critique_batch.files.workspace import Workspace, parse_batch_id
 
     ws = Workspace(args.workspace)
     cfg = ws.culture(args.culture)

@@ -21,10 +21,10 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import report
-    from critique_batch.clock import iso, now
-    from critique_batch.baseline import load_baseline
-    from critique_batch.workspace import Workspace
+    from critique_batch.report import quality as report
+    from critique_batch.base.clock import iso, now
+    from critique_batch.files.baseline import load_baseline
+    from critique_batch.files.workspace import Workspace
 
     report.require_dependencies()
     ws = Workspace(args.workspace)

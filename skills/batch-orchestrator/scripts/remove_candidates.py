@@ -27,8 +27,8 @@ SHOWN = 3
 
 
 def run(args) -> int:
-    from critique_batch.candidate_edits import edit_candidates
-    from critique_batch.workspace import Workspace
+    from critique_batch.state.candidate_edits import edit_candidates
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     report = edit_candidates(ws, args.culture, args.paths, [tuple(f) for f in args.fix or []], dry_run=args.dry_run)

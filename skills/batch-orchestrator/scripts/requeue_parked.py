@@ -21,12 +21,12 @@ SHOWN = 3
 
 
 def run(args) -> int:
-    from critique_batch import engine
-    from critique_batch.workspace import Workspace
+    from critique_batch.state.session import run_session
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     ws.culture(args.culture)
-    items, still_missing = engine.run_session(ws, args.culture, lambda s: (s.requeue(args.item), s.still_missing))
+    items, still_missing = run_session(ws, args.culture, lambda s: (s.requeue(args.item), s.still_missing))
     if args.json:
         cli.emit_json({"culture": args.culture, "requeued": items, "still_missing": still_missing})
         return 0

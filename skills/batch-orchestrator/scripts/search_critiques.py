@@ -24,8 +24,8 @@ def snippet(text, n: int = 110) -> str:
 
 
 def run(args) -> int:
-    from critique_batch import search
-    from critique_batch.workspace import Workspace
+    from critique_batch.store import search
+    from critique_batch.files.workspace import Workspace
 
     ws = Workspace(args.workspace)
     out = search.search(ws, args.query, culture=args.culture, limit=args.limit, lang=args.lang,

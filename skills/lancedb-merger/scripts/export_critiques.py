@@ -37,8 +37,8 @@ from critique_batch import cli  # noqa: E402
 
 
 def run(args) -> int:
-    from critique_batch import export
-    from critique_batch.workspace import Workspace
+    from critique_batch.store import export
+    from critique_batch.files.workspace import Workspace
 
     if args.output == "-" and args.json:
         raise cli.InputError("--json and --output - both want stdout; pick one", where="usage")

@@ -26,8 +26,8 @@ from critique_batch import cli  # noqa: E402
 def run(args) -> int:
     from pathlib import Path
 
-    from critique_batch.batches import check_batch
-    from critique_batch.workspace import BATCH_FILE, Workspace, parse_batch_id
+    from critique_batch.checks.batch_check import check_batch
+    from critique_batch.files.workspace import BATCH_FILE, Workspace, parse_batch_id
 
     if args.batch_id is None:
         path = Path(args.target)

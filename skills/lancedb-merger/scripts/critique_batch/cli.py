@@ -18,9 +18,10 @@ import json
 import os
 import sys
 
-from .errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency,
+from .base.errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, BatchError, EnvironmentFailure, InputError, MissingDependency,
                      internal_error, interrupted_state)
-from .text import json_safe, one_line  # noqa: F401 - one_line: the scripts print every text from data through it
+from .base.text import json_safe, one_line  # noqa: F401 - one_line: the scripts print every text from data through it
+from .base.words import bar, cut, plural  # noqa: F401 - the scripts word their output with these
 
 TYPE_CHECKING = False  # typing is not imported at run time: every script imports this module
 if TYPE_CHECKING:
@@ -117,27 +118,6 @@ def emit_error(exc: BaseException, as_json: bool, prog: str | None = None) -> No
         if isinstance(exc, InputError):
             payload.update(file=exc.file, where=exc.where, detail=exc.detail)
         emit_json(payload)
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """`1 batch`, `2 batches`, `0 images`: the count with the word in the right number."""
-    if n == 1:
-        return f"{n} {word}"
-    if many is None:
-        many = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
-    return f"{n} {many}"
-
-
-def cut(text: str, limit: int) -> str:
-    """At most `limit` characters; a cut text ends with `…` so that it shows it was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def bar(fraction: float, width: int = 20) -> str:
-    """`[#####---]`: a fraction (clamped to 0..1) as a bar of `width` characters."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    full = int(round(fraction * width))
-    return "[" + "#" * full + "-" * (width - full) + "]"
 
 
 def emit_json(obj: dict) -> None:

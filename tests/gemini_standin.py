@@ -1,0 +1,142 @@
+"""A stand-in for the Gemini API on 127.0.0.1, for driving the real Gemini CLI offline
+(GOOGLE_GEMINI_BASE_URL). It answers POST /v1beta/models/MODEL:streamGenerateContent?alt=sse from a
+Python function that plays the model, streamed as server-sent events in the shape the real API
+sends them (`data: {"candidates": [{"content": {"role": "model", "parts": [...]}, "finishReason":
+"STOP"}], "usageMetadata": ...}`), and the CLI's side calls: `:generateContent` (the model router
+asks how complex the request is and reads a JSON answer) and `:countTokens`. Every request is kept
+(`requests`) so a test can look at what the CLI sent. Only the tests use this."""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+# A reply is a list of parts: {"text": ...} or {"functionCall": {"name": ..., "args": {...}}}
+Player = Callable[[dict], list[dict]]
+
+# what the router's side call gets: the request is simple (the answer does not change the loop)
+ROUTING = {"complexity_reasoning": "stand-in", "complexity_score": 10}
+
+
+class StandIn:
+    def __init__(self, play: Player):
+        self.play = play
+        self.requests: list[dict] = []  # every streamGenerateContent body, in arrival order
+        self.models: list[str] = []  # the model each of them named in its path
+        self.side_calls: list[str] = []  # generateContent / countTokens paths
+        self.errors: list[str] = []  # a player that failed: the test reports these
+        self.other: list[str] = []  # any other request (method and path), and CONNECTs as a proxy
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "StandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @staticmethod
+    def response(parts: list[dict], text: str | None = None) -> dict:
+        usage = {"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110}
+        if text is not None:
+            parts = [{"text": text}]
+        return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": usage, "modelVersion": "stand-in"}
+
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def send(self, status: int, ctype: str, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def not_found(self) -> None:
+                self.send(404, "application/json", b'{"error": {"code": 404, "message": "stand-in", "status": "NOT_FOUND"}}')
+
+            def do_GET(self):
+                standin.other.append(f"GET {self.path}")
+                self.not_found()
+
+            do_HEAD = do_GET
+
+            def do_CONNECT(self):  # set as HTTPS_PROXY, it sees every attempt to reach another host
+                standin.other.append(f"CONNECT {self.path}")
+                self.send(403, "text/plain", b"offline")
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                path = self.path.split("?")[0]
+                method = path.rsplit(":", 1)[-1] if path.startswith("/v1beta/models/") else ""
+                if method == "countTokens":
+                    standin.side_calls.append(path)
+                    return self.send(200, "application/json", b'{"totalTokens": 100}')
+                if method == "generateContent":  # the router's "how complex is this" question
+                    standin.side_calls.append(path)
+                    reply = StandIn.response([], text=json.dumps(ROUTING))
+                    return self.send(200, "application/json", json.dumps(reply).encode())
+                if method != "streamGenerateContent":
+                    standin.other.append(f"POST {self.path}")
+                    return self.not_found()
+                with standin._lock:
+                    standin.requests.append(body)
+                    standin.models.append(path.split("/")[-1].rsplit(":", 1)[0])
+                try:
+                    parts = standin.play(body)
+                except Exception:  # the test fails on these; the CLI gets a plain end of turn
+                    standin.errors.append(traceback.format_exc())
+                    parts = [{"text": "stand-in error (see the test output)"}]
+                data = f"data: {json.dumps(StandIn.response(parts), ensure_ascii=False)}\r\n\r\n".encode("utf-8")
+                self.send(200, "text/event-stream", data)
+
+        return Handler
+
+
+# --- reading a request ---------------------------------------------------------------------------
+def call(tool: str, **args) -> dict:
+    """A function call part, as the model sends it."""
+    return {"functionCall": {"name": tool, "args": args}}
+
+
+def texts(body: dict) -> list[str]:
+    """Every text part of the user's turns, in order."""
+    return [p["text"] for c in body.get("contents", []) if c.get("role") == "user" for p in c.get("parts", []) if "text" in p]
+
+
+def calls(body: dict) -> list[dict]:
+    """Every function call the model made so far, in order: {"name": ..., "args": ...}."""
+    return [p["functionCall"] for c in body.get("contents", []) if c.get("role") == "model"
+            for p in c.get("parts", []) if "functionCall" in p]
+
+
+def responses(body: dict) -> list[dict]:
+    """Every function response so far, in order: {"name": ..., "response": {...}} (and "id")."""
+    return [p["functionResponse"] for c in body.get("contents", []) if c.get("role") == "user"
+            for p in c.get("parts", []) if "functionResponse" in p]
+
+
+def model_turns(body: dict) -> int:
+    return sum(1 for c in body.get("contents", []) if c.get("role") == "model")
+
+
+def response_text(resp: dict) -> str:
+    """The text of one function response (Gemini CLI puts a tool's result in "output")."""
+    r = resp.get("response", {})
+    out = r.get("output", r.get("error", r))
+    return out if isinstance(out, str) else json.dumps(out, ensure_ascii=False)
