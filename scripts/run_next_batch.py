@@ -12,8 +12,9 @@ missing items to the pending pool with the reason. Claims carry a lease; an expi
 offered again as it is (same batch id and input file).
 
 Sessions: each claim records the orchestrator session that made it (--session ID; default: the
-CLAUDE_SESSION_ID or CLAUDE_CODE_SESSION_ID environment variable; the batch-orchestrator skill
-passes Claude Code's ${CLAUDE_SESSION_ID}; without any, no session is recorded and any take-over
+CLAUDE_SESSION_ID or CLAUDE_CODE_SESSION_ID environment variable, or CODEX_SESSION_ID, which Codex
+CLI sets for its commands; the batch-orchestrator skill passes Claude Code's ${CLAUDE_SESSION_ID};
+without any, no session is recorded and any take-over
 treats the claim as another session's). Subagents never outlive the Claude
 Code session that started them, so a batch claimed by an earlier session without output is dead:
 --take-over offers it again at once, as an expired lease would be (same batch id and input file).
@@ -79,8 +80,8 @@ def run(args) -> int:
                   f"{status.fmt_duration(h['claimed_seconds_ago'])} ago by {who}, which may still be running; "
                   "if no other session works in this workspace, run again with --take-over --yes")
         if outcome.batches:
-            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, all in one message, "
-                  "with run_in_background: false, each given its brief:")
+            print(f"claimed {cli.plural(len(outcome.batches), 'batch')}. Start one subagent per batch, each given its brief, "
+                  "all before waiting for any (Claude Code: in one message, with run_in_background: false):")
             for b in outcome.batches:
                 how = " (taken over from an earlier session)" if b["taken_over"] else " (resumed: lease had expired)" if b["resumed"] else ""
                 print(f"--- {b['culture']} {batch_tag(b['batch_id'])}{how}")
@@ -104,7 +105,7 @@ def run(args) -> int:
 def _session(given: str | None) -> str | None:
     """The orchestrator session id: --session (the skill passes Claude Code's ${CLAUDE_SESSION_ID},
     which Claude Code fills into skill text), else the environment, else none (not recorded)."""
-    for value in (given, os.environ.get("CLAUDE_SESSION_ID"), os.environ.get("CLAUDE_CODE_SESSION_ID")):
+    for value in (given, *map(os.environ.get, ("CLAUDE_SESSION_ID", "CLAUDE_CODE_SESSION_ID", "CODEX_SESSION_ID"))):
         # empty or "${...}": a skill's ${CLAUDE_SESSION_ID} that this Claude Code version did not fill in
         if value and value.strip() and not value.startswith("${"):
             return value.strip()
@@ -131,7 +132,7 @@ if __name__ == "__main__":
     p.add_argument("--size", type=int, metavar="K", help="images per new batch (default: the plan's batch_size)")
     p.add_argument("--verbose", action="store_true", help="list every returned item with its full reason")
     p.add_argument("--session", metavar="ID", help="the orchestrator session claiming (default: $CLAUDE_SESSION_ID, else "
-                   "$CLAUDE_CODE_SESSION_ID, else none recorded)")
+                   "$CLAUDE_CODE_SESSION_ID, else $CODEX_SESSION_ID, else none recorded)")
     p.add_argument("--take-over", action="store_true", help="also offer again, at once, batches in flight without output "
                    "claimed by another session (at a new session's start: the earlier session's subagents are gone)")
     p.add_argument("--yes", action="store_true", help="with --take-over: also take over claims of another session made "

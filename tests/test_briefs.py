@@ -58,15 +58,42 @@ def test_plugin_briefs_fit_below_any_home(tmp_path, home_name):
         assert proc.returncode == 1 and "FAIL output file not written yet" in proc.stdout, (b["brief"], proc.stdout, proc.stderr)
 
 
-def test_project_install_brief_uses_relative_paths(tmp_path):
+# where the skills CLI installs for each agent: Claude Code's own folder, and the one Codex CLI reads
+# (`npx skills add ... -a codex`, and -g below the home folder)
+AGENT_DIRS = [".claude/skills", ".agents/skills"]
+
+
+@pytest.mark.parametrize("agent_dir", AGENT_DIRS)
+def test_project_install_brief_uses_relative_paths(tmp_path, agent_dir):
     project = tmp_path / "project"
-    skill = project / ".claude" / "skills" / "batch-orchestrator"
+    skill = project / agent_dir / "batch-orchestrator"
     shutil.copytree(ROOT / "skills" / "batch-orchestrator", skill, ignore=shutil.ignore_patterns("__pycache__"))
     support.write_candidates(project, "korean", 25)
     for b in claim(skill, project, tmp_path / "home"):
-        assert b["brief"].startswith(".claude/skills/batch-orchestrator/references/korean-batch-generator.md".join(("Follow ", " for")))
-        assert f"Check: python3 .claude/skills/batch-orchestrator/scripts/validate_batch.py {b['output']} ;" in b["brief"]
+        assert len(b["brief"].encode()) <= 600, (len(b["brief"].encode()), b["brief"])
+        assert b["brief"].startswith(f"{agent_dir}/batch-orchestrator/references/korean-batch-generator.md".join(("Follow ", " for")))
+        assert f"Check: python3 {agent_dir}/batch-orchestrator/scripts/validate_batch.py {b['output']} ;" in b["brief"]
         assert run_check(b["brief"], project, tmp_path / "home").returncode == 1
+
+
+@pytest.mark.parametrize("agent_dir", AGENT_DIRS)
+@pytest.mark.parametrize("home_name", ["u", "a-much-longer-home-folder-name/of-someone/nested/deeply/x"])
+def test_global_install_briefs_fit_below_any_home(tmp_path, agent_dir, home_name):
+    """Installed for all projects (-g): the brief names the skill's files by their absolute path, or
+    from ~ where that is too long, whatever the home."""
+    home = tmp_path / "home" / home_name
+    skill = home / agent_dir / "batch-orchestrator"
+    shutil.copytree(ROOT / "skills" / "batch-orchestrator", skill, ignore=shutil.ignore_patterns("__pycache__"))
+    project = tmp_path / "project"
+    support.write_candidates(project, "korean", 25)
+    for b in claim(skill, project, home):
+        assert len(b["brief"].encode()) <= 600, (len(b["brief"].encode()), b["brief"])
+        follow = b["brief"].split("Follow ", 1)[1].split(" for ", 1)[0]
+        reference = skill / "references" / "korean-batch-generator.md"
+        assert follow in (str(reference), f"~/{agent_dir}/batch-orchestrator/references/korean-batch-generator.md"), b["brief"]
+        assert Path(follow.replace("~", str(home), 1)).is_file()
+        proc = run_check(b["brief"], project, home)
+        assert proc.returncode == 1 and "FAIL output file not written yet" in proc.stdout, (b["brief"], proc.stdout, proc.stderr)
 
 
 def test_workspace_elsewhere(tmp_path):

@@ -9,6 +9,7 @@ fails."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -89,8 +90,10 @@ def test_skill_md_follows_the_spec(skill):
     assert not BARE_SCRIPT.findall(inline), BARE_SCRIPT.findall(inline)
     # ${CLAUDE_SKILL_DIR}: the Claude Code version that fills it in, and what other agents do instead
     assert "Claude Code 2.1.69 or newer" in compat and "${CLAUDE_SKILL_DIR}" in compat
-    assert ("agent that leaves the `CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in"
-            in " ".join(body.split()))
+    # (the wording is the same in every skill: an agent that does not fill it in must not guess the folder)
+    assert ("An agent that shows them with the `CLAUDE_SKILL_DIR` variable unfilled (Codex CLI does) must put in its "
+            "place the absolute path of the folder that holds this SKILL.md: the path you read this file from, without "
+            "`/SKILL.md`, never a folder you guess." in " ".join(body.split()))
     assert "Where there is no `python3` command (Windows), use `python`" in " ".join(body.split())
     assert "seed" not in body  # words a reader of the skill cannot know ("the seed's rule")
     # the licence text ships in the folder (the skills CLI copies only the folder)
@@ -104,7 +107,8 @@ def test_orchestrator_description_triggers():
                    "running critique batch tasks", "continuing an interrupted expansion"):
         assert phrase in desc
     for step in ("batch_status.py", "run_next_batch.py\" --culture korean --count 4", "--count 0", "sync_to_lancedb.py",
-                 "requeue_parked.py", "Agent tool", "in one message", "`run_in_background: false`", "completion notice",
+                 "requeue_parked.py", "Agent tool", "in the same message", "`run_in_background: false`", "completion notice",
+                 "`spawn_agent` for each brief", "then `wait_agent` on all of them",
                  "Session start", "Session end", "Never read a checkpoint file whole"):
         assert step in body, step
 
@@ -249,6 +253,85 @@ def test_each_skill_carries_only_the_modules_its_scripts_import():
     assert carried["batch-orchestrator"] == _package_modules(ROOT / "scripts" / "critique_batch")
     # nor the merger the agent's: briefs are worded above the state layer
     assert not {m for m in carried["lancedb-merger"] if m.startswith("agent")}
+
+
+def _generate_module():
+    spec = importlib.util.spec_from_file_location("generate", GENERATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shipped_schemas(skill: Path) -> set[str]:
+    return {p.name.removesuffix(".schema.json") for p in (skill / "scripts" / "critique_batch" / "schemas").glob("*.schema.json")}
+
+
+def test_each_skill_ships_only_the_schemas_its_modules_name():
+    """A skill's copy holds the schemas its modules pass to base/jsonfiles.py, with those their
+    `$ref`s reach, and no other: every name a carried module uses has its file (a missing one would
+    fail the skill at run time), and the orchestrator, which carries every module, ships every schema
+    (so no schema is used in a way the rule cannot see)."""
+    gen = _generate_module()
+    shipped = {}
+    for skill in skill_dirs():
+        carried = [ROOT / "scripts" / p.relative_to(skill / "scripts") for p in (skill / "scripts" / "critique_batch").rglob("*.py")]
+        shipped[skill.name] = _shipped_schemas(skill)
+        assert shipped[skill.name] == set(gen.schemas_needed(carried)), skill.name
+        for name in shipped[skill.name]:  # the $ref closure: a referenced schema travels with the one naming it
+            assert gen.schema_refs(name) <= shipped[skill.name], (skill.name, name)
+    every = {p.name.removesuffix(".schema.json") for p in (ROOT / "schemas").glob("*.schema.json")}
+    assert shipped["batch-orchestrator"] == every
+    assert {"batch_input", "candidates", "critique_record", "plan"} <= shipped["korean-batch-generator"]  # $ref: batch_input -> candidates
+    for name in GENERATORS:  # a generator validates batches: no progress, requeue, sync or run-log schemas
+        assert shipped[name] < shipped["batch-orchestrator"], name
+        assert not {"progress", "requeue", "sync_state", "unattended_log"} & shipped[name], name
+    assert "unattended_log" not in shipped["lancedb-merger"]
+
+
+def test_a_schema_name_the_generator_cannot_ship_fails_generation(tmp_path):
+    """A module naming a schema schemas/ lacks, a name generate.py cannot read from the source, and a
+    $ref to a missing schema each stop generation with the file and line, before anything is written."""
+    repo = copy_repo(tmp_path / "repo")
+    batches = repo / "scripts" / "critique_batch" / "checks" / "batches.py"
+    original = batches.read_text()
+    cases = [
+        (batches, original.replace('"result": "batch_result"}', '"result": "batch_result", "output": "batch_output"}'),
+         "scripts/critique_batch/checks/batches.py:19 names schema 'batch_output', but there is no schemas/batch_output.schema.json"),
+        (batches, original.replace('schema = {"input": "batch_input", "result": "batch_result"}[kind]', 'schema = "batch_" + kind'),
+         "scripts/critique_batch/checks/batches.py:22: cannot tell which schema `'batch_' + kind` names"),
+        (repo / "schemas" / "batch_input.schema.json",
+         (repo / "schemas" / "batch_input.schema.json").read_text().replace("candidates.schema.json#", "candidate.schema.json#"),
+         "schemas/batch_input.schema.json ($ref) names schema 'candidate', but there is no schemas/candidate.schema.json"),
+    ]
+    for path, text, message in cases:
+        before = path.read_text()
+        path.write_text(text)
+        proc = generate(repo, "--check")
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+        path.write_text(before)
+    assert generate(repo, "--check").stderr == ""  # restored: no error (the copy has no docs/, so the help page drifts)
+
+
+def test_the_merger_runs_from_its_own_copy_with_its_schemas(tmp_path):
+    """lancedb-merger installed alone (its copy ships fewer schemas than the orchestrator's): status,
+    a sync into LanceDB, a search and an export, run from that copy, read and write every file they need."""
+    import store_support as sup
+
+    skill = tmp_path / "installed" / "lancedb-merger"
+    shutil.copytree(SKILLS / "lancedb-merger", skill, ignore=shutil.ignore_patterns("__pycache__"))
+    root = sup.make_ws(tmp_path / "ws", {"korean": 10})
+    sup.produce(root, "korean", 2)
+
+    def run(script: str, *args: str) -> str:
+        proc = subprocess.run([sys.executable, str(skill / "scripts" / script), *args, "--workspace", str(root)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"{script}: {proc.stdout}{proc.stderr}"
+        return proc.stdout
+
+    assert json.loads(run("batch_status.py", "--json"))["cultures"][0]["culture"] == "korean"
+    assert json.loads(run("sync_to_lancedb.py", "--force", "--json"))["inserted"] == 10
+    assert json.loads(run("search_critiques.py", "留白", "--limit", "1", "--json"))["results"]
+    assert len(run("export_critiques.py", "--output", "-").splitlines()) == 10
 
 
 def _package_modules(folder: Path) -> set[str]:

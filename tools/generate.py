@@ -15,7 +15,8 @@ Sources -> generated files:
   scripts/ (with the package above)  -> skills/*/scripts/   each skill's own copy: `npx skills add` copies only a
                                         skill's folder, and symlinks are not followed. A skill carries its
                                         scripts and only the critique_batch modules they import (followed
-                                        through every import, lazy ones too) with those modules' data folders
+                                        through every import, lazy ones too) with those modules' data folders;
+                                        of schemas/, only the schemas the modules name (schemas_needed)
   LICENSE                            -> skills/*/LICENSE   (the skills CLI copies only a skill's folder)
   pyproject.toml (version)           -> .claude-plugin/plugin.json, .claude-plugin/marketplace.json
   scripts/*.py (their --help)        -> docs/scripts-help.md   (the reference; docs/scripts.md explains it by hand)
@@ -69,7 +70,8 @@ AUTHOR = {"name": "The critique-batch-orchestrator authors"}  # the copyright ho
 REPOSITORY = "https://github.com/OWNER/critique-batch-orchestrator"
 KEYWORDS = ["art-critique", "batch", "subagents", "lancedb", "dataset", "bilingual", "vulca-bench"]
 GENERATOR_COMPATIBILITY = (
-    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), or another agent that can view images. "
+    "Claude Code 2.1.69 or newer (it fills in ${CLAUDE_SKILL_DIR}), Codex CLI 0.169.0 (measured: its subagents have "
+    "view_image), or another agent that can view images. "
     "Python 3.10 or newer with jsonschema and filelock for validate_batch.py; pyarrow and lancedb only for the "
     "optional exemplar search (pip install jsonschema filelock pyarrow lancedb)."
 )
@@ -188,6 +190,138 @@ def package_closure(tops: list[Path]) -> tuple[list[Path], list[str]]:
     return modules, folders
 
 
+# --- the schemas a skill's modules name ------------------------------------------------------------
+JSONFILES = PKG / "base" / "jsonfiles.py"
+SCHEMA_FOLDER = "schemas"  # the data folder of schemas: a skill ships only those its modules name
+
+
+def schema_functions() -> dict[str, int]:
+    """The functions of base/jsonfiles.py that take a schema's name, with its position: every
+    parameter named `schema` (the module's convention, so that this finds a new one too)."""
+    tree = ast.parse(JSONFILES.read_text(encoding="utf-8"), filename=str(JSONFILES))
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+            if "schema" in names:
+                out[node.name] = names.index("schema")
+    return out
+
+
+def _literal_strings(node: ast.expr, where: str) -> list[ast.Constant]:
+    """The literals naming the schemas an expression can take: a string, None, or a choice among
+    literals ({"input": "batch_input", ...}[kind], a if c else b). Anything else cannot be told."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
+        return [] if node.value is None else [node]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        return [c for v in node.value.values for c in _literal_strings(v, where)]
+    if isinstance(node, ast.IfExp):
+        return _literal_strings(node.body, where) + _literal_strings(node.orelse, where)
+    if isinstance(node, ast.BoolOp):
+        return [c for v in node.values for c in _literal_strings(v, where)]
+    raise SourceError(f"{where}: cannot tell which schema `{ast.unparse(node)}` names; pass the schema's name as a "
+                      "string (or pick it from literal strings) so that tools/generate.py can ship its file")
+
+
+def schema_names(module: Path, functions: dict[str, int]) -> dict[str, str]:
+    """The schema names a module passes to base/jsonfiles.py (read_json(path, "candidates"),
+    write_json(path, doc, "progress"), schema_errors(rec, "critique_record"), ...), found in its
+    source: a literal argument, or a variable assigned from literals in the same function. Inside
+    jsonfiles.py, a function passing its own `schema` parameter on is followed from its callers.
+    Returns each name with where it is written (file:line)."""
+    rel = module.relative_to(ROOT).as_posix()
+    tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+    own = module == JSONFILES
+    by_name = {name: name for name in functions} if own else {}  # name called -> jsonfiles function
+    the_module: set[str] = set()  # names bound to jsonfiles itself (jsonfiles.read_json(...))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "jsonfiles":
+            by_name.update({a.asname or a.name: a.name for a in node.names if a.name in functions})
+        elif isinstance(node, ast.ImportFrom):
+            the_module.update(a.asname or a.name for a in node.names if a.name == "jsonfiles")
+        elif isinstance(node, ast.Import):
+            the_module.update(a.asname for a in node.names if a.name.endswith(".jsonfiles") and a.asname)
+            if any(a.name.endswith(".jsonfiles") and not a.asname for a in node.names):
+                raise SourceError(f"{rel}:{node.lineno}: import jsonfiles with `from ... import`, so that tools/generate.py "
+                                  "can find the schema names passed to it")
+    found: dict[str, str] = {}
+
+    def callee(call: ast.Call) -> str | None:
+        f = call.func
+        if isinstance(f, ast.Name):
+            return by_name.get(f.id)
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in the_module and f.attr in functions:
+            return f.attr
+        return None
+
+    def visit(node: ast.AST, scope: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Call) and (name := callee(child)) is not None:
+                for literal in _argument_names(child, functions[name], scope, own, f"{rel}:{child.lineno}"):
+                    found.setdefault(literal.value, f"{rel}:{literal.lineno}")
+            visit(child, child if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else scope)
+
+    visit(tree, tree)
+    return found
+
+
+def _argument_names(call: ast.Call, position: int, scope: ast.AST, own: bool, where: str) -> list[ast.Constant]:
+    """The literals naming the schemas one call's `schema` argument can take."""
+    given = [k.value for k in call.keywords if k.arg == "schema"]
+    if not given and len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[:position + 1]):
+        given = [call.args[position]]
+    if not given:
+        raise SourceError(f"{where}: cannot tell which schema `{ast.unparse(call)}` names")
+    arg = given[0]
+    if not isinstance(arg, ast.Name):
+        return _literal_strings(arg, where)
+    if own and arg.id == "schema" and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []  # jsonfiles.py passing its caller's schema on: the caller names it
+    values = [n.value for n in ast.walk(scope) if isinstance(n, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == arg.id for t in n.targets)]
+    if not values:
+        raise SourceError(f"{where}: cannot tell which schema `{arg.id}` names; pass the schema's name as a string "
+                          "(or assign it from literal strings in the same function) so that tools/generate.py can ship its file")
+    return [c for v in values for c in _literal_strings(v, where)]
+
+
+def schema_refs(name: str) -> set[str]:
+    """The other schemas one schema's `$ref`s name (candidates.schema.json#/$defs/image)."""
+    refs: set[str] = set()
+
+    def walk_doc(doc) -> None:
+        if isinstance(doc, dict):
+            ref = doc.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                refs.add(ref.split("#", 1)[0].rsplit("/", 1)[-1].removesuffix(".schema.json"))
+            for v in doc.values():
+                walk_doc(v)
+        elif isinstance(doc, list):
+            for v in doc:
+                walk_doc(v)
+
+    walk_doc(json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")))
+    return refs
+
+
+def schemas_needed(modules: list[Path]) -> list[str]:
+    """The schemas the modules name, with those their `$ref`s reach. A name with no file in schemas/ is
+    a SourceError: the copy would fail at run time, so generation fails now."""
+    functions = schema_functions()
+    named = {(name, where) for m in modules for name, where in schema_names(m, functions).items()}
+    needed: set[str] = set()
+    todo = sorted(named)
+    while todo:
+        name, by = todo.pop()
+        if name in needed:
+            continue
+        if not (ROOT / "schemas" / f"{name}.schema.json").is_file():
+            raise SourceError(f"{by} names schema {name!r}, but there is no schemas/{name}.schema.json")
+        needed.add(name)
+        todo += [(ref, f"schemas/{name}.schema.json ($ref)") for ref in sorted(schema_refs(name))]
+    return sorted(needed)
+
+
 def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[Path, bytes]) -> dict[Path, bytes]:
     """A skill's scripts/: the chosen top-level scripts and the part of critique_batch they import."""
     files: dict[Path, bytes] = {}
@@ -200,6 +334,9 @@ def scripts_copy(skill_dir: Path, names: tuple[str, ...] | None, package: dict[P
     modules, folders = package_closure([SCRIPTS / name for name in tops])
     sources = {p: None for p in modules}
     for folder in folders:
+        if folder == SCHEMA_FOLDER:
+            sources.update({PKG / folder / f"{name}.schema.json": None for name in schemas_needed(modules)})
+            continue
         sources.update({p: None for p in walk(PKG / folder)})
         # generated package files count even before they are written
         sources.update({p: None for p in package if (PKG / folder) in p.parents})

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base import filelocks
@@ -160,10 +159,12 @@ def unreadable(folder: Path, homes: set[Path]) -> str | None:
     return None
 
 
-@dataclass
 class ImageFolders:
-    readable: list[Path]  # the outermost folders outside the workspace holding existing candidate images
-    refused: list[tuple[Path, str, int]]  # (folder, why, images in it) that a round may never read
+    __slots__ = ("readable", "refused")
+
+    def __init__(self, readable: list[Path], refused: list[tuple[Path, str, int]]):
+        self.readable = readable  # the outermost folders outside the workspace holding existing candidate images
+        self.refused = refused  # (folder, why, images in it) that a round may never read
 
 
 def image_folders(ws: Workspace, cultures: list[str]) -> ImageFolders:
@@ -262,14 +263,17 @@ SANDBOX = {"enabled": True, "failIfUnavailable": True, "autoAllowBashIfSandboxed
            "network": {"allowedDomains": []}}
 
 
-@dataclass
 class Permissions:
     """What one round may do in a workspace, and the Claude Code settings that say it."""
-    ws: Workspace
-    skills: list[Path]
-    scripts: list[Path]
-    images: ImageFolders
-    sandbox: bool  # Claude Code's Bash sandbox on
+
+    __slots__ = ("ws", "skills", "scripts", "images", "sandbox")
+
+    def __init__(self, ws: Workspace, skills: list[Path], scripts: list[Path], images: ImageFolders, sandbox: bool):
+        self.ws = ws
+        self.skills = skills
+        self.scripts = scripts
+        self.images = images
+        self.sandbox = sandbox  # Claude Code's Bash sandbox on
 
     def skill_folders(self) -> list[Path]:
         """The installed skills' folders outside the workspace, as found and resolved."""
@@ -387,10 +391,12 @@ def round_prompt(culture: str | None, batches: int, round_no: int, dead: list[tu
 
 
 # --- the stop rules ----------------------------------------------------------------------------------
-@dataclass
 class Goal:
-    culture: str | None  # None: the priority order
-    milestone: str | None = None  # the milestone to reach (resolved at the start from --until); None: the target
+    __slots__ = ("culture", "milestone")
+
+    def __init__(self, culture: str | None, milestone: str | None = None):
+        self.culture = culture  # None: the priority order
+        self.milestone = milestone  # the milestone to reach (resolved at the start from --until); None: the target
 
 
 def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str | None:
@@ -507,30 +513,35 @@ class Stop:
 
 
 # --- the runner ------------------------------------------------------------------------------------
-@dataclass
 class Options:
-    workspace: Path
-    culture: str | None = None
-    batches: int = 4
-    rounds: int = 10
-    budget_s: float | None = None
-    round_s: float = 3600.0
-    until: str = "target"
-    claude: str | None = None
-    log: Path | None = None
-    model: str | None = None
-    round_usd: float | None = None
-    sandbox: bool = True  # Claude Code's Bash sandbox where it can run
+    __slots__ = ("workspace", "culture", "batches", "rounds", "budget_s", "round_s", "until", "claude", "log", "model", "round_usd",
+                 "sandbox")
+
+    def __init__(self, workspace: Path, culture: str | None = None, batches: int = 4, rounds: int = 10, budget_s: float | None = None,
+                 round_s: float = 3600.0, until: str = "target", claude: str | None = None, log: Path | None = None,
+                 model: str | None = None, round_usd: float | None = None, sandbox: bool = True):
+        self.workspace = workspace
+        self.culture = culture
+        self.batches = batches
+        self.rounds = rounds
+        self.budget_s = budget_s
+        self.round_s = round_s
+        self.until = until
+        self.claude = claude
+        self.log = log
+        self.model = model
+        self.round_usd = round_usd
+        self.sandbox = sandbox  # Claude Code's Bash sandbox where it can run
 
 
-@dataclass
 class Runner:
-    opts: Options
-    say: object = print  # where readable lines go (None: nowhere, for --json)
-    entries: list[dict] = field(default_factory=list)
-    reason: str | None = None  # why the run stopped (or had nothing to do)
+    __slots__ = ("opts", "say", "entries", "reason", "ws", "log", "sessions", "refused")
 
-    def __post_init__(self):
+    def __init__(self, opts: Options, say: object = print):
+        self.opts = opts
+        self.say = say  # where readable lines go (None: nowhere, for --json)
+        self.entries: list[dict] = []
+        self.reason: str | None = None  # why the run stopped (or had nothing to do)
         self.ws = Workspace(self.opts.workspace)
         self.log = self.opts.log or self.ws.checkpoints / LOG_NAME
         self.sessions: set[str] = set()  # every round session of this run and of earlier runs (the log)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checks import evidence, similarity
@@ -27,14 +26,17 @@ TOP_ARTISTS = 15
 OVERALL = "(all cultures)"
 
 
-@dataclass
 class CultureData:
-    name: str
-    records: dict[str, dict] = field(default_factory=dict)  # filepath -> newest accepted record
-    returns: Counter = field(default_factory=Counter)  # reason category -> items returned
-    parks: Counter = field(default_factory=Counter)  # reason category -> items parked now
-    per_day: Counter = field(default_factory=Counter)  # YYYY-MM-DD -> records accepted
-    baseline: list[tuple[str, dict]] = field(default_factory=list)
+    __slots__ = ("name", "records", "returns", "parks", "per_day", "baseline")
+
+    def __init__(self, name: str, records: dict[str, dict] | None = None, returns: Counter | None = None,
+                 parks: Counter | None = None, per_day: Counter | None = None, baseline: list[tuple[str, dict]] | None = None):
+        self.name = name
+        self.records = {} if records is None else records  # filepath -> newest accepted record
+        self.returns = Counter() if returns is None else returns  # reason category -> items returned
+        self.parks = Counter() if parks is None else parks  # reason category -> items parked now
+        self.per_day = Counter() if per_day is None else per_day  # YYYY-MM-DD -> records accepted
+        self.baseline = [] if baseline is None else baseline
 
 
 def reason_category(reason: str) -> str:

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base.errors import InputError
@@ -23,45 +22,53 @@ from ..files.workspace import IMAGE_SUFFIXES, Workspace
 
 
 
-@dataclass
 class Manifest:
     """What a source holds for one culture: its images (normalised, first of repeats) and what was
     left out, and why."""
 
-    images: list[dict] = field(default_factory=list)
-    raw_spelling: dict[str, str] = field(default_factory=dict)  # filepath -> as the source wrote it
-    other_cultures: dict[str, int] = field(default_factory=dict)  # lines of other cultures, not imported
-    repeated: list[dict] = field(default_factory=list)  # {"where", "filepath", "first", "reason"}
-    spellings_merged: int = 0  # repeats spelled differently from the first (NFD, "\\", "./" ...)
-    symlinks_followed: list[str] = field(default_factory=list)
-    symlinks_skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
+    __slots__ = ("images", "raw_spelling", "other_cultures", "repeated", "spellings_merged", "symlinks_followed", "symlinks_skipped")
+
+    def __init__(self):
+        self.images: list[dict] = []
+        self.raw_spelling: dict[str, str] = {}  # filepath -> as the source wrote it
+        self.other_cultures: dict[str, int] = {}  # lines of other cultures, not imported
+        self.repeated: list[dict] = []  # {"where", "filepath", "first", "reason"}
+        self.spellings_merged = 0  # repeats spelled differently from the first (NFD, "\\", "./" ...)
+        self.symlinks_followed: list[str] = []
+        self.symlinks_skipped: list[dict] = []  # {"path", "reason"}
 
 
-@dataclass
 class ImportReport:
-    culture: str
-    source: str
-    found: int = 0
-    added: int = 0
-    duplicates: int = 0  # already in the candidates file, or twice in the source
-    done: int = 0  # listed in --done (already in the dataset)
-    published: int = 0  # in the workspace's published baseline (set_baseline.py)
-    other_cultures: dict = field(default_factory=dict)
-    spellings_merged: int = 0
-    repeated: list = field(default_factory=list)  # lines of the source skipped as repeats, with the reason
-    symlinks_followed: list = field(default_factory=list)
-    symlinks_skipped: list = field(default_factory=list)
-    total: int = 0
-    examples: list[str] = field(default_factory=list)
-    # added images whose local file does not exist (relative to the workspace, or absolute; URLs
-    # are not checked): a claim parks them without a subagent
-    missing_files: int = 0
-    missing_examples: list[str] = field(default_factory=list)
-    # added from a folder's top level: no sub-folder names the artist, so it is "Unknown"
-    unknown_artists: int = 0
+    __slots__ = ("culture", "source", "found", "added", "duplicates", "done", "published", "other_cultures", "spellings_merged",
+                 "repeated", "symlinks_followed", "symlinks_skipped", "total", "examples", "missing_files", "missing_examples",
+                 "unknown_artists")  # in as_dict()'s order
+
+    def __init__(self, culture: str, source: str, *, found: int = 0, duplicates: int = 0, other_cultures: dict | None = None,
+                 spellings_merged: int = 0, repeated: list | None = None, symlinks_followed: list | None = None,
+                 symlinks_skipped: list | None = None):
+        self.culture = culture
+        self.source = source
+        self.found = found
+        self.added = 0
+        self.duplicates = duplicates  # already in the candidates file, or twice in the source
+        self.done = 0  # listed in --done (already in the dataset)
+        self.published = 0  # in the workspace's published baseline (set_baseline.py)
+        self.other_cultures = {} if other_cultures is None else other_cultures
+        self.spellings_merged = spellings_merged
+        self.repeated = [] if repeated is None else repeated  # lines of the source skipped as repeats, with the reason
+        self.symlinks_followed = [] if symlinks_followed is None else symlinks_followed
+        self.symlinks_skipped = [] if symlinks_skipped is None else symlinks_skipped
+        self.total = 0
+        self.examples: list[str] = []
+        # added images whose local file does not exist (relative to the workspace, or absolute; URLs
+        # are not checked): a claim parks them without a subagent
+        self.missing_files = 0
+        self.missing_examples: list[str] = []
+        # added from a folder's top level: no sub-folder names the artist, so it is "Unknown"
+        self.unknown_artists = 0
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def _workspace_relative(ws: Workspace, path: Path) -> str:

@@ -46,7 +46,6 @@ import json
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Callable
 
@@ -153,60 +152,67 @@ def merge_rows(table, data, target: Target):
 
 # --- sync, step by step ------------------------------------------------------------------------
 
-@dataclass(kw_only=True)
 class SyncReport:
     """What a sync did (or, in a dry run, would do). as_json() is sync_to_lancedb.py's --json object."""
 
-    db: str  # the database as messages show it
-    table: str = TABLE
-    dry_run: bool = False
-    force: bool = False
-    merged: bool = False  # a merge was committed
-    version: int | None = None  # the version readers now see (when merged)
-    table_version: int | None = None
-    tag: str | None = None
-    records: int = 0  # rows merged: one per filepath
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0  # older critiques of a filepath in the same merge, skipped
-    duplicates_removed: int = 0  # rows removed from the table (one per filepath, the newest kept)
-    merge_attempts: int = 0
-    pair_ids_given: int = 0
-    pair_ids_repaired: int = 0
-    batches: int = 0  # batches recorded as merged
-    rows: int | None = None
-    reconciled: list[dict] = field(default_factory=list)  # merged_batches corrected from the table, per culture
-    optimized: bool = False
-    columns_added: list[str] = field(default_factory=list)
-    primary_key_added: bool = False
-    indices_created: list[str] = field(default_factory=list)
-    workspace_id: str | None = None
-    cultures: list[dict] = field(default_factory=list)  # UnmergedBatches.public(), plus "merging" when a merge read them
-    would_merge: list[str] | None = None  # a dry run's cultures to merge (only in a dry run)
+    __slots__ = ("db", "table", "dry_run", "force", "merged", "version", "table_version", "tag", "records", "inserted", "updated",
+                 "unchanged", "duplicates", "duplicates_removed", "merge_attempts", "pair_ids_given", "pair_ids_repaired", "batches",
+                 "rows", "reconciled", "optimized", "columns_added", "primary_key_added", "indices_created", "workspace_id", "cultures",
+                 "would_merge")  # in as_json()'s order
+
+    def __init__(self, *, db: str, dry_run: bool = False, force: bool = False):
+        self.db = db  # the database as messages show it
+        self.table = TABLE
+        self.dry_run = dry_run
+        self.force = force
+        self.merged = False  # a merge was committed
+        self.version: int | None = None  # the version readers now see (when merged)
+        self.table_version: int | None = None
+        self.tag: str | None = None
+        self.records = 0  # rows merged: one per filepath
+        self.inserted = 0
+        self.updated = 0
+        self.unchanged = 0
+        self.duplicates = 0  # older critiques of a filepath in the same merge, skipped
+        self.duplicates_removed = 0  # rows removed from the table (one per filepath, the newest kept)
+        self.merge_attempts = 0
+        self.pair_ids_given = 0
+        self.pair_ids_repaired = 0
+        self.batches = 0  # batches recorded as merged
+        self.rows: int | None = None
+        self.reconciled: list[dict] = []  # merged_batches corrected from the table, per culture
+        self.optimized = False
+        self.columns_added: list[str] = []
+        self.primary_key_added = False
+        self.indices_created: list[str] = []
+        self.workspace_id: str | None = None
+        self.cultures: list[dict] = []  # UnmergedBatches.public(), plus "merging" when a merge read them
+        self.would_merge: list[str] | None = None  # a dry run's cultures to merge (only in a dry run)
 
     def as_json(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {name: getattr(self, name) for name in self.__slots__}
         if self.would_merge is None:
             del out["would_merge"]
         return out
 
 
-@dataclass
 class _Sync:
     """What one sync's steps hand on to each other."""
 
-    ws: Workspace
-    target: Target
-    report: SyncReport
-    stage: Callable[[str], None]  # the hook: tests stop a sync at a stage
-    conn: object = None
-    table: object = None  # the critiques table (None: not there yet)
-    recorded: int | None = None  # the table version the last completed sync of this workspace left
-    chosen: list[UnmergedBatches] = field(default_factory=list)
-    progress: ProgressBar | None = None
-    merged_at: datetime | None = None
-    version_before: int | None = None  # the table's version before this sync's merge
+    __slots__ = ("ws", "target", "report", "stage", "conn", "table", "recorded", "chosen", "progress", "merged_at", "version_before")
+
+    def __init__(self, ws: Workspace, target: Target, report: SyncReport, stage: Callable[[str], None]):
+        self.ws = ws
+        self.target = target
+        self.report = report
+        self.stage = stage  # the hook: tests stop a sync at a stage
+        self.conn: object = None
+        self.table: object = None  # the critiques table (None: not there yet)
+        self.recorded: int | None = None  # the table version the last completed sync of this workspace left
+        self.chosen: list[UnmergedBatches] = []
+        self.progress: ProgressBar | None = None
+        self.merged_at: datetime | None = None
+        self.version_before: int | None = None  # the table's version before this sync's merge
 
 
 def _waiting(ws: Workspace, names: list[str]) -> list[UnmergedBatches]:
@@ -427,25 +433,28 @@ def _stages(hook: Callable[[str], None] | None) -> Callable[[str], None]:
 
 # --- the published baseline ----------------------------------------------------------------------
 
-@dataclass(kw_only=True)
 class BaselineMergeReport:
     """What merging the published baseline did. as_json() is `sync_to_lancedb.py --baseline --json`."""
 
-    db: str
-    table: str = TABLE
-    baseline: int  # the baseline's published files
-    dry_run: bool = False  # nothing written: inserted says how many would be
-    records: int = 0  # records read (an image listed twice counts twice)
-    inserted: int = 0
-    already: int = 0  # images the table holds already (never replaced)
-    version: int | None = None
-    tag: str | None = None
-    rows: int | None = None
-    indices_created: list[str] = field(default_factory=list)
-    repairs: TableRepairs | None = None  # when rows were merged: what making the table ready changed
+    __slots__ = ("db", "table", "baseline", "dry_run", "records", "inserted", "already", "version", "tag", "rows", "indices_created",
+                 "repairs")  # in as_json()'s order
+
+    def __init__(self, *, db: str, baseline: int, dry_run: bool = False):
+        self.db = db
+        self.table = TABLE
+        self.baseline = baseline  # the baseline's published files
+        self.dry_run = dry_run  # nothing written: inserted says how many would be
+        self.records = 0  # records read (an image listed twice counts twice)
+        self.inserted = 0
+        self.already = 0  # images the table holds already (never replaced)
+        self.version: int | None = None
+        self.tag: str | None = None
+        self.rows: int | None = None
+        self.indices_created: list[str] = []
+        self.repairs: TableRepairs | None = None  # when rows were merged: what making the table ready changed
 
     def as_json(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "repairs"}
+        out = {name: getattr(self, name) for name in self.__slots__ if name != "repairs"}
         if self.repairs is not None:
             out["columns_added"] = self.repairs.columns_added
             if self.repairs.primary_key_added:

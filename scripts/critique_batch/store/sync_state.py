@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -84,16 +83,18 @@ def workspace_id(ws: Workspace) -> str:
 
 # --- what waits to be merged --------------------------------------------------------------------
 
-@dataclass
 class UnmergedBatches:
     """A culture's batches that wait to be merged, and whether a sync is due for them."""
 
-    culture: str
-    waiting: int  # accepted records not merged
-    threshold: int
-    due: bool
-    batches: list[int]  # completed batches not merged (with or without records)
-    merged: list[int] = field(default_factory=list)
+    __slots__ = ("culture", "waiting", "threshold", "due", "batches", "merged")
+
+    def __init__(self, culture: str, waiting: int, threshold: int, due: bool, batches: list[int], merged: list[int] | None = None):
+        self.culture = culture
+        self.waiting = waiting  # accepted records not merged
+        self.threshold = threshold
+        self.due = due
+        self.batches = batches  # completed batches not merged (with or without records)
+        self.merged = [] if merged is None else merged
 
     def public(self) -> dict:
         return {"culture": self.culture, "waiting": self.waiting, "sync_threshold": self.threshold, "due": self.due,

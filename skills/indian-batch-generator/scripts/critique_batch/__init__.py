@@ -7,7 +7,8 @@ it, with no import cycles); the scripts in the folder above import any of them, 
   base/     errors (exception types, exit codes), clock (pinned by CRITIQUE_BATCH_NOW in tests),
             digests (the one hash, BLAKE2b), faults (named kill points for fault tests), text
             (character classes, one-line escaping), words (plural, cut, bar), jsonfiles (atomic
-            writes, strict schema-checked reads), filelocks
+            writes, strict schema-checked reads), filelocks, loop_wakeup (an asyncio loop woken
+            where send() is refused: lancedb's, in Codex CLI's sandbox)
   files/    plan (cultures, targets, rules, dimensions), published (the VULCA-Bench record),
             workspace (where files live, locks, image files), candidates, baseline (the published
             dataset as the starting point), targets (set_target.py)

@@ -164,9 +164,11 @@ def values(plan: Plan, cfg: Culture, mode: str, *, scripts: str = "SCRIPTS", che
                       "`checkpoints/`).")
     if mode == "skill":
         scripts_note = ("The scripts named below ship inside this skill. Claude Code 2.1.69 and later fill in this "
-                        "skill's folder wherever the commands below name it; an agent that leaves the "
-                        "`CLAUDE_SKILL_DIR` variable unfilled should put in the folder this SKILL.md is in. Where "
-                        "there is no `python3` command (Windows), use `python`. " + workspace_note)
+                        "skill's folder wherever the commands below name it. An agent that shows them with the "
+                        "`CLAUDE_SKILL_DIR` variable unfilled (Codex CLI does) must put in its place the absolute "
+                        "path of the folder that holds this SKILL.md: the path you read this file from, without "
+                        "`/SKILL.md`, never a folder you guess. Where there is no `python3` command (Windows), use "
+                        "`python`. " + workspace_note)
         check_text = ("Run the Check command from your brief exactly as written. Without a brief, run (NNN is the "
                       "batch number):\n\n```bash\n"
                       f'python3 "${{CLAUDE_SKILL_DIR}}/scripts/validate_batch.py" checkpoints/{cfg.name}_batch_NNN_output.json\n'

@@ -28,7 +28,14 @@ def dataset_counts(cfg: Culture, baseline, p: prog.Progress) -> tuple[int, str, 
             p.completed - regenerated, regenerated)
 
 
-def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None = None) -> dict:
+class CultureRow(dict):
+    """One culture's status row: the dict is what is printed (--json prints it as it is); the
+    progress and the parked items it was computed from ride along as attributes, for detail()."""
+
+    __slots__ = ("progress", "parked")
+
+
+def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None = None) -> CultureRow:
     configured = ws.candidates_path(cfg.name).exists()
     p = progress_view(ws, cfg.name, saved) if configured else None
     if configured and p is None:  # candidates but nothing claimed yet
@@ -39,7 +46,7 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
     current, current_from, new, regenerated = dataset_counts(cfg, baseline, p)
     reached = current + new
     target = cfg.target
-    return {
+    row = CultureRow({
         "culture": cfg.name,
         "configured": configured,
         "generator": cfg.generator or None,
@@ -64,12 +71,12 @@ def culture_row(ws: Workspace, cfg: Culture, baseline=None, saved: dict | None =
         "sync_due": p.sync_due(cfg.sync_threshold, cfg.max_attempts),
         "next_batch": p.next_batch,
         "rebuild_needed": p.rebuild_needed,  # candidates edited other than by appending
-        "_progress": p,
-        "_parked": parked,
-    }
+    })
+    row.progress, row.parked = p, parked
+    return row
 
 
-def overview(ws: Workspace, only: str | None = None, saved: dict | None = None, broken: dict | None = None) -> list[dict]:
+def overview(ws: Workspace, only: str | None = None, saved: dict | None = None, broken: dict | None = None) -> list[CultureRow]:
     """Every culture's row (or only one's), ranked. `saved`: progress files the caller has read, by
     culture (the others are read here). `broken`: given (a claim by priority), a culture whose files
     cannot be read is left out and its error put there, by culture, instead of stopping the rest."""
@@ -101,12 +108,13 @@ def priority_order(rows: list[dict]) -> list[str]:
     return [r["culture"] for r in sorted((r for r in rows if r["priority"]), key=lambda r: r["priority"])]
 
 
-def public(row: dict) -> dict:
-    return {k: v for k, v in row.items() if not k.startswith("_")}
+def public(row: CultureRow) -> dict:
+    """The row as a plain dict (what is printed), apart from the state behind it."""
+    return dict(row)
 
 
-def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
-    p: prog.Progress = row["_progress"]
+def detail(ws: Workspace, row: CultureRow, cfg: Culture, now) -> dict:
+    p: prog.Progress = row.progress
     d = public(row)
     last = p.last_artist
     d["last_artist"] = {"artist": last, **p.artists_status.get(last, {"total": 0, "completed": 0})} if last else None
@@ -144,7 +152,7 @@ def detail(ws: Workspace, row: dict, cfg: Culture, now) -> dict:
     d["failed_batches"] = p.failed_batches[-5:]
     d["stuck"] = [
         {"filepath": fp, "attempts": prog.attempts(f), "skipped": f["skips"] > f["forgiven_skips"], "reason": f["reason"], "batch_id": f["batch_id"]}
-        for fp, f in row["_parked"].items()
+        for fp, f in row.parked.items()
     ]
     d["merged_batches"] = len(p.merged_batches)
     d["last_updated"] = p.last_updated

@@ -72,18 +72,19 @@ def json_path(parts) -> str:
 
 def schema_dir() -> Path:
     for d in SCHEMA_DIRS:
-        if (d / "plan.schema.json").is_file():
+        if d.is_dir():  # a skill's copy holds only the schemas its modules name (tools/generate.py)
             return d
     raise WorkFailed("cannot find the schemas folder (looked in: " + ", ".join(map(str, SCHEMA_DIRS)) + ")")
 
 
 @lru_cache(maxsize=None)
-def schema_bytes(name: str) -> bytes:
-    return (schema_dir() / f"{name}.schema.json").read_bytes()
+def schema_bytes(schema: str) -> bytes:
+    # a schema's name is always a parameter named `schema`: tools/generate.py finds the callers' names by it
+    return (schema_dir() / f"{schema}.schema.json").read_bytes()
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str):
+def _validator(schema: str):
     try:
         import jsonschema  # noqa: F401 - a missing package fails here, as MissingDependency
         from referencing import Registry, Resource
@@ -94,7 +95,7 @@ def _validator(name: str):
         contents = json.loads(path.read_bytes())
         resources.append((contents["$id"], Resource.from_contents(contents)))
     registry = Registry().with_resources(resources)
-    return _ecma_validator()(json.loads(schema_bytes(name)), registry=registry)
+    return _ecma_validator()(json.loads(schema_bytes(schema)), registry=registry)
 
 
 @lru_cache(maxsize=None)

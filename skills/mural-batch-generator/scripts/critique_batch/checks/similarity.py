@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 FIELDS = ("critique_zh", "critique_en")
@@ -58,13 +57,15 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-@dataclass(frozen=True)
 class NearDuplicate:
-    a: str  # the earlier record's filepath
-    b: str  # the later record's, or (b_in_baseline) the published record that `a` nearly copies
-    field: str
-    similarity: float  # exact Jaccard of the two shingle sets
-    b_in_baseline: bool = False
+    __slots__ = ("a", "b", "field", "similarity", "b_in_baseline")
+
+    def __init__(self, a: str, b: str, field: str, similarity: float, b_in_baseline: bool = False):
+        self.a = a  # the earlier record's filepath
+        self.b = b  # the later record's, or (b_in_baseline) the published record that `a` nearly copies
+        self.field = field
+        self.similarity = similarity  # exact Jaccard of the two shingle sets
+        self.b_in_baseline = b_in_baseline
 
     def as_dict(self) -> dict:
         d = {"a": self.a, "b": self.b, "field": self.field, "similarity": round(self.similarity, 4)}

@@ -20,7 +20,6 @@ import re
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -159,14 +158,17 @@ def db_errors(target: "Target", doing: str):
 
 # --- where the database is ----------------------------------------------------------------------
 
-@dataclass
 class Target:
-    uri: str  # what lancedb.connect gets (absolute for a local folder)
-    shown: str  # for messages
-    local: Path | None
-    storage_options: dict | None
-    optimize_every: int = OPTIMIZE_EVERY
-    keep_sync_tags: int = KEEP_SYNC_TAGS
+    __slots__ = ("uri", "shown", "local", "storage_options", "optimize_every", "keep_sync_tags")
+
+    def __init__(self, uri: str, shown: str, local: Path | None, storage_options: dict | None,
+                 optimize_every: int = OPTIMIZE_EVERY, keep_sync_tags: int = KEEP_SYNC_TAGS):
+        self.uri = uri  # what lancedb.connect gets (absolute for a local folder)
+        self.shown = shown  # for messages
+        self.local = local
+        self.storage_options = storage_options
+        self.optimize_every = optimize_every
+        self.keep_sync_tags = keep_sync_tags
 
     def surely_without_table(self) -> bool:
         """A local database without the table's folder (known without connecting, which would create it)."""
@@ -211,8 +213,22 @@ def target_at(ws: Workspace, raw: str, opts: dict | None, *, relative_to_cwd: bo
     return Target(str(path), ws.display(path), path, opts, **tuning)
 
 
+def keep_lancedb_wakeable() -> bool:
+    """base.loop_wakeup.keep_wakeable for lancedb's background loop (True if it had to); nothing
+    where a lancedb version keeps no such loop."""
+    from ..base.loop_wakeup import keep_wakeable
+
+    try:
+        from lancedb import background_loop
+    except ImportError:
+        return False
+    loop = getattr(getattr(background_loop, "LOOP", None), "loop", None)
+    return keep_wakeable(loop) if loop is not None else False
+
+
 def connect(target: Target):
     lancedb = require_lancedb()
+    keep_lancedb_wakeable()  # else it hangs in Codex CLI's sandbox
     with db_errors(target, "cannot open the database"):
         return lancedb.connect(target.uri, storage_options=target.storage_options)
 
@@ -279,12 +295,15 @@ def has_primary_key(table) -> bool:
     return any((k.decode() if isinstance(k, bytes) else k).startswith(PK_METADATA) for k in meta)
 
 
-@dataclass
 class TableRepairs:
     """What making a table ready for a merge changed (a table from an older version of this package)."""
-    columns_added: list[str] = field(default_factory=list)
-    primary_key_added: bool = False
-    duplicates_removed: int = 0
+
+    __slots__ = ("columns_added", "primary_key_added", "duplicates_removed")
+
+    def __init__(self, columns_added: list[str] | None = None, primary_key_added: bool = False, duplicates_removed: int = 0):
+        self.columns_added = [] if columns_added is None else columns_added
+        self.primary_key_added = primary_key_added
+        self.duplicates_removed = duplicates_removed
 
 
 def table_to_write(conn, table, target: Target):

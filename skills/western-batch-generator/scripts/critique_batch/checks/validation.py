@@ -6,7 +6,6 @@ validates is exactly a file that collection accepts."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,22 @@ DIMENSION_ID_IN_TEXT = re.compile(r"[A-Z]{2,4}_L[1-5]_D[1-9][0-9]*")
 DIMENSION_ID = re.compile(r"(?P<prefix>[A-Z]{2,4})_L[1-5]_D[1-9][0-9]*")  # fullmatch: no trailing newline
 
 
-@dataclass
 class RecordCheck:
-    index: int
-    filepath: str | None  # the batch image it is for, spelled as the batch spells it (else as written)
-    problems: list[str] = field(default_factory=list)  # "field: what is wrong"
-    skipped: str | None = None
-    item: bool = False  # the first record for one of the batch's images (else a stray record)
+    __slots__ = ("index", "filepath", "problems", "skipped", "item")
+
+    def __init__(self, index: int, filepath: str | None, problems: list[str] | None = None, skipped: str | None = None,
+                 item: bool = False):
+        self.index = index
+        self.filepath = filepath  # the batch image it is for, spelled as the batch spells it (else as written)
+        self.problems = [] if problems is None else problems  # "field: what is wrong"
+        self.skipped = skipped
+        self.item = item  # the first record for one of the batch's images (else a stray record)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-@dataclass
 class OutputCheck:
     """The verdict on one output file. `error` set means the file as a whole is unusable.
 
@@ -42,11 +43,15 @@ class OutputCheck:
     image's verdict is that of its first record. Records for no image of the batch, or repeating
     one, are `strays`, reported apart and never counted as images."""
 
-    path: Path
-    error: str | None = None
-    records: list[RecordCheck] = field(default_factory=list)
-    raw: list[Any] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    __slots__ = ("path", "error", "records", "raw", "missing")
+
+    def __init__(self, path: Path, error: str | None = None, records: list[RecordCheck] | None = None,
+                 raw: list[Any] | None = None, missing: list[str] | None = None):
+        self.path = path
+        self.error = error
+        self.records = [] if records is None else records
+        self.raw = [] if raw is None else raw
+        self.missing = [] if missing is None else missing
 
     @property
     def valid(self) -> list[RecordCheck]:
