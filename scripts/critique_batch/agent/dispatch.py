@@ -12,6 +12,7 @@ from ..base.words import plural
 from ..base.errors import BatchError, internal_error
 from .instructions import brief, check_brief_paths
 from ..files.plan import Culture, target_command
+from ..store import shared_claims  # light: lancedb is imported only when claims are shared
 from ..state.progress import load_progress
 from ..state.session import needs_attention, run_session
 from ..files.workspace import Workspace
@@ -51,7 +52,7 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
                 if not needs_attention(ws, name, saved[name]):
                     continue
                 del saved[name]  # the collection changes it
-            out.collected += run_session(ws, name, lambda s: s.collect())
+            out.collected += run_session(ws, name, lambda s: s.collect(shared_claims.for_session(s)))
     if not count:
         return out
     order = names if culture else status.priority_order(status.overview(ws, saved=saved, broken=out.broken))
@@ -67,9 +68,13 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
         try:
             with _culture_alone(out, None if culture else name):
                 check_brief_paths(ws)  # before any claim is written: its brief could not be printed
-                got, missing, held, p = run_session(ws, name, lambda s: (s.claim(count - len(out.batches), size, session=session,
-                                                                                 take_over=take_over, confirmed=confirmed),
-                                                                         s.parked_missing, s.held_back, s.progress))
+
+                def claim(s, name=name):
+                    shared = shared_claims.for_session(s)  # None unless claims are shared with other workspaces
+                    got = s.claim(count - len(out.batches), size, session=session, take_over=take_over, confirmed=confirmed, shared=shared)
+                    return got, s.parked_missing, s.held_back, s.progress, shared.skipped if shared is not None else 0
+
+                got, missing, held, p, elsewhere = run_session(ws, name, claim)
         except BatchError as exc:
             if not out.batches:
                 raise
@@ -85,7 +90,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
         out.parked_missing += [{"culture": name, **m} for m in missing]
         out.held_back += held
         if not got:
-            out.why_none.append(_why(status.culture_row(ws, cfg), cfg))  # as the claim left it (it may have parked images)
+            why = _why(status.culture_row(ws, cfg), cfg)  # as the claim left it (it may have parked images)
+            out.why_none.append(why + (f"; {plural(elsewhere, 'image')} claimed or done by other workspaces (shared claims)" if elsewhere else ""))
     if not order and not out.broken:
         out.why_none.append("no culture has images left to claim")
     return out

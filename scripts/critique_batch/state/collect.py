@@ -15,16 +15,16 @@ WRITE_GRACE_S = 60  # a malformed output younger than this, under a live claim, 
 class Collecting:
     """Session mixin: collection (see session.py for the attributes it uses)."""
 
-    def collect(self) -> list[dict]:
-        """Collect every in-flight batch whose output file exists."""
+    def collect(self, shared=None) -> list[dict]:
+        """Collect every in-flight batch whose output file exists. `shared`: as for claim()."""
         out = []
         for key in sorted(self.progress.in_flight, key=int):
-            summary = self.collect_batch(int(key))
+            summary = self.collect_batch(int(key), shared)
             if summary is not None:
                 out.append(summary)
         return out
 
-    def collect_batch(self, bid: int) -> dict | None:
+    def collect_batch(self, bid: int, shared=None) -> dict | None:
         entry = self.progress.in_flight[str(bid)]
         out_path = self.ws.batch_path(self.name, bid, "output")
         try:
@@ -42,6 +42,8 @@ class Collecting:
         if check.error and live and self.now.timestamp() - mtime < WRITE_GRACE_S:
             return None  # maybe still being written: leave it alone for now
         verdicts, records = self._verdicts(check, batch, items)
+        if shared is not None:  # accepted: done for every workspace (or returned: another holds it now)
+            verdicts, records = shared.settle(batch, verdicts, records)
         accepted = sum(1 for v in verdicts if v["verdict"] == "accepted")
         failed = check.error is not None or (accepted == 0 and any(v["verdict"] in ("rejected", "missing") for v in verdicts))
         error = None

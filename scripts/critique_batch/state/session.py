@@ -52,6 +52,7 @@ class Session(MissingImages, Collecting, Claiming, Requeueing):
         self.held_back: list[dict] = []  # claims of another session a take-over left alone: too recent, not confirmed
         self._temp_files_checked = False
         self._lease_ends: list[dict] = []  # adopted claims whose input file must say their lease ended
+        self.skip: set[str] = set()  # images a pick passes over (shared claims: taken by other workspaces)
         p = load_progress(ws, culture)
         if p is None:
             # never saved, or deleted by hand: the fold of every batch file on disk. Its input files

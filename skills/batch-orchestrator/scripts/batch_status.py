@@ -10,7 +10,9 @@
 A rebuild is a fold over every file: an image not accepted, in flight or parked is pending again
 (after a deleted input file, or images inserted above handed-out ones), and claims keep the
 leases their input files carry. Status reads the plan and the progress files (the batch files
-only when a progress file is missing); never imports lancedb.
+only when a progress file is missing); never imports lancedb, unless claims are shared with other
+workspaces ($CRITIQUE_BATCH_CLAIMS or the plan's "claims"): then it also shows the shared expansion
+(done here, done elsewhere, claimed elsewhere: by which workspace, until when).
 """
 
 import os
@@ -22,6 +24,7 @@ from critique_batch import cli  # noqa: E402
 
 def run(args) -> int:
     from critique_batch.report import status
+    from critique_batch.store import shared_claims
     from critique_batch.state.rebuild import rebuild_progress
     from critique_batch.base.clock import now
     from critique_batch.files.workspace import Workspace
@@ -49,19 +52,30 @@ def run(args) -> int:
         return 1 if args.check and any(not r.matches for r in report) else 0
 
     rows = status.overview(ws, args.culture)
+    shared = shared_claims.summaries(ws, [r["culture"] for r in rows if r["configured"]])  # {} unless claims are shared
     if args.culture:
         cfg = ws.culture(args.culture)
         d = status.detail(ws, rows[0], cfg, now())
         if args.json:
-            cli.emit_json({"cultures": [d]})
+            cli.emit_json({"cultures": [{**d, **({"shared": shared[args.culture]} if args.culture in shared else {})}]})
         else:
             print(status.render_detail(d, verbose=args.verbose))
+            _print_shared(shared)
         return 0
     if args.json:
-        cli.emit_json({"cultures": [status.public(r) for r in rows], "priority": status.priority_order(rows)})
+        cli.emit_json({"cultures": [{**status.public(r), **({"shared": shared[r["culture"]]} if r["culture"] in shared else {})} for r in rows],
+                       "priority": status.priority_order(rows)})
     else:
         print(status.render_overview(rows))
+        _print_shared(shared)
     return 0
+
+
+def _print_shared(shared: dict) -> None:
+    from critique_batch.store import shared_claims
+
+    for culture, s in shared.items():
+        print(shared_claims.render_summary(culture, s))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ a culture whose files cannot be read (a hand-edited candidates file, a broken pr
 skipped and named on stderr ("error: FILE: WHERE: WHAT (korean skipped ...)"); the others are
 collected and claimed.
 Exit 1 if N > 0 and nothing could be claimed (2 if a culture was skipped for a bad file).
-Never imports lancedb.
+Claims shared with other workspaces ($CRITIQUE_BATCH_CLAIMS or the plan's "claims"): images claimed
+or done elsewhere are skipped, and a claim wins its images in the shared table before writing its
+input file. Never imports lancedb unless claims are shared.
 """
 
 import os

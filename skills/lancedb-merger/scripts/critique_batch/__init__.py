@@ -20,7 +20,8 @@ it, with no import cycles); the scripts in the folder above import any of them, 
             (the fold, the rebuild and its check, the unlocked view); candidate_sources and
             candidate_edits (add_candidates.py, remove_candidates.py)
   store/    database (the only module importing lancedb), sync_state, sync, pair_ids, versions,
-            search, export, set_baseline (its check against the table)
+            search, export, set_baseline (its check against the table), shared_claims (one
+            expansion's claims shared by workspaces on several machines, through a Lance table)
   report/   status, quality (the quality report's data), page (its HTML, the only user of matplotlib)
   agent/    instructions (a generator's instructions and each subagent's brief), dispatch (one
             orchestrator round), unattended (headless Claude Code rounds), round_guard (their hook)

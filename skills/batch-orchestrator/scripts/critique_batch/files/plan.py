@@ -88,7 +88,8 @@ class Plan(namedtuple("Plan", (
     "path", "layers",
     "cultures",  # {name: Culture}
     "database",  # sync_to_lancedb.py's target and maintenance
-), defaults=({},))):
+    "claims",  # shared_claims.py: where workspaces share this expansion's claims ({} = not shared)
+), defaults=({}, {}))):
     __slots__ = ()
 
     def culture(self, name: str) -> Culture:
@@ -241,4 +242,4 @@ def build_plan(path: Path, doc: dict) -> Plan:
             official_dimensions=spec.get("official_dimensions"),
             **settings,
         )
-    return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}))
+    return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}), claims=doc.get("claims", {}))

@@ -15,6 +15,9 @@ The points:
                                     marked.<culture>, optimized, recorded
   baseline.<stage>                  merging the published baseline: locked, merging, committed, indexed
   claim.parked, claim.missing_saved a claim parking images whose file is missing (engine.py)
+  shared.<stage>                    the shared claims table (shared_claims.py): claiming (before the
+                                    commit), claimed (after it, before the read-back and the input
+                                    file), taken-over, renewed, done, parked, released, housekept
 """
 
 from __future__ import annotations

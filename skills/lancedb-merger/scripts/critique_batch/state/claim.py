@@ -24,15 +24,19 @@ class Claiming:
     """Session mixin: claims (see session.py for the attributes it uses)."""
 
     def claim(self, count: int, size: int | None, *, session: str | None = None, take_over: bool = False,
-              confirmed: bool = False) -> list[dict]:
+              confirmed: bool = False, shared=None) -> list[dict]:
         """Claim up to `count` batches for orchestrator `session`. With `take_over`, a batch in flight
         without output whose claim came from another session (or from no known session) is offered
         again at once, as an expired lease would be: subagents never outlive the session that started
         them. A claim younger than TAKE_OVER_QUIET_MINUTES may belong to a session still running: it
-        is taken over only when `confirmed`, else listed in `self.held_back`."""
+        is taken over only when `confirmed`, else listed in `self.held_back`. `shared`: the claims this
+        expansion shares with other workspaces (store/shared_claims.py's SharedExpansion, given by the
+        agent layer), else None: images are won there before the input file is written."""
         size = size or self.cfg.batch_size
         lease = timedelta(minutes=self.cfg.lease_minutes)
         claimed = []
+        if shared is not None:
+            shared.reconcile()  # shared claims of a claim killed before its input file: released
         if not self.ws.progress_path(self.name).exists():
             # progress before the first input file: an input file without progress is then always a
             # lost progress file (leases kept), never a claim that died before printing its brief
@@ -59,13 +63,16 @@ class Claiming:
             batch.pop("session", None)
             if session:
                 batch["session"] = session
+            if shared is not None:
+                shared.renew(batch)
             claimed.append(self._write_claim(batch, resumed=True, taken_over=not expired))
         # 2. new batches, retry pool first, then fresh images in candidates order
         while len(claimed) < count and len(self.progress.in_flight) < self.cfg.max_parallel:
-            picked = self._pick_present(size)
+            bid = self.progress.next_batch
+            # shared: won in the shared table before the input file is written
+            picked = self._pick_present(size) if shared is None else shared.pick(size, bid, self.now + lease)
             if not picked:
                 break
-            bid = self.progress.next_batch
             batch = {
                 "culture": self.name,
                 "batch_id": bid,
@@ -90,6 +97,8 @@ class Claiming:
         missing: list[tuple[dict, Path]] = []
         for img in self._offered():
             fp = img["filepath"]
+            if fp in self.skip:
+                continue
             path = None if fp in self._present else self.ws.image_missing(fp)
             if path is None:
                 self._present.add(fp)

@@ -179,7 +179,14 @@ def resolve_target(ws: Workspace, db: str | None = None) -> Target:
     conf = ws.plan.database
     given = db or os.environ.get("CRITIQUE_BATCH_DB")  # a relative path here is relative to the current folder
     raw = given or conf.get("uri") or "lancedb"  # ... and here to the workspace
-    opts = dict(conf.get("storage_options", {})) or None
+    tuning = {"optimize_every": setting("OPTIMIZE_EVERY", conf.get("optimize_every", OPTIMIZE_EVERY)),
+              "keep_sync_tags": setting("KEEP_SYNC_TAGS", conf.get("keep_sync_tags", KEEP_SYNC_TAGS))}
+    return target_at(ws, raw, storage_options(conf.get("storage_options")), relative_to_cwd=bool(given), where="--db", **tuning)
+
+
+def storage_options(planned: dict | None) -> dict | None:
+    """A plan's storage options with $CRITIQUE_BATCH_STORAGE_OPTIONS over them, as LanceDB wants them (text)."""
+    opts = dict(planned or {}) or None
     env = os.environ.get("CRITIQUE_BATCH_STORAGE_OPTIONS")
     if env:
         try:
@@ -191,14 +198,18 @@ def resolve_target(ws: Workspace, db: str | None = None) -> Target:
         opts = {**(opts or {}), **extra}
     if opts:
         opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in opts.items()}
-    tuning = {"optimize_every": setting("OPTIMIZE_EVERY", conf.get("optimize_every", OPTIMIZE_EVERY)),
-              "keep_sync_tags": setting("KEEP_SYNC_TAGS", conf.get("keep_sync_tags", KEEP_SYNC_TAGS))}
+    return opts
+
+
+def target_at(ws: Workspace, raw: str, opts: dict | None, *, relative_to_cwd: bool, where: str, **tuning) -> Target:
+    """A database URI (an object store's, or a folder: relative to the current folder when the user
+    typed it, else to the workspace) as a Target."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw) and not raw.startswith("file://"):
         return Target(raw.rstrip("/"), raw, None, opts, **tuning)
     path = Path(raw[len("file://"):] if raw.startswith("file://") else raw).expanduser()
-    path = (path if path.is_absolute() or given else ws.root / path).resolve()
+    path = (path if path.is_absolute() or relative_to_cwd else ws.root / path).resolve()
     if path.exists() and not path.is_dir():
-        raise InputError("expected a database folder, found a file", file=path, where="--db")
+        raise InputError("expected a database folder, found a file", file=path, where=where)
     return Target(str(path), ws.display(path), path, opts, **tuning)
 
 
