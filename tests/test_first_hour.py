@@ -13,6 +13,7 @@ from critique_batch.state.session import run_session
 from critique_batch.state import progress as prog
 from critique_batch.cli import cut, plural
 from critique_batch.files.workspace import Workspace
+from critique_batch.files.candidates import load_candidates
 
 T0 = "2026-11-01T10:00:00Z"
 
@@ -463,6 +464,8 @@ class MissingFiles(RuleBasedStateMachine):
         flying = kept.in_flight_items()
         assert not parked & flying
         assert kept.completed + len(parked) + len(flying) + kept.pending(3) == N_IMAGES
+        pending = kept.pending_items(load_candidates(Workspace(self.dir), "korean").images, 3)
+        assert len(pending) == len(set(pending)) == kept.pending(3) and not set(pending) & (parked | flying)
 
 
 TestMissingFiles = MissingFiles.TestCase

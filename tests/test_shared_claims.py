@@ -315,6 +315,18 @@ def test_workspaces_share_one_expansion(tmp_path, shared_env):
     assert st["claimed_here"] == st["claimed_elsewhere"] == 0
     text = sup.run("batch_status.py", ws=roots[0], env=shared_env).stdout
     assert f"{st['done_elsewhere']} done elsewhere" in text
+    # a runner on any of them stops: what is pending there was done elsewhere (not after two idle rounds)
+    from critique_batch.agent import unattended
+    from critique_batch.files.workspace import Workspace
+
+    for root in roots:
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in shared_env.items():
+                mp.setenv(k, v)
+            rows = unattended.status_rows(Workspace(root))
+        assert rows["korean"]["pending"] == 0 and rows["korean"]["priority"] is None, rows["korean"]
+        assert unattended.goal_reached(unattended.Goal("korean"), rows, None) == "korean: no work left"
+        assert unattended.goal_reached(unattended.Goal(None), rows, None).startswith("no work left")
 
 
 def test_crash_between_shared_commit_and_input_file(tmp_path, monkeypatch):

@@ -412,6 +412,28 @@ class Goal:
         self.milestone = milestone  # the milestone to reach (resolved at the start from --until); None: the target
 
 
+def status_rows(ws: Workspace) -> dict[str, dict]:
+    """The status rows by culture, as the stop rules read them. With claims shared with other
+    workspaces, an image another workspace has done, parked or holds is not pending here: without
+    that, a runner whose share is done would go on until two rounds had accepted nothing."""
+    from ..files.candidates import load_candidates
+    from ..report import status
+    from ..store import shared_claims
+
+    rows = status.overview(ws)
+    out = {r["culture"]: status.public(r) for r in rows}
+    if shared_claims.configured(ws):
+        for r in rows:
+            if r["configured"] and r["pending"]:
+                cfg = ws.culture(r["culture"])
+                pending = r.progress.pending_items(load_candidates(ws, cfg.name).images, cfg.max_attempts)
+                row = out[r["culture"]]
+                row["pending"] -= shared_claims.taken_elsewhere(ws, cfg.name, pending)
+                if not row["pending"] and not row["in_flight"]:
+                    row["priority"] = None
+    return out
+
+
 def goal_reached(goal: Goal, rows: dict[str, dict], detail: dict | None) -> str | None:
     """Why the goal is reached, or None. rows: the status rows by culture; detail: the culture's detail."""
     if goal.culture is None:
@@ -576,9 +598,7 @@ class Runner:
 
     def rows(self) -> dict[str, dict]:
         """The status rows by culture (in-process: reading only, as batch_status.py --json shows them)."""
-        from ..report import status
-
-        return {r["culture"]: status.public(r) for r in status.overview(self.ws)}
+        return status_rows(self.ws)
 
     def detail(self, culture: str) -> dict:
         """One culture's status detail (batch_status.py CULTURE --json): milestones, batches in flight."""

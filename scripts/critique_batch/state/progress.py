@@ -362,6 +362,11 @@ class Progress:
         """Items neither accepted, in flight, nor parked."""
         return len(self.retry_pool(max_attempts)) + self.gap_count() + max(self.total - self.cursor, 0)
 
+    def pending_items(self, images: list[dict], max_attempts: int) -> list[str]:
+        """The filepaths pending() counts, in the order claims take them; `images`: the candidates."""
+        indices = [i for start, end in self.gaps for i in range(start, end)] + list(range(self.cursor, len(images)))
+        return self.retry_pool(max_attempts) + [images[i]["filepath"] for i in indices]
+
     def sync_due(self, sync_threshold: int, max_attempts: int) -> bool:
         """The sync rule: at least `sync_threshold` accepted records wait (the seed's rule), or records
         wait and the culture has no work left (nothing pending or in flight), so an expansion's tail

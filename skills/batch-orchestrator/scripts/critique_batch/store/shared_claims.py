@@ -575,6 +575,18 @@ def summaries(ws, cultures: list[str]) -> dict[str, dict]:
     return {c: Claims(ws, c, wid).summary() for c in cultures}
 
 
+def taken_elsewhere(ws, culture: str, pending: list[str]) -> int:
+    """How many of this workspace's pending images no claim here can take: done or parked in the
+    shared table, or claimed by another workspace under a live lease (run_unattended.py counts them
+    out, so that a runner stops when the shared expansion has no work left for it)."""
+    if not configured(ws) or not pending:
+        return 0
+    claims = Claims(ws, culture, workspace_id(ws))
+    now, wanted = now_ms(), set(pending)
+    return sum(1 for r in claims.rows() if r["key"] in wanted
+               and (r["state"] != CLAIMED or (r["workspace_id"] != claims.workspace_id and r["lease_expires_ms"] >= now)))
+
+
 def render_summary(culture: str, s: dict) -> str:
     """One culture's shared expansion in a line or two (batch_status.py)."""
     from datetime import datetime, timezone
