@@ -108,7 +108,8 @@ class Session(MissingImages, Collecting, Claiming, Requeueing):
                 self._adopt(batch)
         # a missing-images event past last_seq: a claim parked it, but its progress write did not happen
         events = [e for e in self.missing_events() if e["seq"] > p.last_seq]
-        for _seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events], key=lambda t: t[:2]):
+        for _seq, kind, doc in sorted([(r["seq"], 0, r) for r in results] + [(e["seq"], 1, e) for e in events],
+                                      key=lambda t: t[:2]):
             # in collection order, as a rebuild does
             if kind == 0:
                 p.apply_result(doc)

@@ -37,16 +37,18 @@ OPTIMIZE_EVERY = 10  # syncs between two optimize() runs ($CRITIQUE_BATCH_OPTIMI
 KEEP_SYNC_TAGS = 50  # newest sync/rollback tags kept by optimize ($CRITIQUE_BATCH_KEEP_SYNC_TAGS; 0 = all)
 
 # Columns of the table. Candidate metadata beyond these goes to `extra` (a JSON object as text).
-STRING_COLUMNS = ("culture", "artist", "title", "critique_zh", "critique_en", "art_form", "art_style", "art_genre", "medium")
+STRING_COLUMNS = ("culture", "artist", "title", "critique_zh", "critique_en",
+                  "art_form", "art_style", "art_genre", "medium")
 META_COLUMNS = ("art_form", "art_style", "art_genre", "medium")
-KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at", "extra",
-                          "workspace_id", "sync_id", "pair_id", "ulid", "origin") + STRING_COLUMNS)
+KNOWN_FIELDS = frozenset(("filepath", "covered_dimensions", "quality_score", "batch_id", "accepted_at", "merged_at",
+                          "extra", "workspace_id", "sync_id", "pair_id", "ulid", "origin") + STRING_COLUMNS)
 # The newest critique of a filepath wins: accepted_at, then batch id, then workspace id (a tie-break
 # between two workspaces that collected the same image in the same second in same-numbered batches).
 NEWER = (
     "target.accepted_at IS NULL OR source.accepted_at > target.accepted_at OR "
     "(source.accepted_at = target.accepted_at AND (target.batch_id IS NULL OR source.batch_id > target.batch_id OR "
-    "(source.batch_id = target.batch_id AND (target.workspace_id IS NULL OR source.workspace_id > target.workspace_id))))"
+    "(source.batch_id = target.batch_id AND "
+    "(target.workspace_id IS NULL OR source.workspace_id > target.workspace_id))))"
 )
 ROW_ORDER_COLUMNS = ["filepath", "accepted_at", "batch_id", "workspace_id", "sync_id"]
 ZH_FTS = {"base_tokenizer": "ngram", "ngram_min_length": 1, "ngram_max_length": 2, "lower_case": True, "stem": False,
@@ -180,7 +182,8 @@ def resolve_target(ws: Workspace, db: str | None = None) -> Target:
     raw = given or conf.get("uri") or "lancedb"  # ... and here to the workspace
     tuning = {"optimize_every": setting("OPTIMIZE_EVERY", conf.get("optimize_every", OPTIMIZE_EVERY)),
               "keep_sync_tags": setting("KEEP_SYNC_TAGS", conf.get("keep_sync_tags", KEEP_SYNC_TAGS))}
-    return target_at(ws, raw, storage_options(conf.get("storage_options")), relative_to_cwd=bool(given), where="--db", **tuning)
+    return target_at(ws, raw, storage_options(conf.get("storage_options")), relative_to_cwd=bool(given), where="--db",
+                     **tuning)
 
 
 def storage_options(planned: dict | None) -> dict | None:
@@ -299,7 +302,8 @@ class TableRepairs:
 
     __slots__ = ("columns_added", "primary_key_added", "duplicates_removed")
 
-    def __init__(self, columns_added: list[str] | None = None, primary_key_added: bool = False, duplicates_removed: int = 0):
+    def __init__(self, columns_added: list[str] | None = None, primary_key_added: bool = False,
+                 duplicates_removed: int = 0):
         self.columns_added = [] if columns_added is None else columns_added
         self.primary_key_added = primary_key_added
         self.duplicates_removed = duplicates_removed
@@ -376,7 +380,8 @@ def _sql_time(t: datetime) -> str:
 def row_key(r: dict) -> tuple:
     """The order in which a row is newer than another (NEWER, plus sync_id for identical rows)."""
     least = datetime.min.replace(tzinfo=timezone.utc)
-    return (r["accepted_at"] or least, r["batch_id"] if r["batch_id"] is not None else -1, r.get("workspace_id") or "", r.get("sync_id") or "")
+    return (r["accepted_at"] or least, r["batch_id"] if r["batch_id"] is not None else -1,
+            r.get("workspace_id") or "", r.get("sync_id") or "")
 
 
 def _older_than(keeper: dict) -> str:
@@ -386,8 +391,10 @@ def _older_than(keeper: dict) -> str:
     at = _sql_time(keeper["accepted_at"])
     tie = (f"(batch_id IS NULL OR batch_id < {int(keeper['batch_id'])} OR (batch_id = {int(keeper['batch_id'])} AND "
            f"((workspace_id IS NULL AND {ws} > '') OR workspace_id < {ws} OR "
-           f"((workspace_id = {ws} OR (workspace_id IS NULL AND {ws} = '')) AND ((sync_id IS NULL AND {sid} > '') OR sync_id < {sid})))))")
-    return f"(filepath = {sql_text(keeper['filepath'])} AND (accepted_at IS NULL OR accepted_at < {at} OR (accepted_at = {at} AND {tie})))"
+           f"((workspace_id = {ws} OR (workspace_id IS NULL AND {ws} = '')) AND "
+           f"((sync_id IS NULL AND {sid} > '') OR sync_id < {sid})))))")
+    return (f"(filepath = {sql_text(keeper['filepath'])} AND "
+            f"(accepted_at IS NULL OR accepted_at < {at} OR (accepted_at = {at} AND {tie})))")
 
 
 def key_rows(table, target: Target, filepaths: list[str] | None) -> list[dict]:
@@ -417,7 +424,8 @@ def remove_duplicates(table, target: Target, filepaths: list[str] | None = None)
     for rows in groups.values():
         if len(rows) > 1:
             keeper = max(rows, key=row_key)
-            if keeper["accepted_at"] is not None and keeper["batch_id"] is not None:  # else: not rows this package wrote
+            # else: not rows this package wrote
+            if keeper["accepted_at"] is not None and keeper["batch_id"] is not None:
                 doomed.append((keeper, len(rows) - 1))
     removed = 0
     for i in range(0, len(doomed), 100):

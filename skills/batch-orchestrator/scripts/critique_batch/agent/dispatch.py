@@ -64,7 +64,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
             continue
         cfg = ws.culture(name)
         if not cfg.expanded:
-            out.why_none.append(f"{name}: the plan gives no target, so it is not expanded; {target_command(name)} expands it")
+            out.why_none.append(
+                f"{name}: the plan gives no target, so it is not expanded; {target_command(name)} expands it")
             continue
         try:
             with _culture_alone(out, None if culture else name):
@@ -72,7 +73,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
 
                 def claim(s, name=name):
                     shared = shared_claims.for_session(s)  # None unless claims are shared with other workspaces
-                    got = s.claim(count - len(out.batches), size, session=session, take_over=take_over, confirmed=confirmed, shared=shared)
+                    got = s.claim(count - len(out.batches), size, session=session, take_over=take_over,
+                                  confirmed=confirmed, shared=shared)
                     return got, s.parked_missing, s.held_back, s.progress, shared.skipped if shared is not None else 0
 
                 got, missing, held, p, elsewhere = run_session(ws, name, claim)
@@ -92,7 +94,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
         out.held_back += held
         if not got:
             why = _why(status.culture_row(ws, cfg), cfg)  # as the claim left it (it may have parked images)
-            out.why_none.append(why + (f"; {plural(elsewhere, 'image')} claimed or done by other workspaces (shared claims)" if elsewhere else ""))
+            out.why_none.append(why + (f"; {plural(elsewhere, 'image')} claimed or done by other workspaces "
+                                       "(shared claims)" if elsewhere else ""))
     if not order and not out.broken:
         out.why_none.append("no culture has images left to claim")
     return out
@@ -105,7 +108,8 @@ def _note_target_reached(ws: Workspace, cfg: Culture, p, out: Round) -> None:
     current, _, new, _ = status.dataset_counts(cfg, load_baseline(ws), p)
     if current + new >= cfg.target:
         out.notes.append(f"{cfg.name} already holds {current + new} records, its target is {cfg.target}: "
-                         f"{target_command(cfg.name, '+' + str(p.pending(cfg.max_attempts) or cfg.batch_size))} raises it")
+                         f"{target_command(cfg.name, '+' + str(p.pending(cfg.max_attempts) or cfg.batch_size))} "
+                         "raises it")
 
 
 @contextmanager
@@ -131,5 +135,6 @@ def _why(row: dict, cfg: Culture) -> str:
                 "wait for them or let their leases expire (a new session: --take-over)")
     flying = f", besides {plural(row['in_flight'], 'batch')} in flight" if row["in_flight"] else ""
     if row["parked"] and not row["pending"]:
-        return f"{row['culture']}: only parked items left ({row['parked']}){flying}; see batch_status.py --culture {row['culture']}"
+        return (f"{row['culture']}: only parked items left ({row['parked']}){flying}; "
+                f"see batch_status.py --culture {row['culture']}")
     return f"{row['culture']}: no images left to claim ({row['completed']}/{row['total']} accepted{flying})"

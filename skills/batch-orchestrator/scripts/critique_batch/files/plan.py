@@ -146,7 +146,8 @@ def load_workspace_plan(path: Path) -> Plan:
         raise InputError(f"cannot read the plan: {exc.strerror or exc}", file=path) from None
     own = parse_json_bytes(data, path)
     if not isinstance(own, dict):
-        raise InputError(f"expected a JSON object (the plan, or only what differs from the bundled plan), got {type(own).__name__}", file=path)
+        raise InputError("expected a JSON object (the plan, or only what differs from the bundled plan), "
+                         f"got {type(own).__name__}", file=path)
     bundled = DEFAULT_PLAN.read_bytes()
     merged = merge_plans(parse_json_bytes(bundled, DEFAULT_PLAN), own)
     # one check of the merged plan, remembered for both files' bytes: a changed bundled plan is checked again
@@ -204,13 +205,15 @@ def build_plan(path: Path, doc: dict) -> Plan:
         where = f"cultures.{name}"
         prefix = spec["prefix"]
         if prefix in prefixes:
-            raise InputError(f"prefix {prefix!r} is already used by culture {prefixes[prefix]!r}", file=path, where=f"{where}.prefix")
+            raise InputError(f"prefix {prefix!r} is already used by culture {prefixes[prefix]!r}", file=path,
+                             where=f"{where}.prefix")
         prefixes[prefix] = name
         dims = []
         seen: set[str] = set()
         for i, d in enumerate(spec["dimensions"]):
             if not d["id"].startswith(prefix + "_"):
-                raise InputError(f"expected an ID starting with {prefix}_, got {d['id']!r}", file=path, where=f"{where}.dimensions[{i}].id")
+                raise InputError(f"expected an ID starting with {prefix}_, got {d['id']!r}", file=path,
+                                 where=f"{where}.dimensions[{i}].id")
             if d["id"] in seen:
                 raise InputError(f"duplicate dimension ID {d['id']!r}", file=path, where=f"{where}.dimensions[{i}].id")
             seen.add(d["id"])
@@ -242,4 +245,5 @@ def build_plan(path: Path, doc: dict) -> Plan:
             official_dimensions=spec.get("official_dimensions"),
             **settings,
         )
-    return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}), claims=doc.get("claims", {}))
+    return Plan(path=path, layers=doc["layers"], cultures=cultures, database=doc.get("database", {}),
+                claims=doc.get("claims", {}))

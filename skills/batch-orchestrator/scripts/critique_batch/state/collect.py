@@ -46,12 +46,14 @@ class Collecting:
         if shared is not None:  # accepted: done for every workspace (or returned: another holds it now)
             verdicts, records = shared.settle(batch, verdicts, records)
         accepted = sum(1 for v in verdicts if v["verdict"] == "accepted")
-        failed = check.error is not None or (accepted == 0 and any(v["verdict"] in ("rejected", "missing") for v in verdicts))
+        failed = check.error is not None or (
+            accepted == 0 and any(v["verdict"] in ("rejected", "missing") for v in verdicts))
         error = None
         if check.error:
             error = f"output file unusable: {check.error}"
         elif failed:
-            error = "no record accepted: " + next(v["reason"] for v in verdicts if v["verdict"] in ("rejected", "missing"))
+            error = "no record accepted: " + next(
+                v["reason"] for v in verdicts if v["verdict"] in ("rejected", "missing"))
         result = {
             "culture": self.name,
             "batch_id": bid,
@@ -68,20 +70,23 @@ class Collecting:
         write_json(self.ws.batch_path(self.name, bid, "result"), result, "batch_result")
         self.progress.apply_result(result)
         self._dirty = True
-        counts = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in ("accepted", "rejected", "missing", "skipped")}
+        counts = {k: sum(1 for v in verdicts if v["verdict"] == k)
+                  for k in ("accepted", "rejected", "missing", "skipped")}
         return {
             "culture": self.name,
             "batch_id": bid,
             "status": result["status"],
             "error": error,
             **counts,
-            "returned": [{"filepath": v["filepath"], "reason": v["reason"]} for v in verdicts if v["verdict"] in ("rejected", "missing")],
+            "returned": [{"filepath": v["filepath"], "reason": v["reason"]}
+                         for v in verdicts if v["verdict"] in ("rejected", "missing")],
         }
 
     def _verdicts(self, check, batch: dict, items: list[str]) -> tuple[list[dict], list[dict]]:
         meta = {img["filepath"]: img for img in batch["images"]}
         if check.error:
-            return [{"filepath": fp, "verdict": "rejected", "reason": f"output file unusable: {check.error}"} for fp in items], []
+            return [{"filepath": fp, "verdict": "rejected", "reason": f"output file unusable: {check.error}"}
+                    for fp in items], []
         by_fp: dict[str, dict] = {}
         records = []
         for rc in check.records:
@@ -101,7 +106,10 @@ class Collecting:
                 # batches a table holds (sync_state.reconcile rebuilds merged_batches from it)
                 rec.update(culture=self.name, batch_id=batch["batch_id"], accepted_at=iso(self.now))
                 records.append(rec)
-        verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing", "reason": "no record for this image in the output"} for fp in items]
+        verdicts = [by_fp.get(fp) or {"filepath": fp, "verdict": "missing",
+                                      "reason": "no record for this image in the output"}
+                    for fp in items]
         from ..checks.similarity import screen as screen_near_duplicates  # as check_output_bytes
 
-        return screen_near_duplicates(self.ws, self.cfg, self.ws.plan, verdicts, records)  # a no-op unless the plan asks
+        # a no-op unless the plan asks
+        return screen_near_duplicates(self.ws, self.cfg, self.ws.plan, verdicts, records)

@@ -43,7 +43,8 @@ OPTIMIZE_EVERY = 50
 KEEP_VERSIONS_S = 30
 KEY_CHUNK = 500  # keys per `key IN (...)` predicate
 CLAIMED, DONE, PARKED = "claimed", "done", "parked"
-COLUMNS = ("key", "workspace_id", "claim_id", "prev_claim_id", "state", "lease_expires_ms", "updated_ms", "batch_id", "reason")
+COLUMNS = ("key", "workspace_id", "claim_id", "prev_claim_id", "state", "lease_expires_ms", "updated_ms", "batch_id",
+           "reason")
 
 
 def configured(ws) -> dict | None:
@@ -73,7 +74,8 @@ def _sql(value: str) -> str:
 
 def _keys_in(keys) -> list[str]:
     keys = sorted(set(keys))
-    return ["key IN (" + ", ".join(_sql(k) for k in keys[i:i + KEY_CHUNK]) + ")" for i in range(0, len(keys), KEY_CHUNK)]
+    return ["key IN (" + ", ".join(_sql(k) for k in keys[i:i + KEY_CHUNK]) + ")"
+            for i in range(0, len(keys), KEY_CHUNK)]
 
 
 def lancedb_version_ok(version: str) -> bool:
@@ -135,8 +137,9 @@ class Claims:
         version = getattr(lancedb, "__version__", "0")
         if self.require_key and not lancedb_version_ok(version):
             raise EnvironmentFailure(
-                f"shared claims need lancedb >= {'.'.join(map(str, MIN_LANCEDB))} (its primary-key conflict check keeps a "
-                f"claim exactly once), found {version}; pip install -U 'lancedb>={'.'.join(map(str, MIN_LANCEDB))}'")
+                f"shared claims need lancedb >= {'.'.join(map(str, MIN_LANCEDB))} "
+                "(its primary-key conflict check keeps a claim exactly once), "
+                f"found {version}; pip install -U 'lancedb>={'.'.join(map(str, MIN_LANCEDB))}'")
         with database.db_errors(self.target, "cannot open the shared claims database"):
             # read_consistency_interval 0: every read sees the newest version other workspaces committed
             conn = lancedb.connect(self.target.uri, storage_options=self.target.storage_options,
@@ -151,12 +154,14 @@ class Claims:
                 table = conn.create_table(self.name, schema=self.schema(self.require_key), exist_ok=True)
         missing = [c for c in COLUMNS if c not in table.schema.names]
         if missing:
-            raise InputError(f"table {self.name} is no claims table (no column {', '.join(missing)}); point the claims setting "
-                             "at a folder or bucket of its own", where=f"shared claims ({self.target.shown})")
+            raise InputError(f"table {self.name} is no claims table (no column {', '.join(missing)}); "
+                             "point the claims setting at a folder or bucket of its own",
+                             where=f"shared claims ({self.target.shown})")
         if self.require_key and not self.has_primary_key(table):
-            raise InputError(f"table {self.name} lacks the field metadata {PK_METADATA!r} on its key column, without which two "
-                             "workspaces can win the same image; move it aside (no claim is lost: released and unfinished "
-                             "images are claimed again)", where=f"shared claims ({self.target.shown})")
+            raise InputError(f"table {self.name} lacks the field metadata {PK_METADATA!r} on its key column, "
+                             "without which two workspaces can win the same image; move it aside "
+                             "(no claim is lost: released and unfinished images are claimed again)",
+                             where=f"shared claims ({self.target.shown})")
         return table
 
     @staticmethod
@@ -216,9 +221,11 @@ class Claims:
         return self._retrying(doing, merge)
 
     def _row(self, key: str, claim_id: str, lease_expires_ms: int, **more) -> dict:
-        return {"key": key, "workspace_id": self.workspace_id, "claim_id": claim_id, "prev_claim_id": more.get("prev_claim_id"),
+        return {"key": key, "workspace_id": self.workspace_id, "claim_id": claim_id,
+                "prev_claim_id": more.get("prev_claim_id"),
                 "state": more.get("state", CLAIMED), "lease_expires_ms": int(lease_expires_ms),
-                "updated_ms": more.get("updated_ms") or now_ms(), "batch_id": more.get("batch_id"), "reason": more.get("reason")}
+                "updated_ms": more.get("updated_ms") or now_ms(), "batch_id": more.get("batch_id"),
+                "reason": more.get("reason")}
 
     # --- claiming --------------------------------------------------------------------------
     def claim(self, keys, lease_expires_ms: int, batch_of: dict | None = None) -> tuple[str, list[str]]:
@@ -233,7 +240,8 @@ class Claims:
             return claim_id, []
         before = self._version()
         stamp = now_ms()
-        rows = [self._row(k, claim_id, lease_expires_ms, updated_ms=stamp, batch_id=(batch_of or {}).get(k)) for k in free]
+        rows = [self._row(k, claim_id, lease_expires_ms, updated_ms=stamp, batch_id=(batch_of or {}).get(k))
+                for k in free]
         faults.point("shared.claiming")
         self._merge(f"cannot claim images in the {self.name} table", rows, update_where=None)
         faults.point("shared.claimed")
@@ -251,8 +259,10 @@ class Claims:
             return claim_id, []
         now = now_ms() if now is None else int(now)
         before = self._version()
-        rows = [self._row(k, claim_id, lease_expires_ms, prev_claim_id=old, batch_id=(batch_of or {}).get(k)) for k, old in seen.items()]
-        cond = f"target.claim_id = source.prev_claim_id AND target.state = '{CLAIMED}' AND target.lease_expires_ms < {now}"
+        rows = [self._row(k, claim_id, lease_expires_ms, prev_claim_id=old, batch_id=(batch_of or {}).get(k))
+                for k, old in seen.items()]
+        cond = (f"target.claim_id = source.prev_claim_id AND target.state = '{CLAIMED}' "
+                f"AND target.lease_expires_ms < {now}")
         self._merge(f"cannot take over claims in the {self.name} table", rows, update_where=cond)
         faults.point("shared.taken-over")
         won = {r["key"] for r in self.of_claim(claim_id)}
@@ -295,7 +305,8 @@ class Claims:
     def mark_done(self, claim_id: str, keys) -> list[str]:
         """Accepted: these images are done for every workspace. Returns the keys marked (a key
         taken over by another workspace meanwhile is not: that workspace critiques it)."""
-        return self._change_mine(f"cannot mark images done in the {self.name} table", claim_id, keys, {"state": DONE}, "shared.done")
+        return self._change_mine(f"cannot mark images done in the {self.name} table", claim_id, keys, {"state": DONE},
+                                 "shared.done")
 
     def park(self, claim_id: str, reasons: dict[str, str]) -> list[str]:
         """Parked with a reason (no workspace claims them again until released)."""
@@ -323,7 +334,8 @@ class Claims:
         keys = list(keys)
         for where in _keys_in(keys):
             pred = f"state = '{PARKED}' AND {where}"
-            self._retrying(f"cannot release parked images in the {self.name} table", lambda pred=pred: self.table.delete(pred))
+            self._retrying(f"cannot release parked images in the {self.name} table",
+                           lambda pred=pred: self.table.delete(pred))
         return len(keys)
 
     # --- status ----------------------------------------------------------------------------
@@ -437,7 +449,8 @@ class SharedExpansion:
 
     def _available(self, row: dict | None, now: int) -> bool:
         """Free, or a claim of another workspace whose lease has ended (taken over)."""
-        return row is None or (row["state"] == CLAIMED and row["lease_expires_ms"] < now and row["workspace_id"] != self.wid)
+        return row is None or (row["state"] == CLAIMED and row["lease_expires_ms"] < now
+                               and row["workspace_id"] != self.wid)
 
     def reconcile(self) -> int:
         """Before a claim: release this workspace's shared claims that no local batch in flight holds
@@ -556,7 +569,8 @@ class SharedExpansion:
                 r = lost[v["filepath"]]
                 who = f"workspace {r['workspace_id'][:12]}" if r else "another workspace"
                 v = {"filepath": v["filepath"], "verdict": "rejected",
-                     "reason": f"shared claims: {who} holds this image now (this claim's lease had ended); not accepted twice"}
+                     "reason": f"shared claims: {who} holds this image now (this claim's lease had ended); "
+                               "not accepted twice"}
             out.append(v)
         return out, [rec for rec in records if rec["filepath"] not in lost or rec["filepath"] in done]
 
@@ -593,9 +607,11 @@ def render_summary(culture: str, s: dict) -> str:
 
     from ..base.clock import iso
 
-    line = (f"{culture} shared with other workspaces ({s['uri']}): {s['done_here']} done here, {s['done_elsewhere']} done elsewhere, "
+    line = (f"{culture} shared with other workspaces ({s['uri']}): {s['done_here']} done here, "
+            f"{s['done_elsewhere']} done elsewhere, "
             f"{s['claimed_here']} claimed here, {s['claimed_elsewhere']} claimed elsewhere"
-            + (f", {s['parked']} parked" if s["parked"] else "") + (f", {s['expired']} with an ended lease" if s["expired"] else ""))
+            + (f", {s['parked']} parked" if s["parked"] else "")
+            + (f", {s['expired']} with an ended lease" if s["expired"] else ""))
     for wid, w in sorted(s["elsewhere"].items()):
         end = iso(datetime.fromtimestamp(w["lease_expires_ms"] / 1000, timezone.utc))
         line += f"\n  workspace {wid[:12]}: {w['claimed']} claimed, lease until {end}"
