@@ -597,8 +597,9 @@ def taken_elsewhere(ws, culture: str, pending: list[str]) -> int:
         return 0
     claims = Claims(ws, culture, workspace_id(ws))
     now, wanted = now_ms(), set(pending)
+    here = claims.workspace_id
     return sum(1 for r in claims.rows() if r["key"] in wanted
-               and (r["state"] != CLAIMED or (r["workspace_id"] != claims.workspace_id and r["lease_expires_ms"] >= now)))
+               and (r["state"] != CLAIMED or (r["workspace_id"] != here and r["lease_expires_ms"] >= now)))
 
 
 def render_summary(culture: str, s: dict) -> str:
