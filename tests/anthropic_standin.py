@@ -7,41 +7,18 @@ kept (`requests`) so a test can look at what the CLI sent. Only the tests use th
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+import loopback_standin
 
 # A reply is a list of blocks: {"type": "text", "text": ...} or {"type": "tool_use", "name": ..., "input": {...}}
 Player = Callable[[dict], list[dict]]
 
 
-class StandIn:
-    def __init__(self, play: Player):
-        self.play = play
-        self.requests: list[dict] = []  # every /v1/messages body, in arrival order
-        self.errors: list[str] = []  # a player that failed: the test reports these
-        self.other: list[str] = []  # any other request (method and path), and CONNECTs as a proxy
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "StandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def next_id(self, prefix: str) -> str:
-        with self._lock:
-            return f"{prefix}_standin{next(self._ids):04d}"
+class StandIn(loopback_standin.LoopbackStandIn):
+    """requests: every /v1/messages body, in arrival order."""
 
     # --- the wire format -------------------------------------------------------------------------
     def message(self, body: dict, blocks: list[dict]) -> tuple[dict, list[dict], str]:
@@ -78,31 +55,11 @@ class StandIn:
         out.append(("message_stop", {"type": "message_stop"}))
         return out
 
-    def _handler(self):
+    def handler_class(self) -> type:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def send(self, status: int, ctype: str, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                standin.other.append(f"GET {self.path}")
-                self.send(404, "application/json", b'{"type":"error","error":{"type":"not_found_error","message":"stand-in"}}')
-
-            do_HEAD = do_GET
-
-            def do_CONNECT(self):  # set as HTTPS_PROXY, it sees every attempt to reach another host
-                standin.other.append(f"CONNECT {self.path}")
-                self.send(403, "text/plain", b"offline")
+        class Handler(loopback_standin.Handler):
+            NOT_FOUND = b'{"type":"error","error":{"type":"not_found_error","message":"stand-in"}}'
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
@@ -111,7 +68,7 @@ class StandIn:
                     return self.send(200, "application/json", b'{"input_tokens": 100}')
                 if path != "/v1/messages":
                     standin.other.append(f"POST {self.path}")
-                    return self.send(404, "application/json", b'{"type":"error","error":{"type":"not_found_error","message":"stand-in"}}')
+                    return self.not_found()
                 with standin._lock:
                     standin.requests.append(body)
                 try:

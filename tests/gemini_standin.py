@@ -9,10 +9,10 @@ asks how complex the request is and reads a JSON answer) and `:countTokens`. Eve
 from __future__ import annotations
 
 import json
-import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+import loopback_standin
 
 # A reply is a list of parts: {"text": ...} or {"functionCall": {"name": ..., "args": {...}}}
 Player = Callable[[dict], list[dict]]
@@ -21,27 +21,13 @@ Player = Callable[[dict], list[dict]]
 ROUTING = {"complexity_reasoning": "stand-in", "complexity_score": 10}
 
 
-class StandIn:
+class StandIn(loopback_standin.LoopbackStandIn):
+    """requests: every streamGenerateContent body, in arrival order."""
+
     def __init__(self, play: Player):
-        self.play = play
-        self.requests: list[dict] = []  # every streamGenerateContent body, in arrival order
         self.models: list[str] = []  # the model each of them named in its path
         self.side_calls: list[str] = []  # generateContent / countTokens paths
-        self.errors: list[str] = []  # a player that failed: the test reports these
-        self.other: list[str] = []  # any other request (method and path), and CONNECTs as a proxy
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "StandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(play)
 
     @staticmethod
     def response(parts: list[dict], text: str | None = None) -> dict:
@@ -51,34 +37,11 @@ class StandIn:
         return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
                 "usageMetadata": usage, "modelVersion": "stand-in"}
 
-    def _handler(self):
+    def handler_class(self) -> type:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def send(self, status: int, ctype: str, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def not_found(self) -> None:
-                self.send(404, "application/json", b'{"error": {"code": 404, "message": "stand-in", "status": "NOT_FOUND"}}')
-
-            def do_GET(self):
-                standin.other.append(f"GET {self.path}")
-                self.not_found()
-
-            do_HEAD = do_GET
-
-            def do_CONNECT(self):  # set as HTTPS_PROXY, it sees every attempt to reach another host
-                standin.other.append(f"CONNECT {self.path}")
-                self.send(403, "text/plain", b"offline")
+        class Handler(loopback_standin.Handler):
+            NOT_FOUND = b'{"error": {"code": 404, "message": "stand-in", "status": "NOT_FOUND"}}'
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

@@ -8,12 +8,11 @@ thread from its parent's) so a test can look at what the CLI sent. Only the test
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+import loopback_standin
 
 # A reply is a list of items: {"type": "text", "text": ...},
 # {"type": "call", "name": ..., "arguments": {...}, "namespace": ... (optional)} (a function call), or
@@ -38,30 +37,8 @@ class Request:
         return self.headers.get("session-id", "")
 
 
-class StandIn:
-    def __init__(self, play: Player):
-        self.play = play
-        self.requests: list[Request] = []  # every /v1/responses request, in arrival order
-        self.errors: list[str] = []  # a player that failed: the test reports these
-        self.other: list[str] = []  # any other request (method and path), and CONNECTs as a proxy
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "StandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def next_id(self, prefix: str) -> str:
-        with self._lock:
-            return f"{prefix}_standin{next(self._ids):04d}"
+class StandIn(loopback_standin.LoopbackStandIn):
+    """requests: every /v1/responses request (a Request), in arrival order."""
 
     # --- the wire format -------------------------------------------------------------------------
     def items(self, reply: list[dict]) -> list[dict]:
@@ -105,34 +82,11 @@ class StandIn:
             ev["sequence_number"] = n
         return out
 
-    def _handler(self):
+    def handler_class(self) -> type:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def send(self, status: int, ctype: str, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def not_found(self) -> None:
-                self.send(404, "application/json", b'{"error":{"type":"not_found","message":"stand-in"}}')
-
-            def do_GET(self):
-                standin.other.append(f"GET {self.path}")
-                self.not_found()
-
-            do_HEAD = do_GET
-
-            def do_CONNECT(self):  # set as HTTPS_PROXY, it sees every attempt to reach another host
-                standin.other.append(f"CONNECT {self.path}")
-                self.send(403, "text/plain", b"offline")
+        class Handler(loopback_standin.Handler):
+            NOT_FOUND = b'{"error":{"type":"not_found","message":"stand-in"}}'
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
