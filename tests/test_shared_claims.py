@@ -384,3 +384,32 @@ def test_crash_between_shared_done_and_result_file(tmp_path):
     assert len(sup.accepted(a, "korean")) == 4
     proc = sup.run("run_next_batch.py", "--culture", "korean", ws=b, env=env)
     assert proc.returncode == 1 and "4 images claimed or done by other workspaces" in proc.stdout, proc.stdout
+
+
+def test_a_park_is_shared_and_a_requeue_lifts_it(tmp_path):
+    """An image a workspace parks (here: skipped by its subagent) is parked in the shared table at the
+    next claim, so another workspace never tries it; requeue_parked.py there lifts the shared park
+    too (at the next claim), and the image can be claimed anywhere again."""
+    env = {sc.ENV: str(tmp_path / "claims-db")}
+    a, b = (sup.make_ws(tmp_path / name, {"korean": 4}, batch_size=4) for name in ("a", "b"))
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 1, "--json", ws=a, env=env)
+    assert len(json.loads(proc.stdout)["batches"]) == 1, proc.stdout
+    doc = json.loads((a / "checkpoints" / "korean_batch_001_input.json").read_text())
+    skipped = doc["images"][0]["filepath"]
+    recs = [{"filepath": skipped, "skipped": "not an artwork"}] + [sup.record("korean", img["filepath"]) for img in doc["images"][1:]]
+    (a / "checkpoints" / "korean_batch_001_output.json").write_text(json.dumps(recs, ensure_ascii=False))
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 1, ws=a, env=env)  # collect, park, claim nothing
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    [row] = [r for r in claims_of(tmp_path, env[sc.ENV]).rows() if r["key"] == skipped]
+    assert row["state"] == "parked" and "not an artwork" in row["reason"]
+    # b holds the same candidates: three are done in a, the fourth is parked there: nothing to claim
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 1, "--json", ws=b, env=env)
+    assert json.loads(proc.stdout)["batches"] == [], proc.stdout
+    # a forgives it: the next claim (anywhere) may take it; here a claims it again itself
+    assert sup.run("requeue_parked.py", "korean", ws=a, env=env).returncode == 0
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 1, "--json", ws=a, env=env)
+    [again] = json.loads(proc.stdout)["batches"]
+    doc = json.loads((a / "checkpoints" / f"korean_batch_{again['batch_id']:03d}_input.json").read_text())
+    assert [img["filepath"] for img in doc["images"]] == [skipped]
+    [row] = [r for r in claims_of(tmp_path, env[sc.ENV]).rows() if r["key"] == skipped]
+    assert row["state"] == "claimed"

@@ -466,7 +466,34 @@ class SharedExpansion:
             released += self.claims.release(cid, keys)
             for k in keys:
                 self.rows().pop(k, None)
+        self.share_parks()
         return released
+
+    def share_parks(self) -> None:
+        """This workspace's parked images (failed max_attempts times, or skipped by a subagent) are
+        parked in the shared table too, with their reason, so that no other workspace tries them
+        again; a park forgiven here (requeue_parked.py) is lifted there. Not a park for a missing
+        image file: another machine may have the file."""
+        from ..state.progress import NO_BATCH, missing_file_park
+
+        parked = {fp: f["reason"] for fp, f in self.s.progress.parked(self.s.cfg.max_attempts).items()
+                  if not missing_file_park(f)}
+        rows = self.rows()
+        lifted = [k for k, r in rows.items()
+                  if r["state"] == PARKED and r["workspace_id"] == self.wid and k not in parked]
+        if lifted:
+            self.claims.release_parked(lifted)
+            for k in lifted:
+                rows.pop(k, None)
+        todo = [fp for fp in parked if rows.get(fp) is None or self._available(rows[fp], _ms(self.s.now))]
+        if not todo:
+            return
+        by_claim: dict[str, dict[str, str]] = {}
+        for k in self.win(todo, NO_BATCH, _ms(self.s.now) + 600_000):
+            by_claim.setdefault(self.rows()[k]["claim_id"], {})[k] = parked[k]
+        for cid, reasons in by_claim.items():
+            self.claims.park(cid, reasons)
+        self._refresh(todo)
 
     def skip(self) -> set[str]:
         """Images a pick passes over: done or parked anywhere, claimed elsewhere under a live lease."""
