@@ -29,7 +29,8 @@ collected and claimed.
 Exit 1 if N > 0 and nothing could be claimed (2 if a culture was skipped for a bad file).
 Claims shared with other workspaces ($CRITIQUE_BATCH_CLAIMS or the plan's "claims"): images claimed
 or done elsewhere are skipped, and a claim wins its images in the shared table before writing its
-input file. Never imports lancedb unless claims are shared.
+input file; --take-over-workspace ID takes over at once the claims of a workspace that is gone for good.
+Never imports lancedb unless claims are shared.
 """
 
 import os
@@ -54,7 +55,8 @@ def run(args) -> int:
         raise cli.InputError("--yes confirms a take-over: use it with --take-over", where="--yes")
     session = _session(args.session)
     ws = Workspace(args.workspace)
-    outcome = next_round(ws, args.culture, args.count, args.size, session=session, take_over=args.take_over, confirmed=args.yes)
+    outcome = next_round(ws, args.culture, args.count, args.size, session=session, take_over=args.take_over, confirmed=args.yes,
+                         dead_workspaces=args.take_over_workspace)
 
     if args.json:
         cli.emit_json({"collected": outcome.collected, "batches": outcome.batches, "parked_missing": outcome.parked_missing, "session": session,
@@ -137,4 +139,7 @@ if __name__ == "__main__":
                    "claimed by another session (at a new session's start: the earlier session's subagents are gone)")
     p.add_argument("--yes", action="store_true", help="with --take-over: also take over claims of another session made "
                    "less than 10 minutes ago (confirm that no other session works in this workspace)")
+    p.add_argument("--take-over-workspace", action="append", metavar="ID", help="with shared claims: the workspace ID "
+                   "(or its first characters, as batch_status.py shows them) is gone for good: take over its claims at "
+                   "once, lease or not (repeatable; it may still write outputs, but none of them is accepted twice)")
     cli.main(run, cli.take_culture(p, p.parse_args()))

@@ -413,3 +413,30 @@ def test_a_park_is_shared_and_a_requeue_lifts_it(tmp_path):
     assert [img["filepath"] for img in doc["images"]] == [skipped]
     [row] = [r for r in claims_of(tmp_path, env[sc.ENV]).rows() if r["key"] == skipped]
     assert row["state"] == "claimed"
+
+
+def test_a_workspace_confirmed_gone_is_taken_over_at_once(tmp_path):
+    """--take-over-workspace: the claims of a workspace the user says is gone are taken over before
+    their lease ends; if it was not gone after all, its late output is not accepted twice."""
+    env = {sc.ENV: str(tmp_path / "claims-db")}
+    a, b = (sup.make_ws(tmp_path / name, {"korean": 4}, batch_size=4) for name in ("a", "b"))
+    assert len(json.loads(sup.run("run_next_batch.py", "--culture", "korean", "--json", ws=a, env=env).stdout)["batches"]) == 1
+    a_wid = json.loads((a / "checkpoints" / "workspace_id.json").read_text())["workspace_id"]
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--json", ws=b, env=env)
+    assert json.loads(proc.stdout)["batches"] == []  # a's lease is live
+    b_wid = json.loads((b / "checkpoints" / "workspace_id.json").read_text())["workspace_id"]
+    for wrong, why in ((a_wid[:3] + "zz", "names no workspace"), (b_wid[:12], "is this workspace")):
+        proc = sup.run("run_next_batch.py", "--culture", "korean", "--take-over-workspace", wrong, ws=b, env=env)
+        assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--take-over-workspace", a_wid[:12], ws=b, env={})
+    assert proc.returncode == 2 and "claims are not shared" in proc.stderr, proc.stderr
+    proc = sup.run("run_next_batch.py", "--culture", "korean", "--take-over-workspace", a_wid[:12], "--json", ws=b, env=env)
+    [got] = json.loads(proc.stdout)["batches"]
+    assert got["images"] == 4
+    for root in (a, b):  # both write their outputs (a was not gone after all), then collect
+        doc = json.loads((root / "checkpoints" / "korean_batch_001_input.json").read_text())
+        recs = [sup.record("korean", img["filepath"]) for img in doc["images"]]
+        (root / "checkpoints" / "korean_batch_001_output.json").write_text(json.dumps(recs, ensure_ascii=False))
+        proc = sup.run("run_next_batch.py", "--culture", "korean", "--count", 0, ws=root, env=env)
+        assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    assert accepted_once([a, b], 4) == {"b": 4}

@@ -33,6 +33,7 @@ import os
 import uuid
 
 from ..base import faults
+from ..base.errors import InputError
 
 ENV = "CRITIQUE_BATCH_CLAIMS"
 PK_METADATA = "lance-schema:unenforced-primary-key"
@@ -249,10 +250,12 @@ class Claims:
         return claim_id, [k for k in free if k in won]
 
     def take_over(self, seen: dict[str, str], lease_expires_ms: int, now: int | None = None,
-                  batch_of: dict | None = None) -> tuple[str, list[str]]:
+                  batch_of: dict | None = None, *, dead: bool = False) -> tuple[str, list[str]]:
         """Take over claims whose lease has ended: seen is {key: the claim id seen on it}. A row
         changes only if it still carries that claim id, unfinished, with its lease over at `now`:
-        of two workspaces taking over one image (or its owner renewing it) at most one succeeds."""
+        of two workspaces taking over one image (or its owner renewing it) at most one succeeds.
+        `dead`: the user confirmed that the workspace holding them is gone, so a live lease is
+        taken over too (still only from the claim id seen)."""
         claim_id = uuid.uuid4().hex
         if not seen:
             return claim_id, []
@@ -260,8 +263,9 @@ class Claims:
         before = self._version()
         rows = [self._row(k, claim_id, lease_expires_ms, prev_claim_id=old, batch_id=(batch_of or {}).get(k))
                 for k, old in seen.items()]
-        cond = (f"target.claim_id = source.prev_claim_id AND target.state = '{CLAIMED}' "
-                f"AND target.lease_expires_ms < {now}")
+        cond = f"target.claim_id = source.prev_claim_id AND target.state = '{CLAIMED}'"
+        if not dead:
+            cond += f" AND target.lease_expires_ms < {now}"
         self._merge(f"cannot take over claims in the {self.name} table", rows, update_where=cond)
         faults.point("shared.taken-over")
         won = {r["key"] for r in self.of_claim(claim_id)}
@@ -414,22 +418,45 @@ def _ms(t) -> int:
     return int(t.timestamp() * 1000)
 
 
-def for_session(session) -> "SharedExpansion | None":
+def for_session(session, dead_workspaces: list[str] | None = None) -> "SharedExpansion | None":
     """The shared claims a Session's claim and collection are given (agent/dispatch.py), or None
-    when claims are not shared (then nothing here imports lancedb)."""
-    return SharedExpansion(session) if configured(session.ws) else None
+    when claims are not shared (then nothing here imports lancedb). `dead_workspaces`: ids (or
+    their first characters, as status shows them) of workspaces the user confirmed are gone: their
+    claims are taken over at once, lease or not."""
+    if not configured(session.ws):
+        if dead_workspaces:
+            raise InputError("claims are not shared with other workspaces here ($CRITIQUE_BATCH_CLAIMS or the plan's "
+                             '"claims" is not set)', where="--take-over-workspace")
+        return None
+    return SharedExpansion(session, dead_workspaces)
 
 
 class SharedExpansion:
     """One Session's view of the shared claims (the culture's lock is held: no other process of this
     workspace changes its claims meanwhile). The state layer calls it without importing it."""
 
-    def __init__(self, session):
+    def __init__(self, session, dead_workspaces: list[str] | None = None):
         self.s = session
         self.claims = Claims(session.ws, session.name, workspace_id(session.ws))
         self.wid = self.claims.workspace_id
         self._rows: dict[str, dict] | None = None
         self.skipped = 0  # images a pick passed over: claimed or done by other workspaces
+        self.dead = self._resolve(dead_workspaces or [])  # workspaces confirmed gone: their claims are free
+
+    def _resolve(self, prefixes: list[str]) -> set[str]:
+        """Full ids of the workspaces named by these ids or prefixes, among those holding claims."""
+        holders = {r["workspace_id"] for r in self.rows().values() if r["state"] == CLAIMED}
+        out = set()
+        for p in prefixes:
+            found = {w for w in holders if w.startswith(p)} if p else set()
+            if self.wid.startswith(p):
+                raise InputError(f"{p!r} is this workspace", where="--take-over-workspace")
+            if len(found) != 1:
+                raise InputError(f"{p!r} names {'no' if not found else 'more than one'} workspace holding claims of "
+                                 f"{self.s.name} (batch_status.py --culture {self.s.name} lists them)",
+                                 where="--take-over-workspace")
+            out |= found
+        return out
 
     def rows(self) -> dict[str, dict]:
         if self._rows is None:
@@ -447,9 +474,10 @@ class SharedExpansion:
         return fresh
 
     def _available(self, row: dict | None, now: int) -> bool:
-        """Free, or a claim of another workspace whose lease has ended (taken over)."""
-        return row is None or (row["state"] == CLAIMED and row["lease_expires_ms"] < now
-                               and row["workspace_id"] != self.wid)
+        """Free, or a claim of another workspace whose lease has ended or that is confirmed gone
+        (taken over)."""
+        return row is None or (row["state"] == CLAIMED and row["workspace_id"] != self.wid
+                               and (row["lease_expires_ms"] < now or row["workspace_id"] in self.dead))
 
     def reconcile(self) -> int:
         """Before a claim: release this workspace's shared claims that no local batch in flight holds
@@ -529,8 +557,12 @@ class SharedExpansion:
         won: set[str] = set()
         if free:
             won.update(self.claims.claim(free, lease_end_ms, batch_of)[1])
-        if expired:
-            won.update(self.claims.take_over(expired, lease_end_ms, now, batch_of)[1])
+        ended = {k: cid for k, cid in expired.items() if rows[k]["lease_expires_ms"] < now}
+        if ended:
+            won.update(self.claims.take_over(ended, lease_end_ms, now, batch_of)[1])
+        gone = {k: cid for k, cid in expired.items() if k not in ended}  # of a workspace confirmed gone
+        if gone:
+            won.update(self.claims.take_over(gone, lease_end_ms, now, batch_of, dead=True)[1])
         self._refresh(keys)
         return won
 

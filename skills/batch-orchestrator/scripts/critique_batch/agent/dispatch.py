@@ -38,9 +38,10 @@ class Round:
 
 
 def next_round(ws: Workspace, culture: str | None, count: int, size: int | None, *, session: str | None = None,
-               take_over: bool = False, confirmed: bool = False) -> Round:
+               take_over: bool = False, confirmed: bool = False, dead_workspaces: list[str] | None = None) -> Round:
     """Collect (every culture that needs it, or only `culture`), then claim up to `count` batches:
-    from `culture`, or from each culture in priority order until `count` are claimed."""
+    from `culture`, or from each culture in priority order until `count` are claimed.
+    `dead_workspaces`: with shared claims, workspaces confirmed gone, whose claims are taken over."""
     names = ws.culture_names(culture)
     if culture and not ws.candidates_path(culture).exists():
         load_candidates(ws, culture)  # raises the clear "no candidates file" error
@@ -72,7 +73,8 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
                 check_brief_paths(ws)  # before any claim is written: its brief could not be printed
 
                 def claim(s, name=name):
-                    shared = shared_claims.for_session(s)  # None unless claims are shared with other workspaces
+                    # None unless claims are shared with other workspaces
+                    shared = shared_claims.for_session(s, dead_workspaces)
                     got = s.claim(count - len(out.batches), size, session=session, take_over=take_over,
                                   confirmed=confirmed, shared=shared)
                     return got, s.parked_missing, s.held_back, s.progress, shared.skipped if shared is not None else 0
