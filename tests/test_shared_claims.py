@@ -430,6 +430,8 @@ def test_a_workspace_confirmed_gone_is_taken_over_at_once(tmp_path):
         assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     proc = sup.run("run_next_batch.py", "--culture", "korean", "--take-over-workspace", a_wid[:12], ws=b, env={})
     assert proc.returncode == 2 and "claims are not shared" in proc.stderr, proc.stderr
+    proc = sup.run("run_next_batch.py", "--take-over-workspace", a_wid[:12], ws=b, env=env)  # by priority
+    assert proc.returncode == 2 and "expected a culture" in proc.stderr, proc.stderr
     proc = sup.run("run_next_batch.py", "--culture", "korean", "--take-over-workspace", a_wid[:12], "--json", ws=b, env=env)
     [got] = json.loads(proc.stdout)["batches"]
     assert got["images"] == 4

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from ..report import status
 from ..files.candidates import load_candidates
 from ..base.words import plural
-from ..base.errors import BatchError, internal_error
+from ..base.errors import BatchError, InputError, internal_error
 from .instructions import brief, check_brief_paths
 from ..files.plan import Culture, target_command
 from ..store import shared_claims  # light: lancedb is imported only when claims are shared
@@ -44,6 +44,13 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
     names = ws.culture_names(culture)
     if culture and not ws.candidates_path(culture).exists():
         load_candidates(ws, culture)  # raises the clear "no candidates file" error
+    if dead_workspaces:  # before anything is collected or claimed
+        if not culture:  # a gone workspace's claims are per culture: a claim by priority would fail the others
+            raise InputError("expected a culture: a workspace's claims are taken over one culture at a time",
+                             where="--take-over-workspace")
+        if not shared_claims.configured(ws):
+            raise InputError("claims are not shared with other workspaces here ($CRITIQUE_BATCH_CLAIMS or the "
+                             'plan\'s "claims" is not set)', where="--take-over-workspace")
     out = Round()
     saved = {}  # progress files read once: for needs_attention, then for the priority order
     for name in names:
@@ -71,7 +78,7 @@ def next_round(ws: Workspace, culture: str | None, count: int, size: int | None,
             with _culture_alone(out, None if culture else name):
                 check_brief_paths(ws)  # before any claim is written: its brief could not be printed
 
-                def claim(s, name=name):
+                def claim(s):
                     # None unless claims are shared with other workspaces
                     shared = shared_claims.for_session(s, dead_workspaces)
                     got = s.claim(count - len(out.batches), size, session=session, take_over=take_over,

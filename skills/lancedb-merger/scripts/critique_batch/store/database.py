@@ -229,11 +229,12 @@ def keep_lancedb_wakeable() -> bool:
     return keep_wakeable(loop) if loop is not None else False
 
 
-def connect(target: Target):
+def connect(target: Target, doing: str = "cannot open the database", **options):
+    """lancedb.connect to the target (`options`: lancedb.connect's others), for every table of ours."""
     lancedb = require_lancedb()
     keep_lancedb_wakeable()  # else it hangs in Codex CLI's sandbox
-    with db_errors(target, "cannot open the database"):
-        return lancedb.connect(target.uri, storage_options=target.storage_options)
+    with db_errors(target, doing):
+        return lancedb.connect(target.uri, storage_options=target.storage_options, **options)
 
 
 def open_table(db, target: Target):

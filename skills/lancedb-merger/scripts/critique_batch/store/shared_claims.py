@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 
 from ..base import faults
+from ..base.clock import iso, now, parse_time
 from ..base.errors import InputError
 
 ENV = "CRITIQUE_BATCH_CLAIMS"
@@ -69,9 +70,18 @@ def table_name(culture: str) -> str:
 
 
 def now_ms() -> int:
-    from ..base.clock import now
+    return _ms(now())
 
-    return int(now().timestamp() * 1000)
+
+def _ms(t) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def _taken(row: dict, here: str, at_ms: int, gone=frozenset()) -> bool:
+    """Not for workspace `here` to claim at `at_ms`: done or parked, or claimed by another workspace
+    under a live lease (unless that workspace is confirmed gone)."""
+    return row["state"] != CLAIMED or (row["workspace_id"] != here and row["lease_expires_ms"] >= at_ms
+                                       and row["workspace_id"] not in gone)
 
 
 def _sql(value: str) -> str:
@@ -146,10 +156,9 @@ class Claims:
                 f"shared claims need lancedb >= {'.'.join(map(str, MIN_LANCEDB))} "
                 "(its primary-key conflict check keeps a claim exactly once), "
                 f"found {version}; pip install -U 'lancedb>={'.'.join(map(str, MIN_LANCEDB))}'")
-        with database.db_errors(self.target, "cannot open the shared claims database"):
-            # read_consistency_interval 0: every read sees the newest version other workspaces committed
-            conn = lancedb.connect(self.target.uri, storage_options=self.target.storage_options,
-                                   read_consistency_interval=timedelta(0))
+        # read_consistency_interval 0: every read sees the newest version other workspaces committed
+        conn = database.connect(self.target, "cannot open the shared claims database",
+                                read_consistency_interval=timedelta(0))
         with database.db_errors(self.target, f"cannot open the {self.name} table"):
             try:
                 table = conn.open_table(self.name)
@@ -277,14 +286,6 @@ class Claims:
         won = {r["key"] for r in self.of_claim(claim_id)}
         self._after_write(before)
         return claim_id, [k for k in seen if k in won]
-
-    def expired(self, now: int | None = None, *, elsewhere_only: bool = False) -> list[dict]:
-        """Unfinished claims whose lease has ended (by any workspace, or only by others)."""
-        now = now_ms() if now is None else int(now)
-        where = f"state = '{CLAIMED}' AND lease_expires_ms < {now}"
-        if elsewhere_only:
-            where += f" AND workspace_id <> {_sql(self.workspace_id)}"
-        return self._query(where)
 
     # --- changes to one's own claims (conditional on the claim id) -------------------------
     def _change_mine(self, doing: str, claim_id: str, keys, change: dict, point: str) -> list[str]:
@@ -420,21 +421,12 @@ def workspace_id(ws) -> str:
         return sync_state.workspace_id(ws)
 
 
-def _ms(t) -> int:
-    return int(t.timestamp() * 1000)
-
-
 def for_session(session, dead_workspaces: list[str] | None = None) -> "SharedExpansion | None":
     """The shared claims a Session's claim and collection are given (agent/dispatch.py), or None
     when claims are not shared (then nothing here imports lancedb). `dead_workspaces`: ids (or
     their first characters, as status shows them) of workspaces the user confirmed are gone: their
     claims are taken over at once, lease or not."""
-    if not configured(session.ws):
-        if dead_workspaces:
-            raise InputError("claims are not shared with other workspaces here ($CRITIQUE_BATCH_CLAIMS or the plan's "
-                             '"claims" is not set)', where="--take-over-workspace")
-        return None
-    return SharedExpansion(session, dead_workspaces)
+    return SharedExpansion(session, dead_workspaces) if configured(session.ws) else None
 
 
 class SharedExpansion:
@@ -531,8 +523,7 @@ class SharedExpansion:
     def skip(self) -> set[str]:
         """Images a pick passes over: done or parked anywhere, claimed elsewhere under a live lease."""
         now = _ms(self.s.now)
-        return {k for k, r in self.rows().items()
-                if r["state"] != CLAIMED or (r["workspace_id"] != self.wid and not self._available(r, now))}
+        return {k for k, r in self.rows().items() if _taken(r, self.wid, now, self.dead)}
 
     def pick(self, size: int, batch_id: int, lease_end) -> list[dict]:
         """A new batch's images: picked as the engine picks them, less those taken elsewhere, won in
@@ -577,7 +568,7 @@ class SharedExpansion:
         image whose claim went meanwhile is claimed again if free. One taken by another workspace
         stays in the batch: its collection returns it (settle)."""
         keys = [img["filepath"] for img in batch["images"]]
-        lease_ms = _ms(parse_time_of(batch["lease_expires_at"]))
+        lease_ms = _ms(parse_time(batch["lease_expires_at"]))
         rows = self._refresh(keys)
         by_claim: dict[str, list[str]] = {}
         for k in keys:
@@ -639,12 +630,6 @@ class SharedExpansion:
         return out, [rec for rec in records if rec["filepath"] not in lost or rec["filepath"] in done]
 
 
-def parse_time_of(text: str):
-    from ..base.clock import parse_time
-
-    return parse_time(text)
-
-
 def summaries(ws, cultures: list[str]) -> dict[str, dict]:
     """The shared expansion of each culture (Claims.summary), or {} when claims are not shared (no lancedb imported)."""
     if not configured(ws) or not cultures:
@@ -660,17 +645,13 @@ def taken_elsewhere(ws, culture: str, pending: list[str]) -> int:
     if not configured(ws) or not pending:
         return 0
     claims = Claims(ws, culture, workspace_id(ws))
-    now, wanted = now_ms(), set(pending)
-    here = claims.workspace_id
-    return sum(1 for r in claims.rows() if r["key"] in wanted
-               and (r["state"] != CLAIMED or (r["workspace_id"] != here and r["lease_expires_ms"] >= now)))
+    at, wanted = now_ms(), set(pending)
+    return sum(1 for r in claims.rows() if r["key"] in wanted and _taken(r, claims.workspace_id, at))
 
 
 def render_summary(culture: str, s: dict) -> str:
     """One culture's shared expansion in a line or two (batch_status.py)."""
     from datetime import datetime, timezone
-
-    from ..base.clock import iso
 
     line = (f"{culture} shared with other workspaces ({s['uri']}): {s['done_here']} done here, "
             f"{s['done_elsewhere']} done elsewhere, "
